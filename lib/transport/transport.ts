@@ -5,6 +5,11 @@
  * conformance suite (test/transport/conformance.ts).
  *
  * Addresses are strings: `host:port` for IPv4 and names, `[v6addr]:port` for IPv6.
+ *
+ * Buffer ownership: a sender must not mutate a buffer after handing it to `sendPacket`
+ * or `Stream.send` (the memory network delivers the very same object, and a UDP send
+ * may still be queued). A receiver must treat what it gets as read-only: the memory
+ * network hands the same buffer to every peer a sender broadcast it to.
  */
 export type Address = string;
 
@@ -15,21 +20,42 @@ export type PacketHandler = (data: Uint8Array, from: Address) => void;
 export interface Stream {
   /** The other end's address. */
   readonly remote: Address;
-  /** Queues one message; returns false when the stream is closed or its buffer is full. */
+  /**
+   * Queues one message. Returns false, without queueing it, when the stream is closed
+   * or its send buffer is already over the high-water mark; wait for `onDrain` and
+   * retry. Throws ClusterError E_LIMIT for a message larger than `maxStreamMessage`
+   * (a programming error: the peer would cut the stream anyway).
+   */
   send(message: Uint8Array): boolean;
-  /** Called for each whole message received. */
+  /**
+   * Sets the handler for each whole message received. Messages that arrive before a
+   * handler is set are held and delivered when it is set.
+   */
   onMessage(handler: (message: Uint8Array) => void): void;
-  /** Called once when the stream ends, with the error when it ended abnormally. */
+  /**
+   * Adds a handler called once when the stream ends, with the error when it ended
+   * abnormally. Added after the end, it is called at once.
+   */
   onClose(handler: (err?: Error) => void): void;
+  /**
+   * Adds a handler called when a send buffer that refused a message (send returned
+   * false) has drained below the high-water mark. Optional so that test doubles need
+   * not implement it; both built-in transports do.
+   */
+  onDrain?(handler: () => void): void;
   /** Ends the stream after pending messages are flushed. */
   close(): void;
 }
 
 /** Counters every transport keeps, for metrics and for tests. */
 export interface TransportStats {
+  /** Datagrams received and handed to the packet handler. */
   packetsIn: number;
+  /** Datagrams handed to the network (not those dropped before sending). */
   packetsOut: number;
+  /** Bytes received: datagram payloads plus stream message payloads. */
   bytesIn: number;
+  /** Bytes sent: datagram payloads plus stream message payloads. */
   bytesOut: number;
   /** Datagrams not sent or received: oversized, socket errors, network loss in memory. */
   packetsDropped: number;
