@@ -1,0 +1,803 @@
+import type { Clock, Timer } from '../clock.js';
+import type { SwimOptions } from '../config.js';
+import { encodeMessage } from '../codec/messages.js';
+import type {
+  AckMessage,
+  AliveMessage,
+  DeadMessage,
+  MemberSnapshot,
+  Message,
+  PingMessage,
+  PingReqMessage,
+  PushPullMessage,
+  SuspectMessage,
+} from '../codec/messages.js';
+import { TypedEmitter } from '../events.js';
+import type { Random } from '../random.js';
+import type { Address } from '../transport/transport.js';
+import { Awareness } from './awareness.js';
+import { BroadcastQueue } from './broadcasts.js';
+import { MemberTable } from './members.js';
+import type { Member, MemberState } from './members.js';
+import { decodeMeta, emptyMeta, sameBytes } from './meta.js';
+import type { NodeMeta } from './meta.js';
+import { Suspicion, suspicionMinTimeout } from './suspicion.js';
+
+/**
+ * Everything the membership state machine needs from the outside world. The runtime
+ * implements it with the batcher and a real or in-memory transport; unit tests with
+ * a recorder. All callbacks may be invoked synchronously or later.
+ */
+export interface SwimOutbound {
+  /** Sends `msg`; `urgent` (pings, acks) goes out at once carrying queued gossip. */
+  send(to: Address, msg: Message, urgent: boolean): void;
+  /** Sends a frame carrying only piggybacked broadcasts to `to`. */
+  gossip(to: Address): void;
+  /** Full-state exchange over a stream; `done` gets the reply or an error. */
+  pushPull(to: Address, msg: PushPullMessage, done: (reply: PushPullMessage | undefined, err?: Error) => void): void;
+  /** A ping over a stream (fallback when datagrams are lost); `done(true)` when acked. */
+  streamPing(to: Address, ping: PingMessage, done: (ok: boolean) => void): void;
+}
+
+/** A member as reported to applications. */
+export interface MemberInfo {
+  name: string;
+  address: Address;
+  state: MemberState;
+  incarnation: number;
+  meta: NodeMeta;
+  /** Round-trip time of the last direct probe, in ms (undefined when never probed). */
+  rttMs: number | undefined;
+  /** Milliseconds since the member entered its current state. */
+  sinceMs: number;
+}
+
+/** A broker as listed by {@link Membership.brokers}. */
+export interface BrokerInfo {
+  name: string;
+  address: Address;
+  endpoints: Record<string, string>;
+  load: Record<string, number>;
+  tags: Record<string, string>;
+}
+
+/** The typed events of the membership layer. */
+export interface MembershipEvents extends Record<string, unknown> {
+  'member-join': MemberInfo;
+  'member-update': MemberInfo;
+  'member-suspect': MemberInfo;
+  /** A suspected member refuted the suspicion. */
+  'member-alive': MemberInfo;
+  'member-dead': MemberInfo;
+  'member-leave': MemberInfo;
+  'member-reaped': MemberInfo;
+  'brokers-changed': BrokerInfo[];
+  'health-changed': { score: number };
+  /** Two live nodes claim one name: `address` is the other claimant. */
+  'name-conflict': { name: string; address: Address; local: boolean };
+}
+
+/** Protocol counters, for metrics and tests. */
+export interface SwimCounters {
+  probes: number;
+  acks: number;
+  probeFailures: number;
+  indirectProbes: number;
+  indirectProbesServed: number;
+  nacksSent: number;
+  nacksReceived: number;
+  streamPings: number;
+  suspicions: number;
+  confirmations: number;
+  deaths: number;
+  refutations: number;
+  pushPulls: number;
+  pushPullFailures: number;
+  gossipRounds: number;
+  misdirectedPings: number;
+  rejectedMembers: number;
+  nameConflicts: number;
+}
+
+/** Construction parameters of {@link Membership}. */
+export interface MembershipInit {
+  /** This node's unique name. */
+  name: string;
+  /** The address peers reach us at (the advertised one). */
+  address: Address;
+  /** Encoded metadata (see encodeMeta). @default empty metadata */
+  meta?: Uint8Array;
+  /** Starting incarnation: persisted value + 1 after a restart. @default 0 */
+  incarnation?: number;
+  options: SwimOptions;
+  clock: Clock;
+  random: Random;
+  out: SwimOutbound;
+}
+
+interface PendingProbe {
+  target: string;
+  sentAt: number;
+  acked: boolean;
+  nacks: number;
+  expectedNacks: number;
+  /** For a relayed (ping-req) probe: what to do with the answer. */
+  relay?: { seq: number; to: Address };
+}
+
+/**
+ * The SWIM membership protocol with Lifeguard, as a deterministic state machine: time
+ * comes from the injected Clock, randomness from the seeded Random, and every packet
+ * leaves through SwimOutbound. The runtime feeds received messages to `handle`.
+ *
+ * Rules follow HashiCorp memberlist (itself SWIM + Lifeguard) unless noted:
+ * - an alive message wins over state with a lower incarnation; suspect and dead need at
+ *   least the current incarnation; a node refutes anything but its current self by
+ *   bumping its incarnation above the claim;
+ * - the receiver of a push-pull merges before it replies, so a node that was declared
+ *   dead across a healed partition refutes in the same exchange and the initiator
+ *   learns the new incarnation at once (memberlist replies first, costing a round);
+ * - a member that left is never probed or suspected again until it rejoins.
+ */
+export class Membership extends TypedEmitter<MembershipEvents> {
+  readonly name: string;
+  readonly counters: SwimCounters = {
+    probes: 0, acks: 0, probeFailures: 0, indirectProbes: 0, indirectProbesServed: 0, nacksSent: 0,
+    nacksReceived: 0, streamPings: 0, suspicions: 0, confirmations: 0, deaths: 0, refutations: 0,
+    pushPulls: 0, pushPullFailures: 0, gossipRounds: 0, misdirectedPings: 0, rejectedMembers: 0,
+    nameConflicts: 0,
+  };
+
+  private readonly opts: SwimOptions;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly out: SwimOutbound;
+  private readonly table: MemberTable;
+  private readonly self: Member;
+  private readonly awareness: Awareness;
+  private readonly queue: BroadcastQueue;
+  private readonly pending = new Map<number, PendingProbe>();
+  private readonly suspicions = new Map<string, { suspicion: Suspicion; timer: Timer }>();
+  private readonly brokerSet = new Map<string, string>();
+  private readonly metaCache = new WeakMap<Uint8Array, NodeMeta>();
+  private seeds: Address[] = [];
+  private timers: Timer[] = [];
+  private seq = 0;
+  private running = false;
+  private leaving = false;
+
+  constructor(init: MembershipInit) {
+    super();
+    this.name = init.name;
+    this.opts = init.options;
+    this.clock = init.clock;
+    this.random = init.random;
+    this.out = init.out;
+    this.table = new MemberTable(init.random);
+    this.awareness = new Awareness(init.options.awarenessMaxMultiplier);
+    this.queue = new BroadcastQueue(init.options.retransmitMult);
+    this.self = {
+      name: init.name,
+      addr: init.address,
+      incarnation: init.incarnation ?? 0,
+      state: 'alive',
+      meta: init.meta ?? new Uint8Array(),
+      changedAt: init.clock.now(),
+      rttMs: undefined,
+    };
+    this.table.add(this.self, false);
+    this.trackBroker(this.self);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Starts probing, gossiping, periodic push-pull and reconnects. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    // stagger the first ticks so nodes started together do not beat in phase
+    this.every(() => this.opts.gossipIntervalMs, () => this.gossipTick(), this.random.int(this.opts.gossipIntervalMs));
+    this.every(() => this.pushPullInterval(), () => this.pushPullTick(), this.random.int(this.opts.pushPullIntervalMs) + this.opts.pushPullIntervalMs / 2);
+    this.every(() => this.opts.reconnectIntervalMs, () => this.reconnectTick(), this.random.int(this.opts.reconnectIntervalMs) + 1);
+    this.scheduleProbe(this.random.int(this.opts.probeIntervalMs));
+    this.broadcastSelf();
+  }
+
+  /** Stops every timer (the node falls silent). Idempotent. */
+  stop(): void {
+    this.running = false;
+    for (const t of this.timers) t.cancel();
+    this.timers = [];
+    for (const { timer } of this.suspicions.values()) timer.cancel();
+    this.suspicions.clear();
+  }
+
+  /**
+   * Contacts seeds with a full-state push-pull, all at once. `done` gets the number of
+   * seeds that answered (0: none did). The seeds are remembered and retried by the
+   * reconnect timer while they are not members, so a node started before its seeds
+   * joins them when they come up.
+   */
+  join(seeds: Address[], done?: (contacted: number, errors: Error[]) => void): void {
+    const targets = [...new Set(seeds)].filter((a) => a !== this.self.addr);
+    this.seeds = [...new Set([...this.seeds, ...targets])];
+    if (targets.length === 0) {
+      done?.(0, []);
+      return;
+    }
+    let waiting = targets.length;
+    let contacted = 0;
+    const errors: Error[] = [];
+    for (const addr of targets) {
+      this.pushPullWith(addr, true, (ok, err) => {
+        if (ok) contacted++;
+        else if (err) errors.push(err);
+        if (--waiting === 0) done?.(contacted, errors);
+      });
+    }
+  }
+
+  /**
+   * Leaves gracefully: broadcasts the intent and calls `done` once it has been
+   * transmitted enough times to spread, or after `leaveTimeoutMs`.
+   */
+  leave(done: () => void): void {
+    if (this.leaving) {
+      done();
+      return;
+    }
+    this.leaving = true;
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      timer.cancel();
+      done();
+    };
+    const timer = this.clock.setTimer(this.opts.leaveTimeoutMs, finish);
+    const msg: DeadMessage = { type: 'dead', node: this.name, incarnation: this.self.incarnation, from: this.name };
+    this.table.setState(this.self, 'left', this.clock.now());
+    this.trackBroker(this.self);
+    const live = this.table.live;
+    // alone: nobody to tell
+    if (live === 0) return finish();
+    this.queue.queue(this.name, encodeMessage(msg), finish);
+    for (const m of this.table.sample(this.opts.gossipNodes, (x) => x.state === 'alive' || x.state === 'suspect')) {
+      this.out.gossip(m.addr);
+    }
+  }
+
+  /** Replaces this node's metadata and spreads it (bumping the incarnation). */
+  updateMeta(meta: Uint8Array): void {
+    if (sameBytes(meta, this.self.meta)) return;
+    this.self.meta = meta;
+    this.self.incarnation++;
+    this.trackBroker(this.self);
+    this.broadcastSelf();
+    this.emit('member-update', this.info(this.self));
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  /** This node's current incarnation (persist it: a restart must start above it). */
+  get incarnation(): number {
+    return this.self.incarnation;
+  }
+
+  /** Lifeguard health score: 0 is healthy; higher means this node is probably the slow one. */
+  get health(): number {
+    return this.awareness.score;
+  }
+
+  /** True once `leave` was called. */
+  get hasLeft(): boolean {
+    return this.leaving;
+  }
+
+  /** Number of members by state, including this node. */
+  counts(): Record<MemberState, number> {
+    return {
+      alive: this.table.count('alive'),
+      suspect: this.table.count('suspect'),
+      dead: this.table.count('dead'),
+      left: this.table.count('left'),
+    };
+  }
+
+  /** Every known member, this node included. */
+  members(): MemberInfo[] {
+    const out: MemberInfo[] = [];
+    for (const m of this.table.values()) out.push(this.info(m));
+    return out;
+  }
+
+  /** One member by name. */
+  member(name: string): MemberInfo | undefined {
+    const m = this.table.get(name);
+    return m ? this.info(m) : undefined;
+  }
+
+  /** Number of members gossip messages are waiting to reach. */
+  get queuedBroadcasts(): number {
+    return this.queue.size;
+  }
+
+  /**
+   * The live broker list: alive members with role `broker`, least loaded first (by the
+   * sum of the `sortBy` load figure, default `clients`), then by name.
+   */
+  brokers(filter: { tag?: [string, string]; sortBy?: string } = {}): BrokerInfo[] {
+    const sortBy = filter.sortBy ?? 'clients';
+    const out: BrokerInfo[] = [];
+    for (const name of this.brokerSet.keys()) {
+      const m = this.table.get(name);
+      if (!m) continue;
+      const meta = this.decodeMetaOf(m);
+      if (filter.tag && meta.tags[filter.tag[0]] !== filter.tag[1]) continue;
+      out.push({ name, address: m.addr, endpoints: meta.endpoints, load: meta.load, tags: meta.tags });
+    }
+    return out.sort((a, b) => (a.load[sortBy] ?? 0) - (b.load[sortBy] ?? 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  /**
+   * Broadcast messages to piggyback on a frame for any peer, at most `budget` bytes.
+   * The runtime calls this whenever it builds a frame.
+   */
+  piggyback(budget: number): Uint8Array[] {
+    return this.queue.take(budget, this.table.live);
+  }
+
+  /** Handles one received membership message. `from` is the socket address it came from. */
+  handle(msg: Message, _from: Address): void {
+    switch (msg.type) {
+      case 'ping':
+        return this.onPing(msg);
+      case 'ping-req':
+        return this.onPingReq(msg);
+      case 'ack':
+        return this.onAck(msg);
+      case 'nack':
+        return this.onNack(msg.seq);
+      case 'alive':
+        return this.onAlive(msg);
+      case 'suspect':
+        return this.onSuspect(msg);
+      case 'dead':
+        return this.onDead(msg);
+      case 'push-pull':
+        // push-pull belongs on streams; a datagram one is merged but not answered
+        this.merge(msg);
+        return;
+      default: {
+        const never: never = msg;
+        void never;
+      }
+    }
+  }
+
+  /** Answers a push-pull received over a stream: merges first, then replies with our state. */
+  handlePushPull(msg: PushPullMessage): PushPullMessage {
+    this.merge(msg);
+    return this.localState(false);
+  }
+
+  /** Answers a ping received over a stream (the fallback path): true when it is for us. */
+  handleStreamPing(ping: PingMessage): boolean {
+    return ping.target === this.name || ping.target === '';
+  }
+
+  // ---------------------------------------------------------------- probing
+
+  private scheduleProbe(delay: number): void {
+    const t = this.clock.setTimer(delay, () => {
+      this.timers = this.timers.filter((x) => x !== t);
+      if (!this.running) return;
+      const interval = this.awareness.scale(this.opts.probeIntervalMs);
+      if (!this.leaving) {
+        const target = this.table.nextProbeTarget();
+        if (target) this.probe(target, interval);
+      }
+      this.scheduleProbe(interval);
+    });
+    this.timers.push(t);
+  }
+
+  private probe(target: Member, interval: number): void {
+    const seq = this.nextSeq();
+    const probe: PendingProbe = { target: target.name, sentAt: this.clock.now(), acked: false, nacks: 0, expectedNacks: 0 };
+    this.pending.set(seq, probe);
+    this.counters.probes++;
+    const ping: PingMessage = { type: 'ping', seq, target: target.name, source: this.name, sourceAddr: this.self.addr };
+    if (target.state === 'suspect') {
+      // Lifeguard buddy system: tell the suspect directly so it can refute at once
+      this.out.send(target.addr, { type: 'suspect', node: target.name, incarnation: target.incarnation, from: this.name }, false);
+    }
+    this.out.send(target.addr, ping, true);
+
+    this.clock.setTimer(this.awareness.scale(this.opts.probeTimeoutMs), () => {
+      if (probe.acked || !this.running) return;
+      const helpers = this.table.sample(this.opts.indirectChecks, (m) => m.state === 'alive' && m.name !== target.name && m !== this.self);
+      probe.expectedNacks = helpers.length;
+      for (const h of helpers) {
+        this.counters.indirectProbes++;
+        const req: PingReqMessage = {
+          type: 'ping-req', seq, target: target.name, targetAddr: target.addr, source: this.name, sourceAddr: this.self.addr, nack: true,
+        };
+        this.out.send(h.addr, req, true);
+      }
+      if (this.opts.streamFallbackPing) {
+        this.counters.streamPings++;
+        this.out.streamPing(target.addr, ping, (ok) => {
+          if (ok && !probe.acked && this.pending.get(seq) === probe) this.probeAcked(probe);
+        });
+      }
+    });
+
+    this.clock.setTimer(interval, () => {
+      this.pending.delete(seq);
+      if (probe.acked || !this.running || this.leaving) return;
+      this.counters.probeFailures++;
+      // Lifeguard: missing nacks mean *we* may be the one with the problem
+      const delta = probe.expectedNacks > 0 ? Math.max(0, probe.expectedNacks - probe.nacks) : 1;
+      this.adjustHealth(delta);
+      const m = this.table.get(target.name);
+      if (m && (m.state === 'alive' || m.state === 'suspect')) {
+        this.onSuspect({ type: 'suspect', node: m.name, incarnation: m.incarnation, from: this.name });
+      }
+    });
+  }
+
+  private probeAcked(probe: PendingProbe): void {
+    probe.acked = true;
+    this.counters.acks++;
+    const m = this.table.get(probe.target);
+    if (m) m.rttMs = this.clock.now() - probe.sentAt;
+    this.adjustHealth(-1);
+  }
+
+  private onPing(msg: PingMessage): void {
+    if (msg.target !== this.name && msg.target !== '') {
+      // a ping for a previous owner of our address: answering would vouch for it
+      this.counters.misdirectedPings++;
+      return;
+    }
+    const ack: AckMessage = { type: 'ack', seq: msg.seq };
+    this.out.send(msg.sourceAddr, ack, true);
+  }
+
+  private onPingReq(msg: PingReqMessage): void {
+    this.counters.indirectProbesServed++;
+    const seq = this.nextSeq();
+    const relay: PendingProbe = { target: msg.target, sentAt: this.clock.now(), acked: false, nacks: 0, expectedNacks: 0, relay: { seq: msg.seq, to: msg.sourceAddr } };
+    this.pending.set(seq, relay);
+    this.out.send(msg.targetAddr, { type: 'ping', seq, target: msg.target, source: this.name, sourceAddr: this.self.addr }, true);
+    this.clock.setTimer(this.opts.probeTimeoutMs, () => {
+      if (!relay.acked && msg.nack) {
+        this.counters.nacksSent++;
+        this.out.send(msg.sourceAddr, { type: 'nack', seq: msg.seq }, true);
+      }
+    });
+    this.clock.setTimer(this.opts.probeIntervalMs, () => this.pending.delete(seq));
+  }
+
+  private onAck(msg: AckMessage): void {
+    const probe = this.pending.get(msg.seq);
+    if (!probe || probe.acked) return;
+    if (probe.relay) {
+      probe.acked = true;
+      this.out.send(probe.relay.to, { type: 'ack', seq: probe.relay.seq }, true);
+      return;
+    }
+    this.probeAcked(probe);
+  }
+
+  private onNack(seq: number): void {
+    const probe = this.pending.get(seq);
+    if (!probe || probe.relay) return;
+    this.counters.nacksReceived++;
+    probe.nacks++;
+  }
+
+  // ---------------------------------------------------------------- state changes
+
+  private onAlive(msg: AliveMessage): void {
+    if (msg.meta.length > this.opts.maxMetaSize) {
+      this.counters.rejectedMembers++;
+      return;
+    }
+    if (msg.node === this.name) {
+      if (msg.incarnation < this.self.incarnation) return;
+      if (msg.incarnation === this.self.incarnation && msg.addr === this.self.addr && sameBytes(msg.meta, this.self.meta)) return;
+      if (msg.addr !== this.self.addr && msg.incarnation >= this.self.incarnation) {
+        this.counters.nameConflicts++;
+        this.emit('name-conflict', { name: this.name, address: msg.addr, local: true });
+      }
+      this.refute(msg.incarnation);
+      return;
+    }
+    const now = this.clock.now();
+    const m = this.table.get(msg.node);
+    if (!m) {
+      if (this.table.size >= this.opts.maxMembers) {
+        this.counters.rejectedMembers++;
+        return;
+      }
+      const member: Member = { name: msg.node, addr: msg.addr, incarnation: msg.incarnation, state: 'alive', meta: msg.meta, changedAt: now, rttMs: undefined };
+      this.table.add(member);
+      this.trackBroker(member);
+      this.queue.queue(msg.node, encodeMessage(msg));
+      this.emit('member-join', this.info(member));
+      return;
+    }
+    if (msg.incarnation <= m.incarnation) return;
+    if ((m.state === 'alive' || m.state === 'suspect') && msg.addr !== m.addr) {
+      // two live claimants of one name: keep the one we know, report the other
+      this.counters.nameConflicts++;
+      this.emit('name-conflict', { name: m.name, address: msg.addr, local: false });
+      return;
+    }
+    const prev = m.state;
+    const metaChanged = !sameBytes(m.meta, msg.meta);
+    m.incarnation = msg.incarnation;
+    m.addr = msg.addr;
+    m.meta = msg.meta;
+    this.clearSuspicion(m.name);
+    this.table.setState(m, 'alive', now);
+    this.trackBroker(m);
+    this.queue.queue(msg.node, encodeMessage(msg));
+    if (prev === 'suspect') this.emit('member-alive', this.info(m));
+    else if (prev === 'dead' || prev === 'left') this.emit('member-join', this.info(m));
+    else if (metaChanged) this.emit('member-update', this.info(m));
+  }
+
+  private onSuspect(msg: SuspectMessage): void {
+    const m = this.table.get(msg.node);
+    if (!m || msg.incarnation < m.incarnation || m.state === 'dead' || m.state === 'left') return;
+    if (m === this.self) {
+      if (!this.leaving) this.refute(msg.incarnation);
+      return;
+    }
+    if (m.state === 'suspect') {
+      const s = this.suspicions.get(m.name);
+      if (s && s.suspicion.confirm(msg.from)) {
+        this.counters.confirmations++;
+        this.rescheduleSuspicion(m.name);
+        this.queue.queue(m.name, encodeMessage(msg));
+      }
+      return;
+    }
+    const now = this.clock.now();
+    m.incarnation = msg.incarnation;
+    this.table.setState(m, 'suspect', now);
+    this.counters.suspicions++;
+    const n = this.table.live;
+    const k = n - 2 < this.opts.suspicionMult - 2 ? 0 : this.opts.suspicionMult - 2;
+    const min = suspicionMinTimeout(this.opts.suspicionMult, n, this.opts.probeIntervalMs);
+    const suspicion = new Suspicion(now, msg.from, k, min, min * this.opts.suspicionMaxTimeoutMult);
+    this.suspicions.set(m.name, { suspicion, timer: this.clock.setTimer(suspicion.timeout(), () => this.suspicionExpired(m.name, m.incarnation)) });
+    this.queue.queue(m.name, encodeMessage(msg));
+    this.emit('member-suspect', this.info(m));
+  }
+
+  private rescheduleSuspicion(name: string): void {
+    const s = this.suspicions.get(name);
+    const m = this.table.get(name);
+    if (!s || !m) return;
+    s.timer.cancel();
+    s.timer = this.clock.setTimer(s.suspicion.deadline() - this.clock.now(), () => this.suspicionExpired(name, m.incarnation));
+  }
+
+  private suspicionExpired(name: string, incarnation: number): void {
+    this.suspicions.delete(name);
+    const m = this.table.get(name);
+    if (!m || m.state !== 'suspect' || m.incarnation !== incarnation) return;
+    this.onDead({ type: 'dead', node: name, incarnation, from: this.name });
+  }
+
+  private clearSuspicion(name: string): void {
+    const s = this.suspicions.get(name);
+    if (s) {
+      s.timer.cancel();
+      this.suspicions.delete(name);
+    }
+  }
+
+  private onDead(msg: DeadMessage): void {
+    const m = this.table.get(msg.node);
+    if (!m || msg.incarnation < m.incarnation || m.state === 'dead' || m.state === 'left') return;
+    if (m === this.self) {
+      if (!this.leaving) this.refute(msg.incarnation);
+      return;
+    }
+    const state: MemberState = msg.from === msg.node ? 'left' : 'dead';
+    m.incarnation = msg.incarnation;
+    this.clearSuspicion(m.name);
+    this.table.setState(m, state, this.clock.now());
+    this.trackBroker(m);
+    this.queue.queue(m.name, encodeMessage(msg));
+    if (state === 'dead') {
+      this.counters.deaths++;
+      this.emit('member-dead', this.info(m));
+    } else {
+      this.emit('member-leave', this.info(m));
+    }
+  }
+
+  /** Claims life above `claimed`, Lifeguard-penalising ourselves for having needed to. */
+  private refute(claimed: number): void {
+    this.self.incarnation = Math.max(this.self.incarnation, claimed) + 1;
+    this.counters.refutations++;
+    this.adjustHealth(1);
+    this.broadcastSelf();
+  }
+
+  private broadcastSelf(): void {
+    if (this.leaving) return;
+    const msg: AliveMessage = { type: 'alive', node: this.name, incarnation: this.self.incarnation, addr: this.self.addr, meta: this.self.meta };
+    this.queue.queue(this.name, encodeMessage(msg));
+  }
+
+  private adjustHealth(delta: number): void {
+    if (this.awareness.apply(delta)) this.emit('health-changed', { score: this.awareness.score });
+  }
+
+  // ---------------------------------------------------------------- gossip and push-pull
+
+  private gossipTick(): void {
+    if (this.queue.size === 0) return;
+    const now = this.clock.now();
+    const targets = this.table.sample(this.opts.gossipNodes, (m) => {
+      if (m === this.self) return false;
+      if (m.state === 'alive' || m.state === 'suspect') return true;
+      // dead members still hear gossip for a while, so they learn and can refute
+      return now - m.changedAt < this.opts.gossipToTheDeadMs;
+    });
+    if (targets.length > 0) this.counters.gossipRounds++;
+    for (const m of targets) this.out.gossip(m.addr);
+  }
+
+  /** memberlist's scaling: the push-pull interval grows with log2(n / 32) past 32 members. */
+  private pushPullInterval(): number {
+    const n = this.table.live;
+    if (n <= 32) return this.opts.pushPullIntervalMs;
+    return this.opts.pushPullIntervalMs * (Math.ceil(Math.log2(n) - Math.log2(32)) + 1);
+  }
+
+  private pushPullTick(): void {
+    if (this.leaving) return;
+    const [peer] = this.table.sample(1, (m) => m.state === 'alive' && m !== this.self);
+    if (peer) this.pushPullWith(peer.addr, false);
+  }
+
+  /** Partition healing: try a dead member or an absent seed now and then. */
+  private reconnectTick(): void {
+    this.reap();
+    if (this.leaving) return;
+    const live = new Set<Address>();
+    const candidates: Address[] = [];
+    for (const m of this.table.values()) {
+      if (m.state === 'alive' || m.state === 'suspect') live.add(m.addr);
+      else if (m.state === 'dead') candidates.push(m.addr);
+    }
+    for (const s of this.seeds) if (!live.has(s)) candidates.push(s);
+    const target = this.random.pick(candidates);
+    if (target !== undefined) this.pushPullWith(target, false);
+  }
+
+  private reap(): void {
+    const now = this.clock.now();
+    for (const m of [...this.table.values()]) {
+      if (m === this.self) continue;
+      const ttl = m.state === 'dead' ? this.opts.deadReapMs : m.state === 'left' ? this.opts.leftReapMs : Infinity;
+      if (now - m.changedAt >= ttl) {
+        this.table.remove(m.name);
+        this.brokerSet.delete(m.name);
+        this.emit('member-reaped', this.info(m));
+      }
+    }
+  }
+
+  private pushPullWith(addr: Address, join: boolean, done?: (ok: boolean, err?: Error) => void): void {
+    this.counters.pushPulls++;
+    this.out.pushPull(addr, this.localState(join), (reply, err) => {
+      if (!reply) {
+        this.counters.pushPullFailures++;
+        done?.(false, err);
+        return;
+      }
+      this.merge(reply);
+      done?.(true);
+    });
+  }
+
+  /** Our full state, this node first (receivers take the first entry as the sender). */
+  private localState(join: boolean): PushPullMessage {
+    const members: MemberSnapshot[] = [this.snapshot(this.self)];
+    for (const m of this.table.values()) if (m !== this.self) members.push(this.snapshot(m));
+    return { type: 'push-pull', join, members };
+  }
+
+  private snapshot(m: Member): MemberSnapshot {
+    return { node: m.name, addr: m.addr, incarnation: m.incarnation, state: m.state, meta: m.meta };
+  }
+
+  private merge(msg: PushPullMessage): void {
+    const sender = msg.members[0]?.node ?? '';
+    for (const s of msg.members) {
+      switch (s.state) {
+        case 'alive':
+          this.onAlive({ type: 'alive', node: s.node, incarnation: s.incarnation, addr: s.addr, meta: s.meta });
+          break;
+        case 'left':
+          this.onDead({ type: 'dead', node: s.node, incarnation: s.incarnation, from: s.node });
+          break;
+        default:
+          // like memberlist: another node's "dead" is only a suspicion to us, since we
+          // may still reach the member; and a dead/suspect claim about us makes us refute
+          if (!this.table.get(s.node) && s.node !== this.name) {
+            this.onAlive({ type: 'alive', node: s.node, incarnation: s.incarnation, addr: s.addr, meta: s.meta });
+          }
+          this.onSuspect({ type: 'suspect', node: s.node, incarnation: s.incarnation, from: sender });
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private nextSeq(): number {
+    this.seq = this.seq >= 0xffffffff ? 1 : this.seq + 1;
+    return this.seq;
+  }
+
+  private every(interval: () => number, fn: () => void, firstDelay: number): void {
+    const run = (delay: number): void => {
+      const t = this.clock.setTimer(delay, () => {
+        this.timers = this.timers.filter((x) => x !== t);
+        if (!this.running) return;
+        fn();
+        run(interval());
+      });
+      this.timers.push(t);
+    };
+    run(firstDelay);
+  }
+
+  private decodeMetaOf(m: Member): NodeMeta {
+    let meta = this.metaCache.get(m.meta);
+    if (!meta) {
+      try {
+        meta = decodeMeta(m.meta);
+      } catch {
+        meta = emptyMeta();
+      }
+      this.metaCache.set(m.meta, meta);
+    }
+    return meta;
+  }
+
+  private info(m: Member): MemberInfo {
+    return {
+      name: m.name,
+      address: m.addr,
+      state: m.state,
+      incarnation: m.incarnation,
+      meta: this.decodeMetaOf(m),
+      rttMs: m.rttMs,
+      sinceMs: this.clock.now() - m.changedAt,
+    };
+  }
+
+  /** Keeps the broker set current and fires brokers-changed when it changes. */
+  private trackBroker(m: Member): void {
+    // suspects stay listed: most suspicions are refuted, and clients should not flap
+    const isBroker = (m.state === 'alive' || m.state === 'suspect') && this.decodeMetaOf(m).roles.includes('broker');
+    const signature = isBroker ? `${m.addr} ${JSON.stringify(this.decodeMetaOf(m).endpoints)}` : undefined;
+    const before = this.brokerSet.get(m.name);
+    if (signature === before) return;
+    if (signature === undefined) this.brokerSet.delete(m.name);
+    else this.brokerSet.set(m.name, signature);
+    this.emit('brokers-changed', this.brokers());
+  }
+}

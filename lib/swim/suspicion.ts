@@ -1,0 +1,65 @@
+/**
+ * Lifeguard's dynamic suspicion timeout. A suspicion starts with a long timeout
+ * (`max`) that shrinks towards `min` as independent members confirm it, so a truly
+ * dead member is declared quickly while a member suspected by one unhealthy prober
+ * gets time to refute:
+ *
+ *   timeout(c) = max(min, max − (max − min) · log(c + 1) / log(k + 1))
+ *
+ * where c is the number of distinct confirmations and k the number expected.
+ */
+export class Suspicion {
+  private readonly confirmers = new Set<string>();
+
+  /**
+   * @param start time the suspicion began (monotonic ms).
+   * @param from the member whose suspicion started it (never counted as a confirmation).
+   * @param k confirmations expected before the timeout reaches `min`.
+   * @param minMs the shortest timeout.
+   * @param maxMs the initial timeout.
+   */
+  constructor(
+    readonly start: number,
+    from: string,
+    private readonly k: number,
+    private readonly minMs: number,
+    private readonly maxMs: number,
+  ) {
+    this.confirmers.add(from);
+  }
+
+  /** Distinct confirmations received so far (excluding the originator). */
+  get confirmations(): number {
+    return this.confirmers.size - 1;
+  }
+
+  /** Records a confirmation; true when it came from a member not heard before. */
+  confirm(from: string): boolean {
+    if (this.confirmations >= this.k || this.confirmers.has(from)) return false;
+    this.confirmers.add(from);
+    return true;
+  }
+
+  /** The current timeout in ms, given the confirmations so far. */
+  timeout(): number {
+    return suspicionTimeout(this.confirmations, this.k, this.minMs, this.maxMs);
+  }
+
+  /** Absolute time at which the member is to be declared dead. */
+  deadline(): number {
+    return this.start + this.timeout();
+  }
+}
+
+/** The Lifeguard timeout formula; exposed for tests and docs. */
+export function suspicionTimeout(c: number, k: number, minMs: number, maxMs: number): number {
+  if (k < 1) return minMs;
+  const frac = Math.log(c + 1) / Math.log(k + 1);
+  return Math.max(minMs, Math.floor(maxMs - (maxMs - minMs) * frac));
+}
+
+/** `SuspicionMult × max(1, log10 n) × probeInterval`: the floor of the suspicion timeout. */
+export function suspicionMinTimeout(mult: number, n: number, probeIntervalMs: number): number {
+  const scale = Math.max(1, Math.log10(Math.max(1, n)));
+  return Math.floor(mult * scale * probeIntervalMs);
+}
