@@ -153,37 +153,36 @@ export class SwimCluster {
       pending.delete(to);
       this.deliver(node, to, [...queued, ...extra, ...piggy()]);
     };
-    const cluster = this;
     return {
-      send(to, msg, urgent) {
+      send: (to, msg, urgent) => {
         if (urgent) return flush(to, [msg]);
         const list = pending.get(to);
         if (list) list.push(msg);
         else {
           pending.set(to, [msg]);
-          cluster.clock.setTimer(100, () => pending.has(to) && flush(to, []));
+          this.clock.setTimer(100, () => pending.has(to) && flush(to, []));
         }
       },
-      gossip(to) {
+      gossip: (to) => {
         const msgs = piggy();
-        if (msgs.length > 0) cluster.deliver(node, to, msgs);
+        if (msgs.length > 0) this.deliver(node, to, msgs);
       },
-      pushPull(to, msg, done) {
-        const target = cluster.reachable(node, to);
-        if (!target || cluster.clock.now() < node.stalledUntil) {
-          cluster.clock.setTimer(1000, () => done(undefined, new Error('unreachable')));
+      pushPull: (to, msg, done) => {
+        const target = this.reachable(node, to);
+        if (!target || this.clock.now() < node.stalledUntil) {
+          this.clock.setTimer(1000, () => done(undefined, new Error('unreachable')));
           return;
         }
-        cluster.clock.setTimer(cluster.latencyMs, () => {
-          if (!target.up || cluster.clock.now() < target.stalledUntil) return done(undefined, new Error('unreachable'));
+        this.clock.setTimer(this.latencyMs, () => {
+          if (!target.up || this.clock.now() < target.stalledUntil) return done(undefined, new Error('unreachable'));
           const reply: PushPullMessage = target.m.handlePushPull(msg);
-          cluster.clock.setTimer(cluster.latencyMs, () => node.up && done(reply));
+          this.clock.setTimer(this.latencyMs, () => node.up && done(reply));
         });
       },
-      streamPing(to, ping: PingMessage, done) {
-        const target = cluster.reachable(node, to);
-        if (!target) return void cluster.clock.setTimer(500, () => done(false));
-        cluster.clock.setTimer(2 * cluster.latencyMs, () => done(target.up && cluster.clock.now() >= target.stalledUntil && target.m.handleStreamPing(ping)));
+      streamPing: (to, ping: PingMessage, done) => {
+        const target = this.reachable(node, to);
+        if (!target) return void this.clock.setTimer(500, () => done(false));
+        this.clock.setTimer(2 * this.latencyMs, () => done(target.up && this.clock.now() >= target.stalledUntil && target.m.handleStreamPing(ping)));
       },
     };
   }
