@@ -41,7 +41,7 @@ export interface SwimOptions {
   leaveTimeoutMs: number;
   /** Largest accepted encoded node metadata, in bytes. @default 4096 */
   maxMetaSize: number;
-  /** Most members tracked; further unknown members are refused. @default 20000 */
+  /** Most members tracked; further unknown members are refused (matches the push-pull cap). @default 16384 */
   maxMembers: number;
 }
 
@@ -67,7 +67,7 @@ const LAN: SwimOptions = {
   streamTimeoutMs: 10_000,
   leaveTimeoutMs: 5_000,
   maxMetaSize: 4096,
-  maxMembers: 20_000,
+  maxMembers: 16_384,
 };
 
 export const PROFILES: Readonly<Record<ProfileName, Readonly<SwimOptions>>> = {
