@@ -1,0 +1,90 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const bin = fileURLToPath(new URL('../../bin/clusterd.ts', import.meta.url));
+
+interface Agent {
+  proc: ChildProcess;
+  events: Record<string, unknown>[];
+  address: Promise<string>;
+  exit: Promise<number | null>;
+}
+
+function startAgent(name: string, ip: string, join?: string): Agent {
+  const args = ['--import', 'tsx', bin, 'agent', '--name', name, '--bind', `${ip}:0`, '--profile', 'local', '--log-format', 'json'];
+  if (join) args.push('--join', join);
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const events: Record<string, unknown>[] = [];
+  let resolveAddress: (a: string) => void = () => {};
+  const address = new Promise<string>((r) => (resolveAddress = r));
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    try {
+      const e = JSON.parse(line) as Record<string, unknown>;
+      events.push(e);
+      if (e.event === 'started') resolveAddress(String(e.address));
+    } catch {
+      // not a log line
+    }
+  });
+  const exit = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  return { proc, events, address, exit };
+}
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 40_000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const saw = (a: Agent, event: string, name: string): boolean => a.events.some((e) => e.event === event && e.name === name);
+
+t.test('separate agent processes: SIGKILL is detected as dead, SIGTERM leaves gracefully', async (t) => {
+  const a = startAgent('alpha', '127.0.0.21');
+  t.teardown(() => {
+    for (const x of agents) x.proc.kill('SIGKILL');
+  });
+  const agents = [a];
+  const seed = await a.address;
+  const b = startAgent('bravo', '127.0.0.22', seed);
+  const c = startAgent('charlie', '127.0.0.23', seed);
+  const d = startAgent('delta', '127.0.0.24', seed);
+  agents.push(b, c, d);
+  await waitFor('everyone joined', () => ['bravo', 'charlie', 'delta'].every((n) => saw(a, 'member-join', n)) && saw(d, 'member-join', 'bravo'));
+  t.pass('four processes formed a cluster');
+
+  c.proc.kill('SIGKILL');
+  await waitFor('charlie declared dead', () => [a, b, d].every((x) => saw(x, 'member-dead', 'charlie')));
+  t.pass('a SIGKILLed agent is declared dead by every other agent');
+
+  d.proc.kill('SIGTERM');
+  t.equal(await d.exit, 0, 'SIGTERM: graceful leave, exit 0');
+  await waitFor('delta left', () => [a, b].every((x) => saw(x, 'member-leave', 'delta')));
+  t.notOk([a, b].some((x) => saw(x, 'member-dead', 'delta')), 'the agent that left is not reported dead');
+});
+
+t.test('bad flags get a precise message and exit code 2', async (t) => {
+  const run = (args: string[]): Promise<{ code: number | null; stderr: string }> =>
+    new Promise((resolve) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('exit', (code) => resolve({ code, stderr }));
+    });
+  const unknown = await run(['agent', '--bogus']);
+  t.equal(unknown.code, 2);
+  t.match(unknown.stderr, /--bogus/);
+  const profile = await run(['agent', '--profile', 'moon']);
+  t.equal(profile.code, 2);
+  t.match(profile.stderr, /--profile must be lan, wan or local/);
+  const cmd = await run(['frobnicate']);
+  t.equal(cmd.code, 2);
+  t.match(cmd.stderr, /unknown command "frobnicate"/);
+  const addr = await run(['agent', '--bind', 'not-an-address']);
+  t.equal(addr.code, 1);
+  t.match(addr.stderr, /E_ADDRESS|address/);
+});
