@@ -54,7 +54,7 @@ export interface NodeStats {
   bytesIn: number;
   bytesOut: number;
   messagesIn: number;
-  /** Frames rejected, by reason (truncated, decrypt, replay, ...). */
+  /** Frames rejected on datagrams and streams, by error code (E_FRAME_LABEL, E_FRAME_DECRYPT, ...). */
   rejected: Record<string, number>;
   /** Messages of types this version does not know, skipped. */
   unknownMessages: number;
@@ -180,7 +180,9 @@ export class ClusterNode {
       ...this.statsIn,
       framesOut: b.frames + this.gossipFrames,
       bytesOut: b.frameBytes + this.gossipBytes,
-      rejected: { ...this.decoder.rejected },
+      rejected: Object.fromEntries(
+        Object.entries(this.decoder.rejected).map(([reason, n]) => [reason, n + (this.streamDecoder.rejected[reason as keyof typeof this.streamDecoder.rejected] ?? 0)]),
+      ),
     };
   }
 
