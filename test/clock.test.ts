@@ -1,0 +1,59 @@
+import t from 'tap';
+import { ManualClock, SystemClock } from '../lib/clock.js';
+
+t.test('manual clock fires timers in time then scheduling order', async (t) => {
+  const c = new ManualClock(0, 1000);
+  const log: string[] = [];
+  c.setTimer(20, () => log.push('b'));
+  c.setTimer(10, () => log.push('a'));
+  c.setTimer(20, () => log.push('c'));
+  const cancelled = c.setTimer(15, () => log.push('x'));
+  cancelled.cancel();
+  cancelled.cancel();
+  t.equal(c.pending, 3);
+  c.advance(15);
+  t.same(log, ['a']);
+  t.equal(c.now(), 15);
+  t.equal(c.wall(), 1015);
+  c.advance(100);
+  t.same(log, ['a', 'b', 'c']);
+  t.equal(c.pending, 0);
+  t.equal(c.nextAt(), undefined);
+});
+
+t.test('timers scheduled by timers run within the same advance', async (t) => {
+  const c = new ManualClock();
+  const at: number[] = [];
+  const tick = (): void => {
+    at.push(c.now());
+    if (at.length < 5) c.setTimer(10, tick);
+  };
+  c.setTimer(0, tick);
+  c.advance(100);
+  t.same(at, [0, 10, 20, 30, 40]);
+});
+
+t.test('heap order holds for many random timers', async (t) => {
+  const c = new ManualClock();
+  const fired: number[] = [];
+  let x = 12345;
+  for (let i = 0; i < 2000; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    const at = x % 10_000;
+    c.setTimer(at, () => fired.push(at));
+  }
+  c.advance(10_000);
+  t.equal(fired.length, 2000);
+  t.ok(fired.every((v, i) => i === 0 || fired[i - 1]! <= v), 'non-decreasing');
+});
+
+t.test('system clock is monotonic and its timers fire', async (t) => {
+  const c = new SystemClock();
+  const a = c.now();
+  // system timers are unref'd (they must not keep a daemon alive): hold the loop here
+  const keep = setInterval(() => {}, 1000);
+  await new Promise<void>((resolve) => c.setTimer(1, resolve));
+  clearInterval(keep);
+  t.ok(c.now() >= a);
+  t.ok(Math.abs(c.wall() - Date.now()) < 1000);
+});
