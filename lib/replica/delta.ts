@@ -1,0 +1,63 @@
+import type { HlcTimestamp } from '../hlc.js';
+
+/** Fields every change carries: its origin and the origin's (epoch, seq). */
+export interface DeltaBase {
+  node: string;
+  epoch: number;
+  seq: number;
+}
+
+/** A client joined a channel on `node`, or its info changed (same shape: an upsert). */
+export interface PresenceSetDelta extends DeltaBase {
+  kind: 'join' | 'update';
+  channel: string;
+  clientId: string;
+  user: string;
+  info: unknown;
+  since: HlcTimestamp;
+}
+
+/** A client left a channel on `node`. */
+export interface PresenceLeaveDelta extends DeltaBase {
+  kind: 'leave';
+  channel: string;
+  clientId: string;
+}
+
+/** A message was published to a channel's history on `node`. */
+export interface PublishDelta extends DeltaBase {
+  kind: 'publish';
+  channel: string;
+  ts: HlcTimestamp;
+  data: unknown;
+  headers?: Record<string, string>;
+  idempotencyKey?: string;
+}
+
+/**
+ * One change of replicated state. Every local change of a node takes the next sequence
+ * number of its origin, whatever its kind, so one contiguous counter per origin says
+ * exactly what a replica has applied.
+ */
+export type Delta = PresenceSetDelta | PresenceLeaveDelta | PublishDelta;
+
+/**
+ * An upper bound on the msgpack size of a delta, from its payload size (already known:
+ * it is measured once when validated) and its strings. Cheap enough to run per delta.
+ */
+export function deltaSize(d: Delta, payloadBytes: number): number {
+  // map header + keys ≈ 40; every string may take up to 3 bytes per UTF-16 unit + 5 header
+  let n = 48 + payloadBytes + strBound(d.node) + strBound(d.channel);
+  if (d.kind === 'publish') {
+    if (d.headers) for (const [k, v] of Object.entries(d.headers)) n += strBound(k) + strBound(v);
+    if (d.idempotencyKey !== undefined) n += strBound(d.idempotencyKey) + 16;
+  } else {
+    n += strBound(d.clientId);
+    if (d.kind !== 'leave') n += strBound(d.user) + 16;
+  }
+  return n;
+}
+
+function strBound(s: string): number {
+  return 5 + s.length * 3;
+}

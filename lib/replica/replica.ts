@@ -1,0 +1,670 @@
+import { encode, decode } from '@msgpack/msgpack';
+import { ClusterError } from '../errors.js';
+import type { HlcTimestamp } from '../hlc.js';
+import { isHlcTimestamp } from '../hlc.js';
+import type { MerkleOptions } from '../sync/merkle.js';
+import { MerkleTree } from '../sync/merkle.js';
+import type { Delta, PresenceSetDelta, PublishDelta } from './delta.js';
+import { deltaSize } from './delta.js';
+import { DeltaRing } from './delta-log.js';
+import type { HistoryEntry, HistoryOptions, HistorySnapshot } from './history.js';
+import { HistoryStore, historyKey, lowWaterKey } from './history.js';
+import type { ReplicaLimits, ResolvedLimits } from './limits.js';
+import { checkSize, payloadSize, resolveLimits, validateChannel, validateHeaders, validateId } from './limits.js';
+import type { EntryId, Position } from './position.js';
+import type { PresenceEntry, PresenceEvent } from './presence.js';
+import { PresenceStore, presenceKey } from './presence.js';
+import type { OriginVersion, WireVector } from './version-vector.js';
+import { VersionVector } from './version-vector.js';
+
+/** Options of a {@link Replica}. Everything but `node` and `epoch` must match across the cluster. */
+export interface ReplicaOptions {
+  /** This node's name (its origin id). */
+  node: string;
+  /** This node's boot incarnation; must grow on every restart (persist it). */
+  epoch: number;
+  /** Size limits. @default DEFAULT_LIMITS */
+  limits?: ReplicaLimits;
+  /** History retention. @default {} */
+  history?: HistoryOptions;
+  /** Merkle tree shape. @default { fanoutBits: 4, depth: 4 } */
+  merkle?: MerkleOptions;
+  /** Recent changes kept per origin to answer lagging peers. @default 1024 */
+  ringSize?: number;
+  /** Out-of-order changes buffered per origin while waiting for a gap to fill. @default 256 */
+  maxPendingPerOrigin?: number;
+}
+
+/** Something that changed in the replica, for the application. */
+export type ReplicaEvent = PresenceEvent | { type: 'message'; entry: HistoryEntry };
+
+/** The result of a local change: the delta to send to peers (none when nothing changed) and local events. */
+export interface LocalChange {
+  delta: Delta | undefined;
+  events: ReplicaEvent[];
+}
+
+/** The result of a local publish. */
+export interface PublishResult extends LocalChange {
+  /** The id of the stored entry (of the earlier one when `duplicate`). */
+  id: EntryId;
+  /** True when the idempotency key was seen recently: nothing new was stored or sent. */
+  duplicate: boolean;
+}
+
+/** The result of applying remote deltas. */
+export interface ApplyResult {
+  events: ReplicaEvent[];
+  /** Changes applied (in order). */
+  applied: number;
+  /**
+   * True when some deltas could not be applied yet (a gap before them) or were dropped
+   * because the out-of-order buffer was full: ask a peer for catch-up.
+   */
+  gap: boolean;
+  /** Deltas refused as malformed. */
+  invalid: number;
+}
+
+/** What a replica can send a peer whose vector is `remote`. */
+export interface MissingDeltas {
+  /** The deltas, most-lagging origin first, each origin's in order without gaps. */
+  deltas: Delta[];
+  /** Upper bound of their encoded size. */
+  bytes: number;
+  /** True when the budget cut the answer short: ask again. */
+  truncated: boolean;
+  /** Origins the remote lags on that this replica's rings no longer cover: use Merkle repair. */
+  unexplained: string[];
+  /** True when the remote is ahead on some origin (or knows an epoch we do not): pull from it. */
+  remoteAhead: boolean;
+  /** True when we know a newer epoch of some origin than the remote but have no change of it to send. */
+  epochsOnly: boolean;
+}
+
+/** A replicated record, as the Merkle exchange and the bulk stream carry it. */
+export type SyncRecord =
+  | { kind: 'presence'; entry: PresenceEntry }
+  | { kind: 'history'; entry: HistoryEntry }
+  | { kind: 'low-water'; channel: string; mark: Position };
+
+/** What applying a peer's record did. 'stale': our state proves the peer's copy obsolete. */
+export type RecordOutcome = 'applied' | 'unchanged' | 'stale';
+
+/** The persisted form of a replica (history and version vector; presence is ephemeral). */
+export interface ReplicaSnapshot {
+  node: string;
+  epoch: number;
+  vector: WireVector;
+  history: HistorySnapshot;
+}
+
+/**
+ * One node's replica of the cluster's presence and history: sans-IO, every input is plain
+ * data, every output is plain data (deltas to send, events to publish). It owns the version
+ * vector, the per-origin delta rings (so it can serve any lagging peer, relay-style), the
+ * out-of-order buffers, and the Merkle tree over all its records.
+ *
+ * Ordering rules, per origin: changes apply in seq order without gaps; a newer epoch
+ * supersedes older ones (their presence is dropped, their history stays).
+ */
+export class Replica {
+  readonly node: string;
+  readonly tree: MerkleTree;
+  readonly presence: PresenceStore;
+  readonly history: HistoryStore;
+  readonly vector = new VersionVector();
+  readonly limits: ResolvedLimits;
+  private currentEpoch: number;
+  private readonly ringSize: number;
+  private readonly maxPending: number;
+  private readonly rings = new Map<string, DeltaRing>();
+  private readonly pending = new Map<string, { epoch: number; deltas: Map<number, Delta> }>();
+  private readonly removed = new Map<string, number>();
+  // after a restore, presence at or below these versions was lost: absence proves nothing
+  private readonly floors = new Map<string, OriginVersion>();
+
+  /** @param options identity, limits and retention. */
+  constructor(options: ReplicaOptions) {
+    if (typeof options.node !== 'string' || options.node.length === 0 || options.node.includes('\u0000')) {
+      throw new ClusterError('E_INVALID_ARGUMENT', 'replica node name must be a non-empty string without NUL');
+    }
+    if (!Number.isSafeInteger(options.epoch) || options.epoch < 0) {
+      throw new ClusterError('E_INVALID_ARGUMENT', `replica epoch must be a non-negative integer, got ${options.epoch}`);
+    }
+    this.node = options.node;
+    this.currentEpoch = options.epoch;
+    this.limits = resolveLimits(options.limits);
+    this.ringSize = options.ringSize ?? 1024;
+    this.maxPending = options.maxPendingPerOrigin ?? 256;
+    this.tree = new MerkleTree(options.merkle);
+    this.presence = new PresenceStore(this.tree);
+    this.history = new HistoryStore({ maxEntriesCeiling: this.limits.maxEntriesPerChannel, ...options.history }, this.tree);
+    this.vector.set(this.node, this.currentEpoch, 0);
+  }
+
+  /** This node's current epoch. */
+  get epoch(): number {
+    return this.currentEpoch;
+  }
+
+  /** The 8-byte digest of the version vector (piggyback it on SWIM acks). */
+  digest(): Uint8Array {
+    return this.vector.digest();
+  }
+
+  // ── local changes ────────────────────────────────────────────────────────────
+
+  /**
+   * A client connected to this node joins `channel` (or re-joins: then it is an update).
+   * @param now HLC timestamp of the join (becomes `since` on a first join).
+   */
+  join(channel: string, clientId: string, user: string, info: unknown, now: HlcTimestamp): LocalChange {
+    validateChannel(channel, this.limits);
+    validateId('clientId', clientId, this.limits);
+    validateId('user', user, this.limits);
+    const infoBytes = payloadSize(info, 'presence info');
+    checkSize('presence info', infoBytes, this.limits.maxInfoBytes);
+    const old = this.presence.get(channel, clientId);
+    if (!old && !this.presence.hasChannel(channel) && this.presence.channelCount >= this.limits.maxChannels) {
+      throw new ClusterError('E_LIMIT', `this replica holds presence for ${this.limits.maxChannels} channels, the limit`);
+    }
+    const seq = this.nextSeq();
+    const delta: PresenceSetDelta = {
+      kind: old && old.node === this.node ? 'update' : 'join', node: this.node, epoch: this.currentEpoch, seq,
+      channel, clientId, user, info, since: old && old.node === this.node ? old.since : now,
+    };
+    return { delta, events: this.commitLocal(delta, infoBytes) };
+  }
+
+  /** Changes the info of a client connected to this node; E_INVALID_ARGUMENT when it is not here. */
+  update(channel: string, clientId: string, info: unknown): LocalChange {
+    const old = this.presence.get(channel, clientId);
+    if (!old || old.node !== this.node) {
+      throw new ClusterError('E_INVALID_ARGUMENT', `client ${JSON.stringify(clientId)} is not in channel ${JSON.stringify(channel)} on this node`);
+    }
+    const infoBytes = payloadSize(info, 'presence info');
+    checkSize('presence info', infoBytes, this.limits.maxInfoBytes);
+    const delta: PresenceSetDelta = {
+      kind: 'update', node: this.node, epoch: this.currentEpoch, seq: this.nextSeq(),
+      channel, clientId, user: old.user, info, since: old.since,
+    };
+    return { delta, events: this.commitLocal(delta, infoBytes) };
+  }
+
+  /** A client of this node leaves a channel. No delta when it was not there. */
+  leave(channel: string, clientId: string): LocalChange {
+    const old = this.presence.get(channel, clientId);
+    if (!old || old.node !== this.node) return { delta: undefined, events: [] };
+    const delta: Delta = { kind: 'leave', node: this.node, epoch: this.currentEpoch, seq: this.nextSeq(), channel, clientId };
+    return { delta, events: this.commitLocal(delta, 0) };
+  }
+
+  /**
+   * Publishes to a channel's history.
+   * @param ts HLC timestamp of the publish (`hlc.now()`).
+   */
+  publish(channel: string, data: unknown, ts: HlcTimestamp,
+    options: { headers?: Record<string, string>; idempotencyKey?: string } = {}): PublishResult {
+    validateChannel(channel, this.limits);
+    if (!isHlcTimestamp(ts)) throw new ClusterError('E_INVALID_ARGUMENT', `publish timestamp must be an HLC timestamp, got ${String(ts)}`);
+    const size = payloadSize(data, 'history payload');
+    checkSize('history payload', size, this.limits.maxPayloadBytes);
+    validateHeaders(options.headers, this.limits);
+    const ik = options.idempotencyKey;
+    if (ik !== undefined) {
+      if (typeof ik !== 'string' || ik.length === 0 || ik.length > this.limits.maxIdempotencyKeyLength) {
+        throw new ClusterError('E_INVALID_ARGUMENT', `idempotency key must be a string of 1 to ${this.limits.maxIdempotencyKeyLength} characters`);
+      }
+      const seen = this.history.dedupe(channel, ik);
+      if (seen) return { delta: undefined, events: [], id: seen, duplicate: true };
+    }
+    if (!this.history.hasChannel(channel) && this.history.channelCount >= this.limits.maxChannels) {
+      throw new ClusterError('E_LIMIT', `this replica holds history for ${this.limits.maxChannels} channels, the limit`);
+    }
+    const delta: PublishDelta = { kind: 'publish', node: this.node, epoch: this.currentEpoch, seq: this.nextSeq(), channel, ts, data };
+    if (options.headers !== undefined) delta.headers = options.headers;
+    if (ik !== undefined) delta.idempotencyKey = ik;
+    const events = this.commitLocal(delta, size, ts);
+    return { delta, events, id: { node: this.node, epoch: this.currentEpoch, seq: delta.seq }, duplicate: false };
+  }
+
+  /**
+   * Starts a new epoch of this node (e.g. after learning the cluster declared it dead):
+   * its presence is re-announced under the new epoch so peers that dropped it take it back.
+   */
+  reincarnate(epoch: number): LocalChange[] {
+    if (!Number.isSafeInteger(epoch) || epoch <= this.currentEpoch) {
+      throw new ClusterError('E_INVALID_ARGUMENT', `new epoch ${epoch} must exceed ${this.currentEpoch}`);
+    }
+    const mine = this.presence.ofNode(this.node);
+    this.currentEpoch = epoch;
+    this.vector.set(this.node, epoch, 0);
+    this.rings.delete(this.node);
+    return mine.map((e) => {
+      const delta: PresenceSetDelta = { kind: 'join', node: this.node, epoch, seq: this.nextSeq(), channel: e.channel,
+        clientId: e.clientId, user: e.user, info: e.info, since: e.since };
+      return { delta, events: this.commitLocal(delta, payloadSize(e.info, 'presence info')) };
+    });
+  }
+
+  // ── remote changes ───────────────────────────────────────────────────────────
+
+  /**
+   * Applies deltas received from peers (any origin, any order, duplicates allowed).
+   * @param now HLC timestamp used for history expiry.
+   */
+  apply(deltas: readonly Delta[], now: HlcTimestamp): ApplyResult {
+    const result: ApplyResult = { events: [], applied: 0, gap: false, invalid: 0 };
+    for (const d of deltas) {
+      if (!isDelta(d)) {
+        result.invalid++;
+        continue;
+      }
+      if (d.node === this.node) continue;
+      let v = this.vector.get(d.node);
+      if (!v || d.epoch > v.epoch) {
+        this.observeEpoch(d.node, d.epoch, result.events);
+        v = this.vector.get(d.node)!;
+      } else if (d.epoch < v.epoch) {
+        // a late change of a superseded epoch: its history is still data, its presence is not
+        if (d.kind === 'publish') this.applyPublish(d, now, result.events);
+        continue;
+      }
+      if (d.seq <= v.seq) continue;
+      if (d.seq > v.seq + 1) {
+        let p = this.pending.get(d.node);
+        if (!p || p.epoch !== d.epoch) {
+          p = { epoch: d.epoch, deltas: new Map() };
+          this.pending.set(d.node, p);
+        }
+        if (p.deltas.size < this.maxPending || p.deltas.has(d.seq)) p.deltas.set(d.seq, d);
+        result.gap = true;
+        continue;
+      }
+      this.applyInOrder(d, now, result);
+      this.drain(d.node, now, result);
+    }
+    if (!result.gap) for (const p of this.pending.values()) if (p.deltas.size > 0) result.gap = true;
+    return result;
+  }
+
+  /**
+   * The node was confirmed dead or left: drops its presence (up to `epoch`, by default
+   * the newest epoch known), with leave events. Never call it on a mere suspicion.
+   */
+  removeOrigin(node: string, epoch?: number): ReplicaEvent[] {
+    if (node === this.node) return [];
+    const upTo = epoch ?? this.vector.get(node)?.epoch ?? 0;
+    if ((this.removed.get(node) ?? -1) < upTo) this.removed.set(node, upTo);
+    return this.presence.removeNode(node, (e) => e.epoch > upTo);
+  }
+
+  /** Adopts the newer epochs a peer's vector reveals (dropping superseded presence). */
+  observeVector(remote: VersionVector): ReplicaEvent[] {
+    const events: ReplicaEvent[] = [];
+    for (const [node, v] of remote.entries()) this.observeEpoch(node, v.epoch, events);
+    return events;
+  }
+
+  /**
+   * Exactly the deltas `remote` lacks, from the rings: most-lagging origins first, each
+   * origin's in seq order without gaps, until `budget` bytes.
+   * @param budget upper bound of the answer's encoded size. @default 61440
+   */
+  missingFor(remote: VersionVector, budget = 61_440): MissingDeltas {
+    const out: MissingDeltas = { deltas: [], bytes: 0, truncated: false, unexplained: [], remoteAhead: false, epochsOnly: false };
+    const wanted: { node: string; ring: DeltaRing; from: number; to: number }[] = [];
+    for (const [node, v] of this.vector.entries()) {
+      const r = remote.get(node);
+      if (r && (r.epoch > v.epoch || (r.epoch === v.epoch && r.seq >= v.seq))) continue;
+      const from = r && r.epoch === v.epoch ? r.seq + 1 : 1;
+      if (from > v.seq) {
+        out.epochsOnly = true;
+        continue;
+      }
+      const ring = this.rings.get(node);
+      if (!ring || ring.epoch !== v.epoch || !ring.holds(from, v.seq)) {
+        out.unexplained.push(node);
+        continue;
+      }
+      wanted.push({ node, ring, from, to: v.seq });
+    }
+    for (const [node, r] of remote.entries()) {
+      const v = this.vector.get(node);
+      if (!v || r.epoch > v.epoch || (r.epoch === v.epoch && r.seq > v.seq)) out.remoteAhead = true;
+    }
+    wanted.sort((a, b) => (b.to - b.from) - (a.to - a.from) || (a.node < b.node ? -1 : 1));
+    for (const w of wanted) {
+      for (let seq = w.from; seq <= w.to; seq++) {
+        const size = w.ring.sizeOf(seq);
+        if (out.bytes + size > budget) {
+          out.truncated = true;
+          return out;
+        }
+        out.deltas.push(w.ring.get(seq)!);
+        out.bytes += size;
+      }
+    }
+    return out;
+  }
+
+  /** Drops history past its TTL. Call periodically with the current HLC time. */
+  expire(now: HlcTimestamp): number {
+    return this.history.expire(now);
+  }
+
+  // ── records (Merkle exchange, bulk catch-up) ──────────────────────────────────
+
+  /** The record stored under a Merkle key. */
+  getRecord(key: string): SyncRecord | undefined {
+    const parts = key.split('\u0000');
+    switch (parts[0]) {
+      case 'p': {
+        const entry = this.presence.get(parts[1]!, parts.slice(2).join('\u0000'));
+        return entry ? { kind: 'presence', entry } : undefined;
+      }
+      case 'h': {
+        if (parts.length !== 5) return undefined;
+        const entry = this.history.get(parts[1]!, { node: parts[2]!, epoch: Number(parts[3]), seq: Number(parts[4]) });
+        return entry ? { kind: 'history', entry } : undefined;
+      }
+      case 'l': {
+        const mark = this.history.lowWater(parts[1]!);
+        return mark ? { kind: 'low-water', channel: parts[1]!, mark } : undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** The Merkle key of a record. */
+  recordKey(record: SyncRecord): string {
+    switch (record.kind) {
+      case 'presence': return presenceKey(record.entry.channel, record.entry.clientId);
+      case 'history': return historyKey(record.entry.channel, record.entry);
+      case 'low-water': return lowWaterKey(record.channel);
+    }
+  }
+
+  /** Every record key held (a fresh array: the bulk stream walks it while the state moves on). */
+  recordKeys(): string[] {
+    const keys: string[] = [];
+    for (const ch of this.history.channelNames()) {
+      if (this.history.lowWater(ch)) keys.push(lowWaterKey(ch));
+      for (const e of this.history.entries(ch)) keys.push(historyKey(ch, e));
+    }
+    for (const e of this.presence.entries()) keys.push(presenceKey(e.channel, e.clientId));
+    return keys;
+  }
+
+  /** An upper bound of a record's encoded size. */
+  recordSize(record: SyncRecord): number {
+    switch (record.kind) {
+      case 'presence': {
+        const e = record.entry;
+        return 64 + 3 * (e.channel.length + e.clientId.length + e.user.length + e.node.length) + payloadSize(e.info, 'info');
+      }
+      case 'history': {
+        const e = record.entry;
+        return deltaSize({ kind: 'publish', ...e } as PublishDelta, payloadSize(e.data, 'payload'));
+      }
+      case 'low-water':
+        return 48 + 3 * (record.channel.length + record.mark.node.length);
+    }
+  }
+
+  /**
+   * Merges a peer's record (from a Merkle exchange or a bulk chunk). Returns 'stale' when
+   * this replica knows the record is obsolete (the peer should drop its copy).
+   */
+  applyRecord(record: SyncRecord, now: HlcTimestamp, events: ReplicaEvent[]): RecordOutcome {
+    if (!isRecord(record)) return 'unchanged';
+    switch (record.kind) {
+      case 'presence': return this.applyPresenceRecord(record.entry, events);
+      case 'history': {
+        const e = record.entry;
+        if (e.node !== this.node) this.observeEpoch(e.node, e.epoch, events);
+        const status = this.applyPublish(e, now, events);
+        return status === 'added' ? 'applied' : status === 'duplicate' ? 'unchanged' : 'stale';
+      }
+      case 'low-water':
+        return this.history.raiseLowWater(record.channel, record.mark, now) ? 'applied' : 'unchanged';
+    }
+  }
+
+  /** A peer proved our copy of `record` obsolete: drop it if we still hold that exact version. */
+  dropStale(record: SyncRecord, events: ReplicaEvent[]): void {
+    // history goes only through low-water marks, which the exchange carries anyway
+    if (record.kind !== 'presence') return;
+    const p = record.entry;
+    const mine = this.presence.get(p.channel, p.clientId);
+    if (mine && mine.node === p.node && mine.epoch === p.epoch && mine.seq === p.seq && p.node !== this.node) {
+      events.push(...this.presence.remove(p.channel, p.clientId));
+    }
+  }
+
+  /**
+   * Ends a bulk catch-up: the chunks carried every record of a peer whose vector was
+   * `vector` when the stream began, so everything up to it is now applied.
+   */
+  completeBulk(vector: VersionVector, now: HlcTimestamp): ApplyResult {
+    const result: ApplyResult = { events: [], applied: 0, gap: false, invalid: 0 };
+    for (const [node, r] of vector.entries()) {
+      if (node === this.node) continue;
+      this.observeEpoch(node, r.epoch, result.events);
+      const v = this.vector.get(node)!;
+      if (v.epoch === r.epoch && r.seq > v.seq) {
+        this.vector.set(node, r.epoch, r.seq);
+        const p = this.pending.get(node);
+        if (p) for (const seq of [...p.deltas.keys()]) if (seq <= r.seq) p.deltas.delete(seq);
+        this.drain(node, now, result);
+      }
+    }
+    for (const p of this.pending.values()) if (p.deltas.size > 0) result.gap = true;
+    return result;
+  }
+
+  // ── persistence ──────────────────────────────────────────────────────────────
+
+  /** The persisted form: history and vector (entries shared: encode before changing the replica). */
+  snapshot(): ReplicaSnapshot {
+    return { node: this.node, epoch: this.currentEpoch, vector: this.vector.toWire(), history: this.history.snapshot() };
+  }
+
+  /** {@link snapshot} as msgpack bytes. */
+  snapshotBytes(): Uint8Array {
+    return encode(this.snapshot());
+  }
+
+  /**
+   * Rebuilds a replica after a restart: history and vector come back; presence (ephemeral)
+   * does not, and until peers resend it, absence of presence proves nothing (floors).
+   * `options.epoch` must exceed the snapshot's.
+   */
+  static restore(snapshot: ReplicaSnapshot | Uint8Array, options: ReplicaOptions, now: HlcTimestamp): Replica {
+    const snap = (snapshot instanceof Uint8Array ? decode(snapshot) : snapshot) as ReplicaSnapshot;
+    if (!snap || typeof snap !== 'object' || !Array.isArray(snap.vector) || !snap.history || !Array.isArray(snap.history.channels)) {
+      throw new ClusterError('E_INVALID_ARGUMENT', 'not a replica snapshot');
+    }
+    if (snap.node !== options.node) throw new ClusterError('E_INVALID_ARGUMENT', `snapshot of ${snap.node} cannot restore ${options.node}`);
+    if (options.epoch <= snap.epoch) throw new ClusterError('E_INVALID_ARGUMENT', `restored epoch ${options.epoch} must exceed the snapshot's ${snap.epoch}`);
+    const r = new Replica(options);
+    for (const ch of snap.history.channels) {
+      if (ch.lowWater) r.history.raiseLowWater(ch.channel, ch.lowWater, now);
+      for (const e of ch.entries) r.applyPublish(e, now, []);
+    }
+    for (const [node, epoch, seq] of VersionVector.fromWire(snap.vector).toWire()) {
+      if (node === r.node) continue;
+      r.vector.set(node, epoch, seq);
+      r.floors.set(node, { epoch, seq });
+    }
+    return r;
+  }
+
+  // ── internals ────────────────────────────────────────────────────────────────
+
+  private nextSeq(): number {
+    return this.vector.get(this.node)!.seq + 1;
+  }
+
+  private commitLocal(delta: Delta, payloadBytes: number, now?: HlcTimestamp): ReplicaEvent[] {
+    const events: ReplicaEvent[] = [];
+    this.effect(delta, now ?? 0, events, payloadBytes);
+    this.vector.set(this.node, this.currentEpoch, delta.seq);
+    this.ring(this.node, this.currentEpoch).push(delta, deltaSize(delta, payloadBytes));
+    return events;
+  }
+
+  private ring(node: string, epoch: number): DeltaRing {
+    let ring = this.rings.get(node);
+    if (!ring || ring.epoch !== epoch) {
+      ring = new DeltaRing(epoch, this.ringSize);
+      this.rings.set(node, ring);
+    }
+    return ring;
+  }
+
+  private applyInOrder(d: Delta, now: HlcTimestamp, result: ApplyResult): void {
+    const payloadBytes = this.effect(d, now, result.events);
+    this.vector.set(d.node, d.epoch, d.seq);
+    this.ring(d.node, d.epoch).push(d, deltaSize(d, payloadBytes));
+    result.applied++;
+  }
+
+  private drain(node: string, now: HlcTimestamp, result: ApplyResult): void {
+    const p = this.pending.get(node);
+    if (!p) return;
+    for (;;) {
+      const v = this.vector.get(node)!;
+      if (v.epoch !== p.epoch) break;
+      const next = p.deltas.get(v.seq + 1);
+      if (!next) break;
+      p.deltas.delete(v.seq + 1);
+      this.applyInOrder(next, now, result);
+    }
+    const v = this.vector.get(node)!;
+    for (const seq of [...p.deltas.keys()]) if (seq <= v.seq) p.deltas.delete(seq);
+    if (p.deltas.size === 0) this.pending.delete(node);
+  }
+
+  // applies one change's effect on state; returns its payload size
+  private effect(d: Delta, now: HlcTimestamp, events: ReplicaEvent[], knownSize?: number): number {
+    switch (d.kind) {
+      case 'publish': {
+        const size = knownSize ?? payloadSize(d.data, 'history payload');
+        const entry: HistoryEntry = { ts: d.ts, node: d.node, epoch: d.epoch, seq: d.seq, channel: d.channel, data: d.data };
+        if (d.headers !== undefined) entry.headers = d.headers;
+        if (d.idempotencyKey !== undefined) entry.idempotencyKey = d.idempotencyKey;
+        if (this.history.insert(entry, size, now) === 'added') events.push({ type: 'message', entry });
+        return size;
+      }
+      case 'join':
+      case 'update': {
+        if ((this.removed.get(d.node) ?? -1) >= d.epoch) return 0;
+        const entry: PresenceEntry = { channel: d.channel, clientId: d.clientId, user: d.user, info: d.info,
+          node: d.node, epoch: d.epoch, seq: d.seq, since: d.since };
+        const old = this.presence.get(d.channel, d.clientId);
+        if (!old || supersedes(entry, old)) events.push(...this.presence.put(entry));
+        return knownSize ?? payloadSize(d.info, 'presence info');
+      }
+      case 'leave': {
+        const old = this.presence.get(d.channel, d.clientId);
+        if (old && old.node === d.node && (old.epoch < d.epoch || (old.epoch === d.epoch && old.seq < d.seq))) {
+          events.push(...this.presence.remove(d.channel, d.clientId));
+        }
+        return 0;
+      }
+    }
+  }
+
+  private applyPublish(e: HistoryEntry, now: HlcTimestamp, events: ReplicaEvent[]): string {
+    const entry: HistoryEntry = { ts: e.ts, node: e.node, epoch: e.epoch, seq: e.seq, channel: e.channel, data: e.data };
+    if (e.headers !== undefined) entry.headers = e.headers;
+    if (e.idempotencyKey !== undefined) entry.idempotencyKey = e.idempotencyKey;
+    const status = this.history.insert(entry, payloadSize(e.data, 'history payload'), now);
+    if (status === 'added') events.push({ type: 'message', entry });
+    return status;
+  }
+
+  private applyPresenceRecord(p: PresenceEntry, events: ReplicaEvent[]): RecordOutcome {
+    if ((this.removed.get(p.node) ?? -1) >= p.epoch) return 'stale';
+    const v = this.vector.get(p.node);
+    if (v && v.epoch > p.epoch) return 'stale';
+    if (p.node === this.node && p.epoch !== this.currentEpoch) return 'stale';
+    const old = this.presence.get(p.channel, p.clientId);
+    if (old) {
+      if (old.node === p.node && old.epoch === p.epoch && old.seq === p.seq) return 'unchanged';
+      if (!supersedes(p, old)) return 'stale';
+    } else if (v && v.epoch === p.epoch && v.seq >= p.seq) {
+      const floor = this.floors.get(p.node);
+      if (!floor || floor.epoch !== p.epoch || p.seq > floor.seq) return 'stale';
+    } else if (p.node === this.node) {
+      return 'stale';
+    }
+    this.observeEpoch(p.node, p.epoch, events);
+    const entry: PresenceEntry = { channel: p.channel, clientId: p.clientId, user: p.user, info: p.info,
+      node: p.node, epoch: p.epoch, seq: p.seq, since: p.since };
+    events.push(...this.presence.put(entry));
+    return 'applied';
+  }
+
+  private observeEpoch(node: string, epoch: number, events: ReplicaEvent[]): void {
+    if (node === this.node) return;
+    const v = this.vector.get(node);
+    if (v && v.epoch >= epoch) return;
+    this.vector.set(node, epoch, 0);
+    this.rings.delete(node);
+    const p = this.pending.get(node);
+    if (p && p.epoch < epoch) this.pending.delete(node);
+    events.push(...this.presence.removeNode(node, (e) => e.epoch >= epoch));
+  }
+}
+
+// one writer per version of a record: the same node orders by (epoch, seq); a client that
+// moved to another node is won by the later join (since, then node name)
+function supersedes(a: PresenceEntry, b: PresenceEntry): boolean {
+  if (a.node === b.node) return a.epoch > b.epoch || (a.epoch === b.epoch && a.seq > b.seq);
+  return a.since > b.since || (a.since === b.since && a.node > b.node);
+}
+
+function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+function isStr(s: unknown): s is string {
+  return typeof s === 'string' && s.length > 0 && !s.includes('\u0000');
+}
+
+/** True when `d` has the shape of a {@link Delta} (remote input is checked, never trusted). */
+export function isDelta(d: unknown): d is Delta {
+  if (typeof d !== 'object' || d === null) return false;
+  const x = d as Record<string, unknown>;
+  if (!isStr(x.node) || !isCount(x.epoch) || !isCount(x.seq) || x.seq === 0 || !isStr(x.channel)) return false;
+  switch (x.kind) {
+    case 'publish':
+      return isHlcTimestamp(x.ts) && (x.idempotencyKey === undefined || typeof x.idempotencyKey === 'string') &&
+        (x.headers === undefined || (typeof x.headers === 'object' && x.headers !== null));
+    case 'join':
+    case 'update':
+      return isStr(x.clientId) && isStr(x.user) && isCount(x.since);
+    case 'leave':
+      return isStr(x.clientId);
+    default:
+      return false;
+  }
+}
+
+function isRecord(r: unknown): r is SyncRecord {
+  if (typeof r !== 'object' || r === null) return false;
+  const x = r as Record<string, unknown>;
+  if (x.kind === 'low-water') {
+    const m = x.mark as Record<string, unknown> | undefined;
+    return isStr(x.channel) && typeof m === 'object' && m !== null && isHlcTimestamp(m.ts) && isStr(m.node) && isCount(m.epoch) && isCount(m.seq);
+  }
+  const e = x.entry as Record<string, unknown> | undefined;
+  if (typeof e !== 'object' || e === null || !isStr(e.node) || !isCount(e.epoch) || !isCount(e.seq) || !isStr(e.channel)) return false;
+  if (x.kind === 'presence') return isStr(e.clientId) && isStr(e.user) && isCount(e.since);
+  if (x.kind === 'history') return isHlcTimestamp(e.ts);
+  return false;
+}

@@ -1,0 +1,224 @@
+import { ClusterError } from '../errors.js';
+import { hashString64, mix64, writeHash } from './hash64.js';
+
+/** Options of a {@link MerkleTree}. Both peers of an exchange must use the same shape. */
+export interface MerkleOptions {
+  /** log2 of the fan-out: 4 gives a 16-ary tree. @default 4 */
+  fanoutBits?: number;
+  /** Number of levels below the root; leaves = fan-out ^ depth. @default 4 */
+  depth?: number;
+}
+
+/** Where a record index sends its changes; the Merkle tree implements it. */
+export interface RecordIndex {
+  /** Inserts or replaces `key` with the given version (two numbers, e.g. epoch and seq). */
+  set(key: string, versionA: number, versionB: number): void;
+  /** Removes `key`; a no-op when absent. */
+  delete(key: string): void;
+}
+
+const TWO32 = 4294967296;
+
+/**
+ * A fixed-shape hash tree over record keys. A record lands in the leaf picked by the top
+ * bits of its 64-bit key hash; every node holds the sum modulo 2^64 of the record hashes
+ * below it plus the record count. Sums, unlike XOR, do not cancel when two records hash
+ * the same, and they update in O(depth) per change: subtract the old record hash, add
+ * the new, along the path to the root. No rebuild scans, ever.
+ *
+ * Nodes are numbered breadth-first: root 0, then each level left to right; the
+ * descendants of a node `k` levels down are one contiguous run of node numbers.
+ */
+export class MerkleTree implements RecordIndex {
+  readonly fanoutBits: number;
+  readonly fanout: number;
+  readonly depth: number;
+  readonly leafCount: number;
+  readonly nodeCount: number;
+  private readonly levelStart: number[] = [];
+  private readonly hi: Uint32Array;
+  private readonly lo: Uint32Array;
+  private readonly counts: Uint32Array;
+  // per leaf: its record keys and, interleaved [hi, lo], their record hashes (lazily created)
+  private readonly leafKeys: (string[] | undefined)[];
+  private readonly leafHashes: (number[] | undefined)[];
+
+  /** @param options tree shape. */
+  constructor(options: MerkleOptions = {}) {
+    this.fanoutBits = options.fanoutBits ?? 4;
+    this.depth = options.depth ?? 4;
+    if (!Number.isInteger(this.fanoutBits) || !Number.isInteger(this.depth) || this.fanoutBits < 1 ||
+      this.depth < 1 || this.fanoutBits * this.depth > 24) {
+      throw new ClusterError('E_INVALID_ARGUMENT', `merkle shape ${this.fanoutBits}×${this.depth}: need integers ≥ 1 with fanoutBits × depth ≤ 24`);
+    }
+    this.fanout = 1 << this.fanoutBits;
+    let start = 0;
+    let width = 1;
+    for (let level = 0; level <= this.depth; level++) {
+      this.levelStart.push(start);
+      start += width;
+      width *= this.fanout;
+    }
+    this.nodeCount = start;
+    this.leafCount = width / this.fanout;
+    this.hi = new Uint32Array(this.nodeCount);
+    this.lo = new Uint32Array(this.nodeCount);
+    this.counts = new Uint32Array(this.nodeCount);
+    this.leafKeys = new Array<string[] | undefined>(this.leafCount);
+    this.leafHashes = new Array<number[] | undefined>(this.leafCount);
+  }
+
+  /** Number of records indexed. */
+  get size(): number {
+    return this.counts[0]!;
+  }
+
+  /** The level of node `node` (0 = root). */
+  levelOf(node: number): number {
+    let level = this.depth;
+    while (this.levelStart[level]! > node) level--;
+    return level;
+  }
+
+  /** First node number of `level`. */
+  startOf(level: number): number {
+    return this.levelStart[level]!;
+  }
+
+  /** First descendant of `node` that lies `down` levels below it. */
+  firstDescendant(node: number, down: number): number {
+    const level = this.levelOf(node);
+    const index = node - this.levelStart[level]!;
+    return this.levelStart[level + down]! + index * (1 << (this.fanoutBits * down));
+  }
+
+  /** Number of records under `node`. */
+  countOf(node: number): number {
+    return this.counts[node]!;
+  }
+
+  /** High lane of the hash of `node`. */
+  hiOf(node: number): number {
+    return this.hi[node]!;
+  }
+
+  /** Low lane of the hash of `node`. */
+  loOf(node: number): number {
+    return this.lo[node]!;
+  }
+
+  /** True when `node` hashes to (hi, lo). */
+  hashEquals(node: number, hi: number, lo: number): boolean {
+    return this.hi[node] === hi && this.lo[node] === lo;
+  }
+
+  /** The root hash as 8 bytes. */
+  rootHash(): Uint8Array {
+    const out = new Uint8Array(8);
+    writeHash(out, 0, this.hi[0]!, this.lo[0]!);
+    return out;
+  }
+
+  /** True when `key` is indexed. */
+  has(key: string): boolean {
+    const h = hashString64(key);
+    const keys = this.leafKeys[h[0]! >>> (32 - this.fanoutBits * this.depth)];
+    return keys !== undefined && keys.includes(key);
+  }
+
+  set(key: string, versionA: number, versionB: number): void {
+    const h = hashString64(key);
+    const leaf = h[0]! >>> (32 - this.fanoutBits * this.depth);
+    const r = mix64(h[0]!, h[1]!, versionA, versionB);
+    const rHi = r[0]!;
+    const rLo = r[1]!;
+    let keys = this.leafKeys[leaf];
+    let hashes = this.leafHashes[leaf];
+    if (keys === undefined || hashes === undefined) {
+      keys = [];
+      hashes = [];
+      this.leafKeys[leaf] = keys;
+      this.leafHashes[leaf] = hashes;
+    }
+    const at = keys.indexOf(key);
+    if (at >= 0) {
+      const oldHi = hashes[2 * at]!;
+      const oldLo = hashes[2 * at + 1]!;
+      if (oldHi === rHi && oldLo === rLo) return;
+      hashes[2 * at] = rHi;
+      hashes[2 * at + 1] = rLo;
+      this.walk(leaf, oldHi, oldLo, -1, 0);
+      this.walk(leaf, rHi, rLo, 1, 0);
+      return;
+    }
+    keys.push(key);
+    hashes.push(rHi, rLo);
+    this.walk(leaf, rHi, rLo, 1, 1);
+  }
+
+  delete(key: string): void {
+    const h = hashString64(key);
+    const leaf = h[0]! >>> (32 - this.fanoutBits * this.depth);
+    const keys = this.leafKeys[leaf];
+    const hashes = this.leafHashes[leaf];
+    if (keys === undefined || hashes === undefined) return;
+    const at = keys.indexOf(key);
+    if (at < 0) return;
+    const oldHi = hashes[2 * at]!;
+    const oldLo = hashes[2 * at + 1]!;
+    // swap-remove: order inside a leaf carries no meaning
+    const last = keys.length - 1;
+    keys[at] = keys[last]!;
+    hashes[2 * at] = hashes[2 * last]!;
+    hashes[2 * at + 1] = hashes[2 * last + 1]!;
+    keys.pop();
+    hashes.length -= 2;
+    this.walk(leaf, oldHi, oldLo, -1, -1);
+  }
+
+  /** Removes every record. */
+  clear(): void {
+    this.hi.fill(0);
+    this.lo.fill(0);
+    this.counts.fill(0);
+    this.leafKeys.fill(undefined);
+    this.leafHashes.fill(undefined);
+  }
+
+  /**
+   * Calls `fn(key, hi, lo)` for every record under `node` (leaf by leaf).
+   */
+  forEachRecord(node: number, fn: (key: string, hi: number, lo: number) => void): void {
+    const level = this.levelOf(node);
+    const down = this.depth - level;
+    const first = (node - this.levelStart[level]!) * (1 << (this.fanoutBits * down));
+    const end = first + (1 << (this.fanoutBits * down));
+    for (let leaf = first; leaf < end; leaf++) {
+      const keys = this.leafKeys[leaf];
+      const hashes = this.leafHashes[leaf];
+      if (keys === undefined || hashes === undefined) continue;
+      for (let i = 0; i < keys.length; i++) fn(keys[i]!, hashes[2 * i]!, hashes[2 * i + 1]!);
+    }
+  }
+
+  // adds (sign 1) or subtracts (sign -1) a record hash along the path leaf → root
+  private walk(leaf: number, rHi: number, rLo: number, sign: 1 | -1, countDelta: number): void {
+    let index = leaf;
+    for (let level = this.depth; level >= 0; level--) {
+      const node = this.levelStart[level]! + index;
+      let lo = this.lo[node]! + sign * rLo;
+      let carry = 0;
+      if (lo >= TWO32) {
+        lo -= TWO32;
+        carry = 1;
+      } else if (lo < 0) {
+        lo += TWO32;
+        carry = -1;
+      }
+      this.lo[node] = lo;
+      this.hi[node] = this.hi[node]! + sign * rHi + carry;
+      this.counts[node] = this.counts[node]! + countDelta;
+      index >>>= this.fanoutBits;
+    }
+  }
+}
