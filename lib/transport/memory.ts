@@ -13,9 +13,9 @@ import type { Address, PacketHandler, Stream, Transport, TransportLimits, Transp
 /** How one direction of a link (or the whole network, by default) behaves. */
 export interface LinkSettings {
   /** One-way delay in ms. @default 1 */
-  latency?: number;
-  /** Extra delay drawn uniformly from [0, jitter) ms per datagram or stream message. @default 0 */
-  jitter?: number;
+  latencyMs?: number;
+  /** Extra delay drawn uniformly from [0, jitterMs) ms per datagram or stream message. @default 0 */
+  jitterMs?: number;
   /** Probability that a datagram is lost (streams are reliable and never lose). @default 0 */
   loss?: number;
 }
@@ -118,7 +118,7 @@ const resetDelivery = (d: Delivery): void => {
  * {@link ManualClock} with a seeded {@link Random}: no real timers, no Math.random, so
  * a seed replays a run exactly.
  *
- * - Datagrams take `latency + U[0, jitter)` ms (so jitter reorders them, as on a real
+ * - Datagrams take `latencyMs + U[0, jitterMs)` ms (so jitter reorders them, as on a real
  *   network) and are lost with probability `loss`. Settings are global, overridable per
  *   direction of a link with {@link setLink}.
  * - Streams are reliable and ordered, delayed by the link latency; they are not subject
@@ -149,8 +149,8 @@ export class MemoryNetwork {
     streamMessages: 0,
   };
 
-  private latency: number;
-  private jitter: number;
+  private latencyMs: number;
+  private jitterMs: number;
   private loss: number;
   private readonly limits: ResolvedLimits;
   private readonly highWaterMark: number;
@@ -177,8 +177,8 @@ export class MemoryNetwork {
   constructor(options: MemoryNetworkOptions = {}) {
     this.clock = options.clock ?? new ManualClock();
     this.random = options.random ?? new Random(1);
-    this.latency = 1;
-    this.jitter = 0;
+    this.latencyMs = 1;
+    this.jitterMs = 0;
     this.loss = 0;
     this.configure(options);
     this.limits = resolveLimits(options.limits);
@@ -208,8 +208,8 @@ export class MemoryNetwork {
   /** Changes the network-wide link settings (fields left out keep their value). */
   configure(settings: LinkSettings): void {
     checkLink(settings);
-    if (settings.latency !== undefined) this.latency = settings.latency;
-    if (settings.jitter !== undefined) this.jitter = settings.jitter;
+    if (settings.latencyMs !== undefined) this.latencyMs = settings.latencyMs;
+    if (settings.jitterMs !== undefined) this.jitterMs = settings.jitterMs;
     if (settings.loss !== undefined) this.loss = settings.loss;
   }
 
@@ -368,12 +368,12 @@ export class MemoryNetwork {
       return;
     }
     const link = from.links === null ? undefined : from.links.get(toAddress);
-    let latency = this.latency;
-    let jitter = this.jitter;
+    let latency = this.latencyMs;
+    let jitter = this.jitterMs;
     let loss = this.loss;
     if (link !== undefined) {
-      latency = link.latency ?? latency;
-      jitter = link.jitter ?? jitter;
+      latency = link.latencyMs ?? latency;
+      jitter = link.jitterMs ?? jitter;
       loss = link.loss ?? loss;
     }
     if (loss > 0 && this.random.next() < loss) {
@@ -727,13 +727,13 @@ export class MemoryNetwork {
   }
 
   private linkLatency(from: MemoryTransport, to: Address): number {
-    return from.links?.get(to)?.latency ?? this.latency;
+    return from.links?.get(to)?.latencyMs ?? this.latencyMs;
   }
 
   private linkDelay(from: MemoryTransport, to: Address): number {
     const link = from.links === null ? undefined : from.links.get(to);
-    const latency = link?.latency ?? this.latency;
-    const jitter = link?.jitter ?? this.jitter;
+    const latency = link?.latencyMs ?? this.latencyMs;
+    const jitter = link?.jitterMs ?? this.jitterMs;
     return jitter > 0 ? latency + this.random.next() * jitter : latency;
   }
 
@@ -806,12 +806,12 @@ export class MemoryTransport implements Transport {
 }
 
 function checkLink(settings: LinkSettings): void {
-  const { latency, jitter, loss } = settings;
-  if (latency !== undefined && !(latency >= 0 && Number.isFinite(latency))) {
-    throw new ClusterError('E_CONFIG', `latency must be a finite number >= 0, got ${latency}`);
+  const { latencyMs, jitterMs, loss } = settings;
+  if (latencyMs !== undefined && !(latencyMs >= 0 && Number.isFinite(latencyMs))) {
+    throw new ClusterError('E_CONFIG', `latencyMs must be a finite number >= 0, got ${latencyMs}`);
   }
-  if (jitter !== undefined && !(jitter >= 0 && Number.isFinite(jitter))) {
-    throw new ClusterError('E_CONFIG', `jitter must be a finite number >= 0, got ${jitter}`);
+  if (jitterMs !== undefined && !(jitterMs >= 0 && Number.isFinite(jitterMs))) {
+    throw new ClusterError('E_CONFIG', `jitterMs must be a finite number >= 0, got ${jitterMs}`);
   }
   if (loss !== undefined && !(loss >= 0 && loss <= 1)) {
     throw new ClusterError('E_CONFIG', `loss must be a probability in [0, 1], got ${loss}`);
