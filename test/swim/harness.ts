@@ -120,10 +120,12 @@ export class SwimCluster {
     };
   }
 
-  private reachable(from: TestNode, to: string): TestNode | undefined {
+  private reachable(from: TestNode, to: string, bothWays = false): TestNode | undefined {
     const target = this.byAddr.get(to);
     if (!target || !target.up || !from.up) return undefined;
     if (this.blocked(from.name, target.name)) return undefined;
+    // a stream (TCP) needs packets to flow both ways
+    if (bothWays && this.blocked(target.name, from.name)) return undefined;
     return target;
   }
 
@@ -168,7 +170,7 @@ export class SwimCluster {
         if (msgs.length > 0) this.deliver(node, to, msgs);
       },
       pushPull: (to, msg, done) => {
-        const target = this.reachable(node, to);
+        const target = this.reachable(node, to, true);
         if (!target || this.clock.now() < node.stalledUntil) {
           this.clock.setTimer(1000, () => done(undefined, new Error('unreachable')));
           return;
@@ -180,7 +182,7 @@ export class SwimCluster {
         });
       },
       streamPing: (to, ping: PingMessage, done) => {
-        const target = this.reachable(node, to);
+        const target = this.reachable(node, to, true);
         if (!target) return void this.clock.setTimer(500, () => done(false));
         this.clock.setTimer(2 * this.latencyMs, () => done(target.up && this.clock.now() >= target.stalledUntil && target.m.handleStreamPing(ping)));
       },
