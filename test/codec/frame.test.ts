@@ -15,7 +15,7 @@ import { Keyring } from '../../lib/codec/keyring.js';
 import { encodeMessage, type AnyMessage } from '../../lib/codec/messages.js';
 import { Random } from '../../lib/random.js';
 import { decode } from '@msgpack/msgpack';
-import { anyMessage, norm } from './arbitraries.js';
+import { anyMessage, norm } from './fixtures/arbitraries.js';
 
 const seed = 424242;
 const rnd = new Random('frame-test');

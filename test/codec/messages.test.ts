@@ -11,7 +11,7 @@ import {
   type AnyMessage,
 } from '../../lib/codec/messages.js';
 import { isClusterError } from '../../lib/errors.js';
-import { byType, norm } from './arbitraries.js';
+import { byType, norm } from './fixtures/arbitraries.js';
 
 const seed = 20240601;
 
