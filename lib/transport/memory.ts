@@ -413,7 +413,11 @@ export class MemoryNetwork {
     node.stallTimer?.cancel();
     node.stallTimer = null;
     node.stalled = false;
-    for (const d of node.inbox) this.queue.release(d);
+    for (const d of node.inbox) {
+      // dialers waiting on a crashed node get the RST a real host would send
+      if (d.kind === SYN) this.refuse(d.dial!, node);
+      this.queue.release(d);
+    }
     node.inbox = [];
     node.outbox = [];
     for (const dial of [...node.dials]) {

@@ -219,6 +219,13 @@ t.test('a dial to a node that does not answer in time fails with E_TIMEOUT', asy
   clock.advance(2000);
   t.equal(b.stats.streamsAccepted, 0, 'at stall end the abandoned SYN is ignored');
   t.equal(b.stats.streamErrors, 0);
+
+  network.stall(B, 1000);
+  const pending = settle(clock, a.dial(B, 500));
+  clock.advance(100);
+  network.crash(B);
+  const late = await pending;
+  t.match(late.error, { code: 'E_UNREACHABLE', message: /refused/ }, 'a crash while stalled refuses queued dials');
 });
 
 t.test('stall: nothing in or out during the stall, then the backlog in order', async (t) => {

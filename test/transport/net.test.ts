@@ -188,3 +188,11 @@ t.test('UDP: oversized inbound datagrams are dropped and counted', async (t) => 
   t.same(got, [50]);
   raw.close();
 });
+
+t.test('UDP: send errors are counted, never thrown or crashing', async (t) => {
+  const x = await listen({ bind: '127.0.0.1:0' });
+  // a broadcast destination without SO_BROADCAST fails in the kernel (EACCES)
+  x.sendPacket('127.255.255.255:9', new Uint8Array(4));
+  await until(() => x.stats.packetErrors === 1, 'the send error');
+  t.equal(x.stats.packetsDropped, 1);
+});
