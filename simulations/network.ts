@@ -1,0 +1,559 @@
+import { decode } from '@msgpack/msgpack';
+import { ManualClock } from '../lib/clock.js';
+import type { Clock, Timer } from '../lib/clock.js';
+import { swimOptions } from '../lib/config.js';
+import type { ProfileName, SwimOptions } from '../lib/config.js';
+import { decodeMessage } from '../lib/codec/messages.js';
+import type { AliveMessage, Message, PingMessage, PushPullMessage } from '../lib/codec/messages.js';
+import { Random } from '../lib/random.js';
+import { Membership } from '../lib/swim/membership.js';
+import type { MemberInfo, MembershipEvents, SwimOutbound } from '../lib/swim/membership.js';
+import { NodeTimer, SimNode } from './sim-node.js';
+import type { Deferred, Frame, StreamHop } from './sim-node.js';
+import { wireSize } from './wire-size.js';
+
+export { SimNode } from './sim-node.js';
+
+/** Latency and loss of a link (or of the whole network). */
+export interface LinkProfile {
+  /** One-way delay in ms. @default 1 */
+  latencyMs: number;
+  /** Extra delay drawn uniformly from [0, jitterMs) per datagram. @default 0 */
+  jitterMs: number;
+  /** Probability that a datagram (a frame) is lost. Streams are reliable. @default 0 */
+  loss: number;
+}
+
+/** Construction options of {@link SimNetwork}. */
+export interface SimNetworkOptions {
+  /** The one seed of the run: same seed and same calls give the same run. @default 1 */
+  seed?: number;
+  /** Membership profile. @default 'lan' */
+  profile?: ProfileName;
+  /** Overrides of the profile's options. @default {} */
+  swim?: Partial<SwimOptions>;
+  /** Global one-way latency in ms. @default 1 */
+  latencyMs?: number;
+  /** Global jitter in ms. @default 0 */
+  jitterMs?: number;
+  /** Global datagram loss probability. @default 0 */
+  loss?: number;
+  /** Non-urgent messages wait this long for company before their frame leaves (the runtime's batch window). @default 100 */
+  batchWindowMs?: number;
+  /** Bytes of piggybacked gossip per frame (a 1,400-byte datagram minus frame overhead). @default 1200 */
+  piggybackBudget?: number;
+  /**
+   * What a stalled node does first when it wakes: `timers-first` runs its overdue timers
+   * before it reads the datagrams that queued up meanwhile, as Node's event loop does
+   * (timers phase, then poll); `arrival` replays everything in arrival order.
+   * @default 'timers-first'
+   */
+  stallOrder?: 'timers-first' | 'arrival';
+  /** Record every membership event as a line in {@link SimNetwork.log}. @default false */
+  trace?: boolean;
+}
+
+/** Options of {@link SimNetwork.add}. */
+export interface AddOptions {
+  /** Encoded metadata. @default empty */
+  meta?: Uint8Array;
+  /** Starting incarnation. @default 0 */
+  incarnation?: number;
+  /** Names of nodes to join through (push-pull). @default [] */
+  join?: string[];
+  /** Do not call `start()` (the caller will). @default false */
+  noStart?: boolean;
+}
+
+/** A membership event as seen by one observer. */
+export type MemberEventListener = (type: keyof MembershipEvents, observer: SimNode, info: MemberInfo) => void;
+
+const MEMBER_EVENTS = new Set<string>(['member-join', 'member-update', 'member-suspect', 'member-alive', 'member-dead', 'member-leave', 'member-reaped']);
+
+/**
+ * A discrete-event network for thousands of Membership instances in virtual time: one
+ * ManualClock, one seeded Random, the production state machine of lib/swim unchanged.
+ *
+ * Datagrams: what a node sends to one peer at one instant is one frame (its urgent
+ * message, whatever was batched for that peer, and piggybacked gossip), subject to the
+ * link's latency, jitter and loss, and to partitions. Streams (push-pull, the fallback
+ * ping) are reliable but blocked by partitions and time out like TCP.
+ *
+ * Messages travel as objects: gossip bytes from the broadcast queue are decoded once per
+ * distinct buffer (the queue hands out the same buffer on every retransmission) and the
+ * decoded message is shared by every receiver, since Membership never mutates what it
+ * handles; direct messages are never encoded, their size comes from {@link wireSize}.
+ */
+export class SimNetwork {
+  readonly clock = new ManualClock();
+  readonly random: Random;
+  readonly options: SwimOptions;
+  readonly nodes: SimNode[] = [];
+  /** Membership events, one line each, when `trace` is on. */
+  readonly log: string[] = [];
+  /** Global link profile; see {@link setLink} for per-link overrides. */
+  readonly link: LinkProfile;
+  /** Frames dropped by loss, partitions or a down receiver. */
+  framesLost = 0;
+  /** Extra cut: return true to drop traffic from → to (checked after the partition groups). */
+  blocked: ((from: SimNode, to: SimNode) => boolean) | undefined;
+
+  private readonly byName = new Map<string, SimNode>();
+  private readonly byAddr = new Map<string, SimNode>();
+  private readonly links = new Map<number, LinkProfile>();
+  private readonly groupOf: number[] = [];
+  private readonly cuts = new Set<number>();
+  private readonly decoded = new WeakMap<Uint8Array, Message>();
+  private readonly listeners: MemberEventListener[] = [];
+  private readonly batchWindowMs: number;
+  private readonly budget: number;
+  private readonly timersFirst: boolean;
+  private readonly trace: boolean;
+  private readonly nodeRandom: Random;
+
+  constructor(opts: SimNetworkOptions = {}) {
+    this.random = new Random(opts.seed ?? 1);
+    // a separate stream for node seeds, so adding a node never shifts the network's draws
+    this.nodeRandom = this.random.fork('nodes');
+    this.options = swimOptions(opts.profile ?? 'lan', opts.swim ?? {});
+    this.link = { latencyMs: opts.latencyMs ?? 1, jitterMs: opts.jitterMs ?? 0, loss: opts.loss ?? 0 };
+    this.batchWindowMs = opts.batchWindowMs ?? 100;
+    this.budget = opts.piggybackBudget ?? 1200;
+    this.timersFirst = (opts.stallOrder ?? 'timers-first') === 'timers-first';
+    this.trace = opts.trace ?? false;
+  }
+
+  /** Current virtual time in ms. */
+  get now(): number {
+    return this.clock.now();
+  }
+
+  /** The address of the node with index `i`. */
+  static addrOf(i: number): string {
+    return `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:7946`;
+  }
+
+  /** A node by name (throws when unknown: a scenario typo should fail loudly). */
+  node(name: string): SimNode {
+    const n = this.byName.get(name);
+    if (!n) throw new Error(`no simulated node "${name}"`);
+    return n;
+  }
+
+  /** Subscribes to every membership event of every node (present and future). */
+  onMemberEvent(listener: MemberEventListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Creates (and by default starts) a node; its name defaults to `n<index>`. */
+  add(name?: string, opts: AddOptions = {}): SimNode {
+    const index = this.nodes.length;
+    const node = new SimNode(index, name ?? `n${index}`, SimNetwork.addrOf(index), this.nodeRandom.fork(index));
+    if (this.byName.has(node.name)) throw new Error(`duplicate simulated node "${node.name}"`);
+    this.nodes.push(node);
+    this.byName.set(node.name, node);
+    this.byAddr.set(node.addr, node);
+    this.groupOf.push(0);
+    this.boot(node, opts.incarnation ?? 0, opts.meta);
+    if (!opts.noStart) node.m.start();
+    if (opts.join && opts.join.length > 0) node.m.join(opts.join.map((n) => this.node(n).addr));
+    return node;
+  }
+
+  /**
+   * Starts `n` nodes. `mode: 'join'` has each join through the first (the real join
+   * path, with its gossip storm); `mode: 'converged'` starts them already knowing each
+   * other at incarnation 0 with nothing left to gossip, the state of a cluster that has
+   * run quietly for a while: big benchmarks start there in O(n²) cheap steps instead of
+   * simulating the join storm.
+   * @param mode @default 'join'
+   */
+  addMany(n: number, mode: 'join' | 'converged' = 'join', meta?: Uint8Array): SimNode[] {
+    const first = this.nodes.length;
+    const out: SimNode[] = [];
+    for (let i = 0; i < n; i++) {
+      const join = mode === 'join' && (i > 0 || first > 0) ? [this.nodes[0]?.name ?? `n${first}`] : [];
+      out.push(this.add(undefined, { noStart: mode === 'converged', join, ...(meta ? { meta } : {}) }));
+    }
+    if (mode === 'converged') {
+      const alive: AliveMessage[] = out.map((x) => ({ type: 'alive', node: x.name, incarnation: 0, addr: x.addr, meta: meta ?? new Uint8Array() }));
+      for (const x of out) {
+        for (const a of alive) if (a.node !== x.name) x.m.handle(a, a.addr);
+        // drain what those arrivals queued: everyone already knows
+        for (let guard = 0; x.m.queuedBroadcasts > 0 && guard < 1000; guard++) x.m.piggyback(Number.MAX_SAFE_INTEGER);
+      }
+      for (const x of out) x.m.start();
+    }
+    return out;
+  }
+
+  /** Kills a node: it falls silent at once; frames in flight to it are lost. */
+  crash(name: string): void {
+    const node = this.node(name);
+    if (!node.up) return;
+    node.up = false;
+    node.gen++;
+    node.m.stop();
+    node.deferred.length = 0;
+    node.stalledUntil = 0;
+  }
+
+  /**
+   * Restarts a crashed node under the same name and address with a new Membership.
+   * `persisted` (default) starts it above its last incarnation, as the daemon does with
+   * its state file; false starts at 0 and it must learn and refute its old self.
+   */
+  restart(name: string, opts: { persisted?: boolean; join?: string[]; meta?: Uint8Array } = {}): SimNode {
+    const node = this.node(name);
+    if (node.up) this.crash(name);
+    const inc = (opts.persisted ?? true) ? node.m.incarnation + 1 : 0;
+    node.up = true;
+    node.gen++;
+    this.boot(node, inc, opts.meta ?? node.meta);
+    node.m.start();
+    const seeds = opts.join ?? this.nodes.filter((x) => x !== node && x.up).slice(0, 1).map((x) => x.name);
+    if (seeds.length > 0) node.m.join(seeds.map((n) => this.node(n).addr));
+    return node;
+  }
+
+  /** Graceful leave; the node shuts down once its intent has spread (or timed out). */
+  leave(name: string, then?: () => void): void {
+    const node = this.node(name);
+    const gen = node.gen;
+    node.m.leave(() => {
+      if (node.gen === gen) this.crash(name);
+      then?.();
+    });
+  }
+
+  /**
+   * Pauses a node (a GC pause, a descheduled VM) for `ms`: its timers and everything
+   * arriving for it wait until the stall ends; it sends nothing meanwhile.
+   */
+  stall(name: string, ms: number): void {
+    const node = this.node(name);
+    if (!node.up) return;
+    const until = this.clock.now() + ms;
+    if (until <= node.stalledUntil) return;
+    node.stalledUntil = until;
+    const gen = node.gen;
+    this.clock.setTimer(ms, () => {
+      if (node.gen !== gen || this.clock.now() < node.stalledUntil) return;
+      this.wake(node);
+    });
+  }
+
+  /** True while `name` is stalled. */
+  isStalled(name: string): boolean {
+    return this.clock.now() < this.node(name).stalledUntil;
+  }
+
+  /** Overrides latency/jitter/loss from `a` to `b` (and back, unless `oneWay`). */
+  setLink(a: string, b: string, profile: Partial<LinkProfile>, oneWay = false): void {
+    const from = this.node(a);
+    const to = this.node(b);
+    const base = this.links.get(linkKey(from.index, to.index)) ?? this.link;
+    const merged = { ...base, ...profile };
+    this.links.set(linkKey(from.index, to.index), merged);
+    if (!oneWay) this.links.set(linkKey(to.index, from.index), { ...(this.links.get(linkKey(to.index, from.index)) ?? this.link), ...profile });
+  }
+
+  /**
+   * Splits the network into `groups` (names); nodes not listed form one more group.
+   * Traffic between groups is dropped both ways, datagrams and streams alike.
+   */
+  partition(groups: string[][]): void {
+    this.heal();
+    groups.forEach((g, i) => g.forEach((n) => (this.groupOf[this.node(n).index] = i + 1)));
+    for (let a = 0; a <= groups.length; a++) for (let b = 0; b <= groups.length; b++) if (a !== b) this.cuts.add(a * 65536 + b);
+  }
+
+  /** Drops traffic from `from` to `to` only (a one-way partition); the reverse flows. */
+  partitionOneWay(from: string[], to: string[]): void {
+    this.heal();
+    for (const n of from) this.groupOf[this.node(n).index] = 1;
+    for (const n of to) this.groupOf[this.node(n).index] = 2;
+    this.cuts.add(1 * 65536 + 2);
+  }
+
+  /** Removes every partition (the `blocked` hook stays). */
+  heal(): void {
+    this.cuts.clear();
+    this.groupOf.fill(0);
+  }
+
+  /** Runs the simulation for `ms` of virtual time. */
+  run(ms: number): void {
+    this.clock.advance(ms);
+  }
+
+  /** Runs in `stepMs` steps until `done()` holds or `maxMs` passed; returns the time taken, or -1. */
+  runUntil(done: () => boolean, maxMs: number, stepMs = 100): number {
+    const start = this.clock.now();
+    while (this.clock.now() - start < maxMs) {
+      if (done()) return this.clock.now() - start;
+      this.clock.advance(stepMs);
+    }
+    return done() ? this.clock.now() - start : -1;
+  }
+
+  /** Nodes that are up. */
+  up(): SimNode[] {
+    return this.nodes.filter((n) => n.up);
+  }
+
+  /** True when every up node sees exactly the up nodes as alive (and nothing else alive). */
+  converged(): boolean {
+    const up = this.up();
+    const names = new Set(up.map((n) => n.name));
+    for (const n of up) {
+      const counts = n.m.counts();
+      if (counts.alive !== names.size || counts.suspect !== 0) return false;
+      for (const other of up) if (n.m.member(other.name)?.state !== 'alive') return false;
+    }
+    return true;
+  }
+
+  /** Sum of the per-node counters. */
+  totals(): Record<'msgsSent' | 'bytesSent' | 'framesSent' | 'msgsRecv' | 'bytesRecv' | 'framesRecv' | 'streamsSent' | 'streamBytesSent', number> {
+    const t = { msgsSent: 0, bytesSent: 0, framesSent: 0, msgsRecv: 0, bytesRecv: 0, framesRecv: 0, streamsSent: 0, streamBytesSent: 0 };
+    for (const n of this.nodes) {
+      t.msgsSent += n.msgsSent;
+      t.bytesSent += n.bytesSent;
+      t.framesSent += n.framesSent;
+      t.msgsRecv += n.msgsRecv;
+      t.bytesRecv += n.bytesRecv;
+      t.framesRecv += n.framesRecv;
+      t.streamsSent += n.streamsSent;
+      t.streamBytesSent += n.streamBytesSent;
+    }
+    return t;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private boot(node: SimNode, incarnation: number, meta: Uint8Array | undefined): void {
+    node.meta = meta;
+    node.pending.clear();
+    node.m = new Membership({
+      name: node.name,
+      address: node.addr,
+      incarnation,
+      ...(meta ? { meta } : {}),
+      options: this.options,
+      clock: this.nodeClock(node, node.gen),
+      random: node.random.fork(node.gen),
+      out: this.outbound(node, node.gen),
+    });
+    node.m.onAny((type, payload) => {
+      if (!MEMBER_EVENTS.has(type as string)) return;
+      const info = payload as MemberInfo;
+      if (this.trace) this.log.push(`${this.clock.now()} ${node.name} ${type} ${info.name} ${info.incarnation}`);
+      for (const l of this.listeners) l(type, node, info);
+    });
+  }
+
+  /** The node's view of the shared clock: its timers die with it and wait out its stalls. */
+  private nodeClock(node: SimNode, gen: number): Clock {
+    const shared = this.clock;
+    return {
+      now: () => shared.now(),
+      wall: () => shared.wall(),
+      setTimer: (ms: number, fn: () => void): Timer => {
+        const t = new NodeTimer(fn);
+        t.inner = shared.setTimer(ms, () => {
+          if (node.gen !== gen) return;
+          if (shared.now() < node.stalledUntil) node.deferred.push(t);
+          else fn();
+        });
+        return t;
+      },
+    };
+  }
+
+  private wake(node: SimNode): void {
+    const items = node.deferred.splice(0);
+    const gen = node.gen;
+    if (this.timersFirst) {
+      for (const it of items) if (it instanceof NodeTimer && node.gen === gen) it.fire();
+      for (const it of items) if (!(it instanceof NodeTimer) && node.gen === gen) this.process(node, it);
+    } else {
+      for (const it of items) {
+        if (node.gen !== gen) break;
+        if (it instanceof NodeTimer) it.fire();
+        else this.process(node, it);
+      }
+    }
+  }
+
+  private process(node: SimNode, it: Exclude<Deferred, NodeTimer>): void {
+    if ('msgs' in it) {
+      for (const msg of it.msgs) node.m.handle(msg, it.fromAddr);
+    } else if (it.node.gen === it.gen) {
+      it.run();
+    }
+  }
+
+  private linkOf(from: SimNode, to: SimNode): LinkProfile {
+    return this.links.size === 0 ? this.link : (this.links.get(linkKey(from.index, to.index)) ?? this.link);
+  }
+
+  private cut(from: SimNode, to: SimNode): boolean {
+    if (this.cuts.size > 0 && this.cuts.has(this.groupOf[from.index]! * 65536 + this.groupOf[to.index]!)) return true;
+    return this.blocked !== undefined && this.blocked(from, to);
+  }
+
+  private delay(link: LinkProfile): number {
+    return link.jitterMs > 0 ? link.latencyMs + this.random.next() * link.jitterMs : link.latencyMs;
+  }
+
+  private decodeGossip(bytes: Uint8Array): Message {
+    let msg = this.decoded.get(bytes);
+    if (!msg) {
+      msg = decodeMessage(decode(bytes)) as Message;
+      this.decoded.set(bytes, msg);
+    }
+    return msg;
+  }
+
+  /** Sends one frame: `msgs` (sizes in `bytes`) plus gossip up to the budget. */
+  private sendFrame(node: SimNode, toAddr: string, msgs: Message[], bytes: number): void {
+    if (this.clock.now() < node.stalledUntil) return;
+    let left = this.budget - bytes;
+    if (left > 0) {
+      for (const b of node.m.piggyback(left)) {
+        msgs.push(this.decodeGossip(b));
+        bytes += b.length;
+        left -= b.length;
+      }
+    }
+    if (msgs.length === 0) return;
+    node.framesSent++;
+    node.msgsSent += msgs.length;
+    node.bytesSent += bytes;
+    const to = this.byAddr.get(toAddr);
+    if (!to) {
+      this.framesLost++;
+      return;
+    }
+    const link = this.linkOf(node, to);
+    if (this.cut(node, to) || (link.loss > 0 && this.random.next() < link.loss)) {
+      this.framesLost++;
+      return;
+    }
+    const frame: Frame = { fromAddr: node.addr, to, msgs, bytes };
+    this.clock.setTimer(this.delay(link), () => this.arrive(frame));
+  }
+
+  private arrive(frame: Frame): void {
+    const to = frame.to;
+    if (!to.up) {
+      this.framesLost++;
+      return;
+    }
+    to.framesRecv++;
+    to.msgsRecv += frame.msgs.length;
+    to.bytesRecv += frame.bytes;
+    if (this.clock.now() < to.stalledUntil) to.deferred.push(frame);
+    else for (const msg of frame.msgs) to.m.handle(msg, frame.fromAddr);
+  }
+
+  /**
+   * One stream exchange: the request reaches `toAddr` after a link delay (waiting out a
+   * stall there), `serve` runs on the target, its answer travels back the same way.
+   * Refused at once by a down node, silent across a partition; `done` runs exactly once,
+   * with undefined on failure or after streamTimeoutMs.
+   */
+  private stream<T>(node: SimNode, gen: number, toAddr: string, reqBytes: number, serve: (target: SimNode) => { reply: T; bytes: number } | undefined, done: (reply: T | undefined) => void): void {
+    let finished = false;
+    const finish = (reply: T | undefined): void => {
+      if (finished || node.gen !== gen) return;
+      finished = true;
+      done(reply);
+    };
+    const timeout = this.clock.setTimer(this.options.streamTimeoutMs, () => this.inbound(node, gen, () => finish(undefined)));
+    const to = this.byAddr.get(toAddr);
+    node.streamsSent++;
+    node.streamBytesSent += reqBytes;
+    if (!to || !to.up) {
+      // connection refused: one round trip
+      this.clock.setTimer(2 * this.link.latencyMs, () => this.inbound(node, gen, () => finish(undefined)));
+      return;
+    }
+    if (this.cut(node, to) || this.cut(to, node)) return; // SYN lost: the timeout answers
+    const toGen = to.gen;
+    this.clock.setTimer(this.linkOf(node, to).latencyMs, () => {
+      this.inbound(to, toGen, () => {
+        const answer = serve(to);
+        if (!answer) return finish(undefined);
+        to.streamBytesSent += answer.bytes;
+        this.clock.setTimer(this.linkOf(to, node).latencyMs, () => {
+          this.inbound(node, gen, () => {
+            timeout.cancel();
+            finish(answer.reply);
+          });
+        });
+      }, () => finish(undefined));
+    });
+  }
+
+  /** Runs `fn` on `node` now, or when its stall ends; `dead` when the process is gone. */
+  private inbound(node: SimNode, gen: number, fn: () => void, dead?: () => void): void {
+    if (!node.up || node.gen !== gen) {
+      dead?.();
+      return;
+    }
+    if (this.clock.now() < node.stalledUntil) node.deferred.push({ node, gen, run: fn } satisfies StreamHop);
+    else fn();
+  }
+
+  private outbound(node: SimNode, gen: number): SwimOutbound {
+    const flush = (to: string, extra: Message | undefined, extraBytes: number): void => {
+      const queued = node.pending.get(to);
+      let msgs: Message[];
+      let bytes = extraBytes;
+      if (queued) {
+        node.pending.delete(to);
+        msgs = queued;
+        for (const m of queued) bytes += wireSize(m);
+        if (extra) msgs.push(extra);
+      } else {
+        msgs = extra ? [extra] : [];
+      }
+      this.sendFrame(node, to, msgs, bytes);
+    };
+    const clock = this.nodeClock(node, gen);
+    return {
+      send: (to, msg, urgent) => {
+        if (node.gen !== gen) return;
+        if (urgent) return flush(to, msg, wireSize(msg));
+        const list = node.pending.get(to);
+        if (list) list.push(msg);
+        else {
+          node.pending.set(to, [msg]);
+          clock.setTimer(this.batchWindowMs, () => node.pending.has(to) && flush(to, undefined, 0));
+        }
+      },
+      gossip: (to) => {
+        if (node.gen === gen) this.sendFrame(node, to, [], 0);
+      },
+      pushPull: (to, msg: PushPullMessage, done) => {
+        this.stream<PushPullMessage>(node, gen, to, wireSize(msg), (target) => {
+          const reply = target.m.handlePushPull(msg);
+          return { reply, bytes: wireSize(reply) };
+        }, (reply) => (reply ? done(reply) : done(undefined, new Error('unreachable'))));
+      },
+      streamPing: (to, ping: PingMessage, done) => {
+        this.stream<boolean>(node, gen, to, wireSize(ping), (target) => ({ reply: target.m.handleStreamPing(ping), bytes: 4 }), (ok) => done(ok === true));
+      },
+    };
+  }
+}
+
+function linkKey(from: number, to: number): number {
+  return from * 65536 + to;
+}

@@ -1,0 +1,90 @@
+import type { Timer } from '../lib/clock.js';
+import type { Message } from '../lib/codec/messages.js';
+import type { Random } from '../lib/random.js';
+import type { Membership } from '../lib/swim/membership.js';
+
+/** One datagram in flight: the messages a node sent one peer at one instant. */
+export interface Frame {
+  fromAddr: string;
+  to: SimNode;
+  msgs: Message[];
+  /** Encoded size of the messages (frame header excluded). */
+  bytes: number;
+}
+
+/** A stream request or reply waiting for its node. */
+export interface StreamHop {
+  node: SimNode;
+  gen: number;
+  run: () => void;
+}
+
+/** What a stalled node finds waiting when it wakes. */
+export type Deferred = NodeTimer | Frame | StreamHop;
+
+/** A node timer that can wait out a stall and still honour a cancel made meanwhile. */
+export class NodeTimer implements Timer {
+  inner: Timer | undefined;
+  private cancelled = false;
+
+  constructor(private readonly fn: () => void) {}
+
+  cancel(): void {
+    this.cancelled = true;
+    this.inner?.cancel();
+  }
+
+  /** Runs the callback unless it was cancelled while deferred. */
+  fire(): void {
+    if (!this.cancelled) this.fn();
+  }
+}
+
+/**
+ * A simulated host: one name and address for its whole life, a Membership per boot
+ * (`gen` counts boots and crashes, so a dead process's timers and connections never
+ * touch its successor), and its traffic counters. Sizes count encoded messages; frame
+ * headers, compression and encryption are left out.
+ */
+export class SimNode {
+  /** The current process's state machine (replaced on restart). */
+  m!: Membership;
+  up = true;
+  /** Incremented on every crash and restart. */
+  gen = 0;
+  /** Virtual time until which the node is paused. */
+  stalledUntil = 0;
+  /** Timers and arrivals held back by a stall, in order. */
+  readonly deferred: Deferred[] = [];
+  /** Non-urgent messages per peer address, waiting for the batch window. */
+  readonly pending = new Map<string, Message[]>();
+  /** Metadata the node boots with. */
+  meta: Uint8Array | undefined;
+
+  msgsSent = 0;
+  bytesSent = 0;
+  framesSent = 0;
+  msgsRecv = 0;
+  bytesRecv = 0;
+  framesRecv = 0;
+  /** Stream exchanges opened (push-pull, fallback ping) and bytes sent over streams. */
+  streamsSent = 0;
+  streamBytesSent = 0;
+
+  constructor(
+    readonly index: number,
+    readonly name: string,
+    readonly addr: string,
+    /** This node's own random stream; each boot forks it. */
+    readonly random: Random,
+  ) {}
+
+  /** The traffic counters as one record (for reports and determinism checks). */
+  counters(): Record<string, number> {
+    return {
+      msgsSent: this.msgsSent, bytesSent: this.bytesSent, framesSent: this.framesSent,
+      msgsRecv: this.msgsRecv, bytesRecv: this.bytesRecv, framesRecv: this.framesRecv,
+      streamsSent: this.streamsSent, streamBytesSent: this.streamBytesSent,
+    };
+  }
+}
