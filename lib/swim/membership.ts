@@ -157,7 +157,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private readonly awareness: Awareness;
   private readonly queue: BroadcastQueue;
   private readonly pending = new Map<number, PendingProbe>();
-  private readonly suspicions = new Map<string, { suspicion: Suspicion; timer: Timer }>();
+  private readonly suspicions = new Map<string, { suspicion: Suspicion; timer: Timer; graced?: boolean }>();
   private readonly brokerSet = new Map<string, string>();
   private readonly metaCache = new WeakMap<Uint8Array, NodeMeta>();
   private seeds: Address[] = [];
@@ -590,6 +590,18 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   }
 
   private suspicionExpired(name: string, incarnation: number): void {
+    const s = this.suspicions.get(name);
+    if (s && !s.graced) {
+      // Decide only after the datagrams already received have been read: an event loop
+      // runs due timers before it polls the socket, so a refutation may be waiting
+      // there. After a pause (GC, a descheduled VM: the timer is late) many may be, and
+      // declaring death now would be our own slowness talking (Lifeguard's premise), so
+      // give gossip a period; otherwise one turn of the loop is enough.
+      s.graced = true;
+      const late = this.clock.now() - s.suspicion.deadline() > this.opts.probeTimeoutMs;
+      s.timer = this.clock.setTimer(late ? this.opts.probeIntervalMs : 0, () => this.suspicionExpired(name, incarnation));
+      return;
+    }
     this.suspicions.delete(name);
     const m = this.table.get(name);
     if (!m || m.state !== 'suspect' || m.incarnation !== incarnation) return;
