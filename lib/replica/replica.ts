@@ -4,6 +4,7 @@ import type { HlcTimestamp } from '../hlc.js';
 import { isHlcTimestamp } from '../hlc.js';
 import type { MerkleOptions } from '../sync/merkle.js';
 import { MerkleTree } from '../sync/merkle.js';
+import type { SyncStore } from '../sync/exchange.js';
 import type { Delta, PresenceSetDelta, PublishDelta } from './delta.js';
 import { deltaSize } from './delta.js';
 import { DeltaRing } from './delta-log.js';
@@ -91,6 +92,13 @@ export type SyncRecord =
 /** What applying a peer's record did. 'stale': our state proves the peer's copy obsolete. */
 export type RecordOutcome = 'applied' | 'unchanged' | 'stale';
 
+/** A replica's knowledge beyond its records, exchanged at the start of Merkle sessions and bulk streams. */
+export interface SyncContext {
+  vector: WireVector;
+  /** Presence floors (see {@link Replica.restore}) as [node, epoch, seq]. */
+  floors?: WireVector;
+}
+
 /** The persisted form of a replica (history and version vector; presence is ephemeral). */
 export interface ReplicaSnapshot {
   node: string;
@@ -108,7 +116,7 @@ export interface ReplicaSnapshot {
  * Ordering rules, per origin: changes apply in seq order without gaps; a newer epoch
  * supersedes older ones (their presence is dropped, their history stays).
  */
-export class Replica {
+export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
   readonly node: string;
   readonly tree: MerkleTree;
   readonly presence: PresenceStore;
@@ -445,12 +453,34 @@ export class Replica {
   }
 
   /**
-   * Ends a bulk catch-up: the chunks carried every record of a peer whose vector was
-   * `vector` when the stream began, so everything up to it is now applied.
+   * What this replica knows beyond its records, for a peer that is about to receive all
+   * of them (bulk) or all of the differences (Merkle): its version vector and, after a
+   * restore, the presence floors.
    */
-  completeBulk(vector: VersionVector, now: HlcTimestamp): ApplyResult {
-    const result: ApplyResult = { events: [], applied: 0, gap: false, invalid: 0 };
-    for (const [node, r] of vector.entries()) {
+  syncContext(): SyncContext {
+    const ctx: SyncContext = { vector: this.vector.toWire() };
+    if (this.floors.size > 0) ctx.floors = [...this.floors].map(([node, f]) => [node, f.epoch, f.seq]);
+    return ctx;
+  }
+
+  /**
+   * Adopts a peer's {@link syncContext} once this replica holds everything the peer held
+   * when it took it (end of a bulk stream, or of a Merkle session that left nothing
+   * out): the version vectors join, so digests agree again even when the deltas that
+   * built the state are long gone from every ring.
+   */
+  adoptContext(context: unknown, now: HlcTimestamp, events: ReplicaEvent[] = []): ApplyResult {
+    const result: ApplyResult = { events, applied: 0, gap: false, invalid: 0 };
+    const ctx = context as SyncContext | undefined;
+    if (!ctx || !Array.isArray(ctx.vector)) return result;
+    if (Array.isArray(ctx.floors)) {
+      for (const [node, epoch, seq] of VersionVector.fromWire(ctx.floors).toWire()) {
+        if (node === this.node) continue;
+        const f = this.floors.get(node);
+        if (!f || f.epoch < epoch || (f.epoch === epoch && f.seq < seq)) this.floors.set(node, { epoch, seq });
+      }
+    }
+    for (const [node, r] of VersionVector.fromWire(ctx.vector).entries()) {
       if (node === this.node) continue;
       this.observeEpoch(node, r.epoch, result.events);
       const v = this.vector.get(node)!;

@@ -1,7 +1,5 @@
 import type { HlcTimestamp } from '../hlc.js';
-import type { ApplyResult, Replica, ReplicaEvent, SyncRecord } from '../replica/replica.js';
-import type { WireVector } from '../replica/version-vector.js';
-import { VersionVector } from '../replica/version-vector.js';
+import type { ApplyResult, Replica, ReplicaEvent, SyncContext, SyncRecord } from '../replica/replica.js';
 
 /** One piece of a bulk state transfer: plain data, at most about `budget` bytes encoded. */
 export interface BulkChunk {
@@ -9,10 +7,10 @@ export interface BulkChunk {
   index: number;
   records: SyncRecord[];
   /**
-   * Last chunk only: the sender's vector when the stream began. Every change up to it is
-   * reflected in the records sent, so the receiver may adopt it.
+   * Last chunk only: the sender's context (version vector) when the stream began. Every
+   * change up to it is reflected in the records sent, so the receiver may adopt it.
    */
-  vector?: WireVector;
+  context?: SyncContext;
 }
 
 /**
@@ -23,7 +21,7 @@ export interface BulkChunk {
  */
 export class BulkSender {
   private readonly keys: string[];
-  private readonly vector: WireVector;
+  private readonly context: SyncContext;
   private cursor = 0;
   private index = 0;
   private finished = false;
@@ -33,7 +31,7 @@ export class BulkSender {
    * @param budget upper bound of one chunk's encoded size (before compression). @default 65536
    */
   constructor(private readonly replica: Replica, private readonly budget = 65_536) {
-    this.vector = replica.vector.toWire();
+    this.context = replica.syncContext();
     this.keys = replica.recordKeys();
   }
 
@@ -61,7 +59,7 @@ export class BulkSender {
     }
     const chunk: BulkChunk = { index: this.index++, records };
     if (this.cursor >= this.keys.length) {
-      chunk.vector = this.vector;
+      chunk.context = this.context;
       this.finished = true;
     }
     return chunk;
@@ -97,11 +95,9 @@ export class BulkReceiver {
     const events: ReplicaEvent[] = [];
     for (const r of chunk.records) this.replica.applyRecord(r, now, events);
     this.received += chunk.records.length;
-    if (Array.isArray(chunk.vector)) {
+    if (chunk.context !== undefined) {
       this.finished = true;
-      const result = this.replica.completeBulk(VersionVector.fromWire(chunk.vector), now);
-      result.events.unshift(...events);
-      return result;
+      return this.replica.adoptContext(chunk.context, now, events);
     }
     return { events, applied: 0, gap: false, invalid: 0 };
   }

@@ -13,6 +13,19 @@ export interface SyncStore<R, E> {
   dropStale(record: R, events: E[]): void;
   /** An upper bound of the record's encoded size. */
   recordSize(record: R): number;
+  /**
+   * What the store knows beyond its records (the replica's version vector), taken when
+   * the session starts and sent to the peer when their digests differ.
+   */
+  syncContext?(): unknown;
+  /** A short digest of the context: equal digests mean the contexts need not travel. */
+  digest?(): Uint8Array;
+  /**
+   * Called when a session ended with every difference exchanged (nothing deferred by
+   * either side): the local records now include everything the peer had when it took
+   * `context`, so the store may adopt it (join of version vectors).
+   */
+  adoptContext?(context: unknown, now: number, events: E[]): void;
 }
 
 /** Tuning of an exchange. Both sides may differ; the defaults suit 1k to 10M records. */
@@ -34,6 +47,10 @@ export interface ExchangeMessage<R> {
   sid: number;
   /** Opening message only: the initiator's root hash. */
   root?: Uint8Array;
+  /** Opening message only: the initiator's context digest. */
+  digest?: Uint8Array;
+  /** The sender wants the receiver's context (their digests differ). */
+  wantContext?: boolean;
   /** Differing nodes, each reported by all its descendants `levels` below (in order). */
   expand?: { nodes: number[]; levels: number; hashes: Uint8Array };
   /** Differing nodes small enough to list: `counts[i]` record hashes for `nodes[i]`. */
@@ -46,6 +63,10 @@ export interface ExchangeMessage<R> {
   stale?: R[];
   /** The sender expects no protocol answer. */
   done?: boolean;
+  /** The sender's {@link SyncStore.syncContext} as of the session start, when the peer asked for it. */
+  context?: unknown;
+  /** The sender left differences out (budgets) in this session: do not adopt its context. */
+  partial?: boolean;
 }
 
 /** What one step of a session produced. */
@@ -82,6 +103,13 @@ export interface ExchangeStats {
 export class ExchangeSession<R, E> {
   readonly stats: ExchangeStats = { messagesIn: 0, messagesOut: 0, recordsIn: 0, recordsOut: 0, deferred: 0 };
   private finished = false;
+  private opened = false;
+  private peerContext: unknown;
+  private ownContext: unknown;
+  private contextSent = false;
+  private adopted = false;
+  private peerPartial = false;
+  private localPartial = false;
   private listed = new Map<string, string>();
   private readonly expandBudget: number;
   private readonly listThreshold: number;
@@ -108,7 +136,14 @@ export class ExchangeSession<R, E> {
   /** The opening message: the root hash (a few bytes; converged peers stop right there). */
   open(): ExchangeMessage<R> {
     this.stats.messagesOut++;
-    return { sid: this.sid, root: this.tree.rootHash() };
+    this.opened = true;
+    const msg: ExchangeMessage<R> = { sid: this.sid, root: this.tree.rootHash() };
+    if (this.store.syncContext && this.store.digest) {
+      // taken now, sent only if asked: what we adopt must predate the records we send
+      this.ownContext = this.store.syncContext();
+      msg.digest = this.store.digest();
+    }
+    return msg;
   }
 
   /**
@@ -119,12 +154,26 @@ export class ExchangeSession<R, E> {
     this.stats.messagesIn++;
     const events: E[] = [];
     const out: ExchangeMessage<R> = { sid: this.sid };
+    if (msg.context !== undefined && this.peerContext === undefined) this.peerContext = msg.context;
+    if (msg.partial === true) this.peerPartial = true;
+    if (!this.opened) {
+      this.opened = true;
+      if (this.store.syncContext && this.store.digest && msg.digest instanceof Uint8Array && !sameBytes(msg.digest, this.store.digest())) {
+        out.context = this.store.syncContext();
+        out.wantContext = true;
+        this.contextSent = true;
+      }
+    } else if (msg.wantContext === true && !this.contextSent && this.ownContext !== undefined) {
+      out.context = this.ownContext;
+      this.contextSent = true;
+    }
     const records: R[] = [];
     let recordBytes = 0;
     const send = (r: R): void => {
       const size = this.store.recordSize(r);
       if (recordBytes + size > this.recordBudget && records.length > 0) {
         this.stats.deferred++;
+        this.localPartial = true;
         return;
       }
       recordBytes += size;
@@ -171,12 +220,19 @@ export class ExchangeSession<R, E> {
     if (stale.length > 0) out.stale = stale;
     this.stats.recordsOut += records.length;
 
+    if (this.localPartial) out.partial = true;
     const expectsAnswer = out.expand !== undefined || out.list !== undefined || out.want !== undefined;
     if (!expectsAnswer) {
       out.done = true;
       this.finished = true;
     }
-    const hasPayload = expectsAnswer || out.records !== undefined || out.stale !== undefined;
+    // once no list or want is outstanding the peer owes us no more records: all of its
+    // differences are in, and its context (which may arrive last) can be adopted
+    if (this.finished && !this.adopted && !this.localPartial && !this.peerPartial && this.peerContext !== undefined && this.store.adoptContext) {
+      this.adopted = true;
+      this.store.adoptContext(this.peerContext, now, events);
+    }
+    const hasPayload = expectsAnswer || out.records !== undefined || out.stale !== undefined || out.context !== undefined;
     if (!hasPayload && msg.done === true) return { reply: undefined, events, done: true };
     this.stats.messagesOut++;
     return { reply: out, events, done: this.finished };
@@ -241,6 +297,13 @@ export class ExchangeSession<R, E> {
         minDown = Math.min(minDown, down);
       }
     }
+    // a frontier too wide for one message (huge divergence: bulk catch-up's job) is cut
+    const maxExpand = Math.max(1, Math.floor((this.expandBudget * 4) / (this.tree.fanout * 8)));
+    if (toExpand.length > maxExpand) {
+      toExpand.length = maxExpand;
+      this.localPartial = true;
+      out.partial = true;
+    }
     if (toExpand.length > 0) {
       let levels = 1;
       while (levels < minDown && toExpand.length * (1 << (this.tree.fanoutBits * (levels + 1))) * 8 <= this.expandBudget) levels++;
@@ -254,7 +317,17 @@ export class ExchangeSession<R, E> {
     }
     if (toList.length > 0) {
       let total = 0;
-      for (const node of toList) total += this.tree.countOf(node);
+      const maxListed = Math.max(this.listThreshold, Math.floor((this.expandBudget * 4) / 8));
+      for (let i = 0; i < toList.length; i++) {
+        total += this.tree.countOf(toList[i]!);
+        if (total > maxListed && i > 0) {
+          total -= this.tree.countOf(toList[i]!);
+          toList.length = i;
+          this.localPartial = true;
+          out.partial = true;
+          break;
+        }
+      }
       const hashes = new Uint8Array(total * 8);
       const counts: number[] = [];
       let off = 0;
@@ -272,4 +345,10 @@ export class ExchangeSession<R, E> {
       out.list = { nodes: toList, counts, hashes: hashes.subarray(0, off) };
     }
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

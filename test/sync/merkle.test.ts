@@ -1,0 +1,87 @@
+import t from 'tap';
+import { MerkleTree } from '../../lib/sync/merkle.js';
+import { Random } from '../../lib/random.js';
+
+t.test('insert order does not matter; delete restores the empty root', async (t) => {
+  const rnd = new Random('merkle');
+  const keys = Array.from({ length: 2000 }, (_, i) => `k${i}`);
+  const a = new MerkleTree();
+  const b = new MerkleTree();
+  for (const k of keys) a.set(k, 1, 2);
+  for (const k of rnd.shuffle([...keys])) b.set(k, 1, 2);
+  t.same(a.rootHash(), b.rootHash());
+  t.equal(a.size, 2000);
+  for (const k of keys) a.delete(k);
+  t.equal(a.size, 0);
+  t.same(a.rootHash(), new Uint8Array(8));
+});
+
+t.test('a new version changes the root; the old version restores it', async (t) => {
+  const tree = new MerkleTree();
+  tree.set('a', 1, 0);
+  tree.set('b', 1, 0);
+  const before = tree.rootHash();
+  tree.set('a', 2, 0);
+  t.notSame(tree.rootHash(), before);
+  t.equal(tree.size, 2);
+  tree.set('a', 1, 0);
+  t.same(tree.rootHash(), before);
+  tree.set('a', 1, 0); // same version twice is a no-op
+  t.same(tree.rootHash(), before);
+  tree.delete('missing');
+  t.same(tree.rootHash(), before);
+});
+
+t.test('records with equal hashes do not cancel out (sum, not XOR)', async (t) => {
+  const tree = new MerkleTree({ fanoutBits: 1, depth: 1 });
+  // the same record hash added twice must not read as empty
+  tree.set('x', 5, 5);
+  const one = tree.rootHash();
+  tree.delete('x');
+  tree.set('x', 5, 5);
+  t.same(tree.rootHash(), one);
+  t.notSame(one, new Uint8Array(8));
+});
+
+t.test('counts and record listing follow the shape', async (t) => {
+  const tree = new MerkleTree({ fanoutBits: 2, depth: 3 });
+  t.equal(tree.nodeCount, 1 + 4 + 16 + 64);
+  t.equal(tree.leafCount, 64);
+  for (let i = 0; i < 100; i++) tree.set(`r${i}`, i, 0);
+  let sum = 0;
+  for (let n = tree.startOf(1); n < tree.startOf(2); n++) sum += tree.countOf(n);
+  t.equal(sum, 100);
+  const listed: string[] = [];
+  tree.forEachRecord(0, (key) => listed.push(key));
+  t.equal(listed.length, 100);
+  t.ok(tree.has('r5'));
+  t.notOk(tree.has('zz'));
+  t.equal(tree.levelOf(0), 0);
+  t.equal(tree.levelOf(5), 2);
+  t.equal(tree.firstDescendant(0, 2), 5);
+  tree.clear();
+  t.equal(tree.size, 0);
+  t.throws(() => new MerkleTree({ fanoutBits: 0 }), { code: 'E_INVALID_ARGUMENT' });
+});
+
+t.test('every level sums to the root', async (t) => {
+  const tree = new MerkleTree();
+  for (let i = 0; i < 5000; i++) tree.set(`key-${i}`, i, i * 7);
+  for (let i = 0; i < 5000; i += 3) tree.delete(`key-${i}`);
+  for (let level = 1; level <= tree.depth; level++) {
+    let lo = 0;
+    let hi = 0;
+    let count = 0;
+    const end = level === tree.depth ? tree.nodeCount : tree.startOf(level + 1);
+    for (let n = tree.startOf(level); n < end; n++) {
+      lo += tree.loOf(n);
+      hi += tree.hiOf(n);
+      count += tree.countOf(n);
+    }
+    hi = (hi + Math.floor(lo / 4294967296)) % 4294967296;
+    lo %= 4294967296;
+    t.equal(lo, tree.loOf(0), `lo lane at level ${level}`);
+    t.equal(hi, tree.hiOf(0), `hi lane at level ${level}`);
+    t.equal(count, tree.size);
+  }
+});
