@@ -21,6 +21,11 @@ export class TypedEmitter<Events extends Record<string, unknown>> {
     return () => this.anyHandlers.delete(handler);
   }
 
+  /** True when anything listens to `type` (lets emitters skip building costly payloads). */
+  hasListeners(type: keyof Events): boolean {
+    return (this.handlers.get(type)?.size ?? 0) > 0 || this.anyHandlers.size > 0;
+  }
+
   /** Delivers an event synchronously; a throwing handler does not stop the others. */
   emit<K extends keyof Events>(type: K, payload: Events[K]): void {
     for (const h of this.handlers.get(type) ?? []) {

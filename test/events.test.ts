@@ -35,3 +35,15 @@ t.test('events() is an async iterable with a bounded buffer', async (t) => {
   }
   t.same(seen, [2, 'three']);
 });
+
+t.test('hasListeners reflects subscriptions', async (t) => {
+  const e = new TypedEmitter<Ev>();
+  t.notOk(e.hasListeners('a'));
+  const off = e.on('a', () => {});
+  t.ok(e.hasListeners('a'));
+  t.notOk(e.hasListeners('b'));
+  off();
+  t.notOk(e.hasListeners('a'));
+  e.onAny(() => {});
+  t.ok(e.hasListeners('b'), 'a catch-all listener counts');
+});

@@ -810,6 +810,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     if (signature === before) return;
     if (signature === undefined) this.brokerSet.delete(m.name);
     else this.brokerSet.set(m.name, signature);
-    this.emit('brokers-changed', this.brokers());
+    // building the sorted list is O(brokers): skip it when nobody listens (simulations)
+    if (this.hasListeners('brokers-changed')) this.emit('brokers-changed', this.brokers());
   }
 }
