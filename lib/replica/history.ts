@@ -65,7 +65,7 @@ interface ChannelHistory {
   items: HistoryEntry[];
   sizes: number[];
   head: number;
-  ids: Set<string>;
+  ids: Map<string, HistoryEntry>;
   lowWater: Position | undefined;
   dedupe: Map<string, EntryId>;
   maxEntries: number;
@@ -151,13 +151,7 @@ export class HistoryStore {
 
   /** The held entry with this id. */
   get(channel: string, id: EntryId): HistoryEntry | undefined {
-    const ch = this.channels.get(channel);
-    if (!ch || !ch.ids.has(idKey(id))) return undefined;
-    for (let i = ch.items.length - 1; i >= ch.head; i--) {
-      const e = ch.items[i]!;
-      if (e.node === id.node && e.epoch === id.epoch && e.seq === id.seq) return e;
-    }
-    return undefined;
+    return this.channels.get(channel)?.ids.get(idKey(id));
   }
 
   /** True when the entry id is held. */
@@ -215,7 +209,7 @@ export class HistoryStore {
       ch.items.splice(at, 0, entry);
       ch.sizes.splice(at, 0, size);
     }
-    ch.ids.add(key);
+    ch.ids.set(key, entry);
     this.total++;
     this.index?.set(historyKey(entry.channel, entry), entry.ts, 0);
     if (entry.idempotencyKey !== undefined) this.remember(ch, entry.idempotencyKey, entry);
@@ -323,7 +317,7 @@ export class HistoryStore {
     let ch = this.channels.get(name);
     if (!ch) {
       const s = this.settings(name);
-      ch = { name, items: [], sizes: [], head: 0, ids: new Set(), lowWater: undefined, dedupe: new Map(), maxEntries: s.maxEntries, ttlMs: s.ttlMs };
+      ch = { name, items: [], sizes: [], head: 0, ids: new Map(), lowWater: undefined, dedupe: new Map(), maxEntries: s.maxEntries, ttlMs: s.ttlMs };
       this.channels.set(name, ch);
     }
     return ch;

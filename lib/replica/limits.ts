@@ -86,6 +86,13 @@ export function validateId(what: string, id: unknown, limits: ResolvedLimits): a
 /** The msgpack size of `value` (byte length for bytes); throws E_INVALID_ARGUMENT when it cannot be encoded. */
 export function payloadSize(value: unknown, what: string): number {
   if (value instanceof Uint8Array) return value.byteLength;
+  // fast paths for the common payloads: no encoding pass just to measure
+  if (typeof value === 'string') {
+    const n = Buffer.byteLength(value, 'utf8');
+    return n + (n < 32 ? 1 : n < 256 ? 2 : n < 65_536 ? 3 : 5);
+  }
+  if (typeof value === 'boolean' || value === null) return 1;
+  if (typeof value === 'number') return Number.isInteger(value) && value >= -32 && value < 128 ? 1 : 9;
   try {
     return encode(value).byteLength;
   } catch (err) {

@@ -281,6 +281,9 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
       }
       if (d.seq <= v.seq) continue;
       if (d.seq > v.seq + 1) {
+        // history is order-independent (sorted insert, idempotent by id): store it now and
+        // keep the delta only to advance the vector later; presence must wait its turn
+        if (d.kind === 'publish') this.applyPublish(d, now, result.events);
         let p = this.pending.get(d.node);
         if (!p || p.epoch !== d.epoch) {
           p = { epoch: d.epoch, deltas: new Map() };
@@ -395,12 +398,15 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
     }
   }
 
-  /** Every record key held (a fresh array: the bulk stream walks it while the state moves on). */
-  recordKeys(): string[] {
+  /**
+   * Every record key held (a fresh array: the bulk stream walks it while the state moves on).
+   * @param options.history include history entries (marks and presence always). @default true
+   */
+  recordKeys(options: { history?: boolean } = {}): string[] {
     const keys: string[] = [];
     for (const ch of this.history.channelNames()) {
       if (this.history.lowWater(ch)) keys.push(lowWaterKey(ch));
-      for (const e of this.history.entries(ch)) keys.push(historyKey(ch, e));
+      if (options.history !== false) for (const e of this.history.entries(ch)) keys.push(historyKey(ch, e));
     }
     for (const e of this.presence.entries()) keys.push(presenceKey(e.channel, e.clientId));
     return keys;
@@ -413,10 +419,8 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
         const e = record.entry;
         return 64 + 3 * (e.channel.length + e.clientId.length + e.user.length + e.node.length) + payloadSize(e.info, 'info');
       }
-      case 'history': {
-        const e = record.entry;
-        return deltaSize({ kind: 'publish', ...e } as PublishDelta, payloadSize(e.data, 'payload'));
-      }
+      case 'history':
+        return historyRecordSize(record.entry, payloadSize(record.entry.data, 'payload'));
       case 'low-water':
         return 48 + 3 * (record.channel.length + record.mark.node.length);
     }
@@ -439,6 +443,18 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
       case 'low-water':
         return this.history.raiseLowWater(record.channel, record.mark, now) ? 'applied' : 'unchanged';
     }
+  }
+
+  /**
+   * Stores a peer's history entry (bulk stream fast path of {@link applyRecord}): `entry`
+   * must be a fresh object the caller will not touch again. Returns the insert status.
+   */
+  applyHistoryEntry(entry: HistoryEntry, now: HlcTimestamp, events: ReplicaEvent[]): string {
+    if (entry.node !== this.node) this.observeEpoch(entry.node, entry.epoch, events);
+    // the caller built `entry` for us: store it as is, no defensive copy
+    const status = this.history.insert(entry, payloadSize(entry.data, 'history payload'), now);
+    if (status === 'added') events.push({ type: 'message', entry });
+    return status;
   }
 
   /** A peer proved our copy of `record` obsolete: drop it if we still hold that exact version. */
@@ -649,6 +665,14 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
     if (p && p.epoch < epoch) this.pending.delete(node);
     events.push(...this.presence.removeNode(node, (e) => e.epoch >= epoch));
   }
+}
+
+/** An upper bound of the encoded size of a history record whose payload takes `payloadBytes`. */
+export function historyRecordSize(e: HistoryEntry, payloadBytes: number): number {
+  let n = 64 + payloadBytes + 3 * (e.channel.length + e.node.length);
+  if (e.headers) for (const [k, v] of Object.entries(e.headers)) n += 10 + 3 * (k.length + v.length);
+  if (e.idempotencyKey !== undefined) n += 24 + 3 * e.idempotencyKey.length;
+  return n;
 }
 
 // one writer per version of a record: the same node orders by (epoch, seq); a client that

@@ -39,7 +39,8 @@ export class MerkleTree implements RecordIndex {
   private readonly hi: Uint32Array;
   private readonly lo: Uint32Array;
   private readonly counts: Uint32Array;
-  // per leaf: its record keys and, interleaved [hi, lo], their record hashes (lazily created)
+  // per leaf: its record keys and, interleaved [record hi, record lo, key lo], their hashes
+  // (lazily created); the key hash finds a key with number compares, not string compares
   private readonly leafKeys: (string[] | undefined)[];
   private readonly leafHashes: (number[] | undefined)[];
 
@@ -122,14 +123,24 @@ export class MerkleTree implements RecordIndex {
   /** True when `key` is indexed. */
   has(key: string): boolean {
     const h = hashString64(key);
-    const keys = this.leafKeys[h[0]! >>> (32 - this.fanoutBits * this.depth)];
-    return keys !== undefined && keys.includes(key);
+    const leaf = h[0]! >>> (32 - this.fanoutBits * this.depth);
+    return this.find(leaf, key, h[1]!) >= 0;
+  }
+
+  // index of `key` in its leaf, or -1
+  private find(leaf: number, key: string, keyLo: number): number {
+    const keys = this.leafKeys[leaf];
+    const hashes = this.leafHashes[leaf];
+    if (keys === undefined || hashes === undefined) return -1;
+    for (let i = 0, j = 2; i < keys.length; i++, j += 3) if (hashes[j] === keyLo && keys[i] === key) return i;
+    return -1;
   }
 
   set(key: string, versionA: number, versionB: number): void {
     const h = hashString64(key);
     const leaf = h[0]! >>> (32 - this.fanoutBits * this.depth);
-    const r = mix64(h[0]!, h[1]!, versionA, versionB);
+    const keyLo = h[1]!;
+    const r = mix64(h[0]!, keyLo, versionA, versionB);
     const rHi = r[0]!;
     const rLo = r[1]!;
     let keys = this.leafKeys[leaf];
@@ -140,19 +151,19 @@ export class MerkleTree implements RecordIndex {
       this.leafKeys[leaf] = keys;
       this.leafHashes[leaf] = hashes;
     }
-    const at = keys.indexOf(key);
+    const at = this.find(leaf, key, keyLo);
     if (at >= 0) {
-      const oldHi = hashes[2 * at]!;
-      const oldLo = hashes[2 * at + 1]!;
+      const oldHi = hashes[3 * at]!;
+      const oldLo = hashes[3 * at + 1]!;
       if (oldHi === rHi && oldLo === rLo) return;
-      hashes[2 * at] = rHi;
-      hashes[2 * at + 1] = rLo;
+      hashes[3 * at] = rHi;
+      hashes[3 * at + 1] = rLo;
       this.walk(leaf, oldHi, oldLo, -1, 0);
       this.walk(leaf, rHi, rLo, 1, 0);
       return;
     }
     keys.push(key);
-    hashes.push(rHi, rLo);
+    hashes.push(rHi, rLo, keyLo);
     this.walk(leaf, rHi, rLo, 1, 1);
   }
 
@@ -162,17 +173,18 @@ export class MerkleTree implements RecordIndex {
     const keys = this.leafKeys[leaf];
     const hashes = this.leafHashes[leaf];
     if (keys === undefined || hashes === undefined) return;
-    const at = keys.indexOf(key);
+    const at = this.find(leaf, key, h[1]!);
     if (at < 0) return;
-    const oldHi = hashes[2 * at]!;
-    const oldLo = hashes[2 * at + 1]!;
+    const oldHi = hashes[3 * at]!;
+    const oldLo = hashes[3 * at + 1]!;
     // swap-remove: order inside a leaf carries no meaning
     const last = keys.length - 1;
     keys[at] = keys[last]!;
-    hashes[2 * at] = hashes[2 * last]!;
-    hashes[2 * at + 1] = hashes[2 * last + 1]!;
+    hashes[3 * at] = hashes[3 * last]!;
+    hashes[3 * at + 1] = hashes[3 * last + 1]!;
+    hashes[3 * at + 2] = hashes[3 * last + 2]!;
     keys.pop();
-    hashes.length -= 2;
+    hashes.length -= 3;
     this.walk(leaf, oldHi, oldLo, -1, -1);
   }
 
@@ -197,7 +209,7 @@ export class MerkleTree implements RecordIndex {
       const keys = this.leafKeys[leaf];
       const hashes = this.leafHashes[leaf];
       if (keys === undefined || hashes === undefined) continue;
-      for (let i = 0; i < keys.length; i++) fn(keys[i]!, hashes[2 * i]!, hashes[2 * i + 1]!);
+      for (let i = 0; i < keys.length; i++) fn(keys[i]!, hashes[3 * i]!, hashes[3 * i + 1]!);
     }
   }
 
