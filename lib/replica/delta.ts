@@ -42,11 +42,12 @@ export interface PublishDelta extends DeltaBase {
 export type Delta = PresenceSetDelta | PresenceLeaveDelta | PublishDelta;
 
 /**
- * An upper bound on the msgpack size of a delta, from its payload size (already known:
- * it is measured once when validated) and its strings. Cheap enough to run per delta.
+ * The msgpack size of a delta (an upper bound by a few bytes), from its payload size
+ * (already known: measured once when validated) and its strings. Cheap enough to run per
+ * delta; tight, so that a catch-up answer fills its byte budget.
  */
 export function deltaSize(d: Delta, payloadBytes: number): number {
-  // map header + keys ≈ 40; every string may take up to 3 bytes per UTF-16 unit + 5 header
+  // map header, keys and the numbers ≈ 48 bytes; strings are counted exactly
   let n = 48 + payloadBytes + strBound(d.node) + strBound(d.channel);
   if (d.kind === 'publish') {
     if (d.headers) for (const [k, v] of Object.entries(d.headers)) n += strBound(k) + strBound(v);
@@ -59,5 +60,11 @@ export function deltaSize(d: Delta, payloadBytes: number): number {
 }
 
 function strBound(s: string): number {
-  return 5 + s.length * 3;
+  const n = s.length < 32 && isAscii(s) ? s.length : Buffer.byteLength(s, 'utf8');
+  return n + (n < 32 ? 1 : n < 256 ? 2 : n < 65_536 ? 3 : 5);
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
 }

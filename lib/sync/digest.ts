@@ -1,6 +1,6 @@
 import type { HlcTimestamp } from '../hlc.js';
 import type { Delta } from '../replica/delta.js';
-import type { Replica, ReplicaEvent } from '../replica/replica.js';
+import type { MissingDeltas, Replica, ReplicaEvent } from '../replica/replica.js';
 import type { WireVector } from '../replica/version-vector.js';
 import { VersionVector } from '../replica/version-vector.js';
 
@@ -15,13 +15,16 @@ export interface VectorRequest {
   vector: WireVector;
 }
 
-/** The answer to a {@link VectorRequest} (or a push of deltas the other way). */
+/**
+ * The answer to a {@link VectorRequest} (or a push of deltas the other way). Flags are
+ * present only when true: a catch-up answer is the deltas plus a handful of bytes.
+ */
 export interface DeltaReply {
   deltas: Delta[];
   /** The budget cut the answer short: ask again. */
-  truncated: boolean;
+  truncated?: true;
   /** Some of what the requester lacks is no longer buffered: start a Merkle session. */
-  unexplained: boolean;
+  unexplained?: true;
   /**
    * The responder's vector, only when the requester knows something the responder
    * does not (so the requester pushes it back) or an epoch change must travel.
@@ -49,8 +52,15 @@ export function vectorRequest(replica: Replica): VectorRequest {
 export function answerVectorRequest(replica: Replica, request: VectorRequest, budget = 61_440): DeltaReply {
   const remote = VersionVector.fromWire(Array.isArray(request?.vector) ? request.vector : []);
   const missing = replica.missingFor(remote, budget);
-  const reply: DeltaReply = { deltas: missing.deltas, truncated: missing.truncated, unexplained: missing.unexplained.length > 0 };
+  const reply = toReply(missing);
   if (missing.remoteAhead || missing.epochsOnly) reply.vector = replica.vector.toWire();
+  return reply;
+}
+
+function toReply(missing: MissingDeltas): DeltaReply {
+  const reply: DeltaReply = { deltas: missing.deltas };
+  if (missing.truncated) reply.truncated = true;
+  if (missing.unexplained.length > 0) reply.unexplained = true;
   return reply;
 }
 
@@ -78,7 +88,7 @@ export function handleDeltaReply(replica: Replica, reply: DeltaReply, now: HlcTi
     const remote = VersionVector.fromWire(reply.vector);
     events.push(...replica.observeVector(remote));
     const missing = replica.missingFor(remote, budget);
-    if (missing.deltas.length > 0) push = { deltas: missing.deltas, truncated: missing.truncated, unexplained: missing.unexplained.length > 0 };
+    if (missing.deltas.length > 0) push = toReply(missing);
     if (missing.unexplained.length > 0) needMerkle = true;
   }
   return { events, push, needMerkle, again: reply.truncated === true || applied.gap };
