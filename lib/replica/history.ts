@@ -211,7 +211,7 @@ export class HistoryStore {
     }
     ch.ids.set(key, entry);
     this.total++;
-    this.index?.set(historyKey(entry.channel, entry), entry.ts, 0);
+    this.index?.set(`h\u0000${entry.channel}\u0000${key}`, entry.ts, 0);
     if (entry.idempotencyKey !== undefined) this.remember(ch, entry.idempotencyKey, entry);
     if (ch.items.length - ch.head > ch.maxEntries) {
       const drop = ch.items.length - ch.head - ch.maxEntries;
