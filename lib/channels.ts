@@ -84,8 +84,12 @@ export interface ChannelEvents extends Record<string, unknown> {
   'user-join': { channel: string; user: string };
   /** A user's last connection in a channel went away. */
   'user-leave': { channel: string; user: string };
-  /** A history entry was stored (published here or replicated). */
-  message: { channel: string; message: MessageView };
+  /**
+   * A history entry was stored (published here or replicated). `entry` is the raw
+   * replicated record: the daemon appends it to its history log and hands such records
+   * back through `ClusterNodeOptions.restore` after a restart.
+   */
+  message: { channel: string; message: MessageView; entry: HistoryEntry };
   /** The node finished its initial catch-up (`ready` turned true). */
   ready: Record<string, never>;
 }
