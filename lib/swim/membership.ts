@@ -113,6 +113,13 @@ export interface MembershipInit {
   clock: Clock;
   random: Random;
   out: SwimOutbound;
+  /**
+   * Bytes to attach to every ack this node sends (the replica's vector digest), or
+   * undefined for none. Called once per ack: keep it O(1). @default undefined
+   */
+  ackPayload?: () => Uint8Array | undefined;
+  /** Called with the probed member's name when an ack of one of our probes carries a payload. @default undefined */
+  onAckPayload?: (member: string, payload: Uint8Array) => void;
 }
 
 interface PendingProbe {
@@ -152,6 +159,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly out: SwimOutbound;
+  private readonly ackPayload: (() => Uint8Array | undefined) | undefined;
+  private readonly onAckPayload: ((member: string, payload: Uint8Array) => void) | undefined;
   private readonly table: MemberTable;
   private readonly self: Member;
   private readonly awareness: Awareness;
@@ -173,6 +182,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.clock = init.clock;
     this.random = init.random;
     this.out = init.out;
+    this.ackPayload = init.ackPayload;
+    this.onAckPayload = init.onAckPayload;
     this.table = new MemberTable(init.random);
     this.awareness = new Awareness(init.options.awarenessMaxMultiplier);
     this.queue = new BroadcastQueue(init.options.retransmitMult);
@@ -463,7 +474,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       this.counters.misdirectedPings++;
       return;
     }
-    const ack: AckMessage = { type: 'ack', seq: msg.seq };
+    const payload = this.ackPayload?.();
+    const ack: AckMessage = payload ? { type: 'ack', seq: msg.seq, payload } : { type: 'ack', seq: msg.seq };
     this.out.send(msg.sourceAddr, ack, true);
   }
 
@@ -487,10 +499,12 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     if (!probe || probe.acked) return;
     if (probe.relay) {
       probe.acked = true;
-      this.out.send(probe.relay.to, { type: 'ack', seq: probe.relay.seq }, true);
+      // the target's payload travels on to the prober, which attributes it to the target
+      this.out.send(probe.relay.to, msg.payload ? { type: 'ack', seq: probe.relay.seq, payload: msg.payload } : { type: 'ack', seq: probe.relay.seq }, true);
       return;
     }
     this.probeAcked(probe);
+    if (msg.payload && this.onAckPayload) this.onAckPayload(probe.target, msg.payload);
   }
 
   private onNack(seq: number): void {
