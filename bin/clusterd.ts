@@ -13,6 +13,7 @@ const USAGE = `clusterd: SWIM membership, broker lists and replicated state for 
 
 Usage:
   clusterd agent [options]     start a node
+  clusterd sim <scenario>      run a simulation scenario (clusterd sim --help, --list)
   clusterd help                show this help
 
 Agent options:
@@ -131,6 +132,12 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'agent':
       return agent(rest);
+    case 'sim': {
+      // loaded on demand: the agent does not need the simulator
+      const { simCommand } = await import('../simulations/cli.js');
+      process.exitCode = await simCommand(rest);
+      return;
+    }
     case undefined:
     case 'help':
     case '--help':

@@ -1,0 +1,155 @@
+/**
+ * `clusterd sim`: runs a scenario file (or every scenario of the library) and reports.
+ * Exit codes: 0 when every invariant holds, 1 when one fails (the failing invariant and
+ * the command replaying the run are printed), 2 on usage errors (bad flags, a scenario
+ * file that does not validate).
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { renderHtml } from './html-report.js';
+import { LIBRARY_DIR, libraryFiles, loadLibrary } from './library.js';
+import { runScenario } from './runner.js';
+import type { SimResult } from './runner.js';
+import { loadScenario, ScenarioError } from './scenario.js';
+import { progressBar, summary } from './summary.js';
+
+export const SIM_USAGE = `Usage:
+  clusterd sim <scenario-file | library-name> [--seed N] [--nodes N] [--json out.json] [--html out.html]
+  clusterd sim --all [--seed N] [--nodes N]   run every scenario of the library
+  clusterd sim --list                         list the scenario library
+  clusterd sim <scenario> --real              (not available yet)
+
+Exit codes: 0 every invariant holds, 1 an invariant failed, 2 usage error.
+`;
+
+/** Where the command writes; tests pass their own. */
+export interface SimIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const defaultIo: SimIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+class Usage extends Error {}
+
+function intFlag(v: string | undefined, flag: string, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min || !Number.isSafeInteger(Number(v))) throw new Usage(`${flag} expects an integer ≥ ${min}, got "${v}"`);
+  return Number(v);
+}
+
+/** A scenario argument: a path, or the name of a library scenario (`split-brain`). */
+function resolveFile(arg: string): string {
+  if (existsSync(arg)) return arg;
+  for (const ext of ['.json', '.ts']) {
+    const f = join(LIBRARY_DIR, `${arg}${ext}`);
+    if (existsSync(f)) return f;
+  }
+  throw new Usage(`no scenario file "${arg}" (and no library scenario of that name: try clusterd sim --list)`);
+}
+
+function display(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith('..') ? file : rel;
+}
+
+/** Runs the `sim` command; resolves to the exit code. */
+export async function simCommand(argv: string[], io: SimIo = defaultIo): Promise<number> {
+  try {
+    return await sim(argv, io);
+  } catch (err) {
+    if (err instanceof Usage || err instanceof ScenarioError) {
+      io.err(`clusterd sim: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+      io.err(`clusterd sim: ${err.message}\n${SIM_USAGE}`);
+      return 2;
+    }
+    if (err instanceof Error && 'code' in err && (err.code === 'ENOENT' || err.code === 'EISDIR')) {
+      io.err(`clusterd sim: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+async function sim(argv: string[], io: SimIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      seed: { type: 'string' },
+      nodes: { type: 'string' },
+      json: { type: 'string' },
+      html: { type: 'string' },
+      list: { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
+      real: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    io.out(SIM_USAGE);
+    return 0;
+  }
+  if (values.list) {
+    if (positionals.length > 0) throw new Usage('--list takes no scenario file');
+    const lib = await loadLibrary();
+    const w = Math.max(...lib.map((l) => l.scenario.name.length));
+    for (const { scenario } of lib) io.out(`${scenario.name.padEnd(w)}  ${String(scenario.nodes).padStart(5)} nodes  ${scenario.description}\n`);
+    io.out(`\n${lib.length} scenarios in ${display(LIBRARY_DIR)}; run one with: clusterd sim <name>; all of them with: clusterd sim --all\n`);
+    return 0;
+  }
+  const seed = intFlag(values.seed, '--seed', 0) ?? 1;
+  if (seed > 0xffffffff) throw new Usage('--seed must fit in 32 bits');
+  const nodes = intFlag(values.nodes, '--nodes', 1);
+  if (values.all) {
+    if (positionals.length > 0) throw new Usage('--all takes no scenario file');
+    if (values.json !== undefined || values.html !== undefined) throw new Usage('--json and --html take one scenario, not --all');
+    let failed = 0;
+    for (const file of libraryFiles()) {
+      const code = await runOne(file, seed, nodes, undefined, undefined, io);
+      if (code !== 0) failed++;
+      io.out('\n');
+    }
+    io.out(`${failed === 0 ? 'every scenario passed' : `${failed} scenario(s) failed`}\n`);
+    return failed === 0 ? 0 : 1;
+  }
+  if (positionals.length !== 1) throw new Usage(`expected one scenario file, got ${positionals.length}\n${SIM_USAGE}`);
+  const file = resolveFile(positionals[0]!);
+  if (values.real) {
+    await loadScenario(file, nodes); // a bad file is still a usage error first
+    throw new Usage('--real is not available yet: needs the daemon\'s fault-injection hook');
+  }
+  return runOne(file, seed, nodes, values.json, values.html, io);
+}
+
+async function runOne(file: string, seed: number, nodes: number | undefined, json: string | undefined, html: string | undefined, io: SimIo): Promise<number> {
+  const scenario = await loadScenario(display(file), nodes);
+  const bar = progressBar();
+  const started = performance.now();
+  let result: SimResult;
+  try {
+    result = runScenario(scenario, { seed, onProgress: bar.update });
+  } finally {
+    bar.clear();
+  }
+  const wall = (performance.now() - started) / 1000;
+  io.out(`${summary(result, wall)}\n`);
+  if (json !== undefined) {
+    writeFileSync(json, `${JSON.stringify(result, null, 1)}\n`);
+    io.out(`wrote ${json}\n`);
+  }
+  if (html !== undefined) {
+    writeFileSync(html, renderHtml(result));
+    io.out(`wrote ${html}\n`);
+  }
+  const failed = result.invariants.filter((i) => i.status === 'fail');
+  if (failed.length === 0) return 0;
+  for (const f of failed) io.out(`FAIL: ${f.name}: ${f.evidence}\n`);
+  io.out(`replay: clusterd sim ${display(file)} --seed ${seed}${nodes === undefined ? '' : ` --nodes ${nodes}`}\n`);
+  return 1;
+}

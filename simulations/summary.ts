@@ -1,0 +1,62 @@
+/**
+ * Terminal output of `clusterd sim`: the progress bar (stderr, only on a TTY, so logs
+ * and CI output stay clean) and the summary table of a result.
+ */
+import type { Distribution, SimResult } from './runner.js';
+import { fmtMs } from './runner.js';
+
+/** A progress bar on `stream` that redraws at most every 100 ms; a no-op when it is not a TTY. */
+export function progressBar(stream: NodeJS.WriteStream = process.stderr): { update: (doneMs: number, totalMs: number) => void; clear: () => void } {
+  if (!stream.isTTY) return { update: () => {}, clear: () => {} };
+  const started = performance.now();
+  let last = 0;
+  return {
+    update(doneMs, totalMs) {
+      const now = performance.now();
+      if (now - last < 100 && doneMs < totalMs) return;
+      last = now;
+      const f = totalMs === 0 ? 1 : doneMs / totalMs;
+      const width = 30;
+      const full = Math.round(f * width);
+      const wall = (now - started) / 1000;
+      stream.write(`\r[${'█'.repeat(full)}${'░'.repeat(width - full)}] ${String(Math.floor(f * 100)).padStart(3)}%  ${fmtMs(doneMs)} / ${fmtMs(totalMs)} virtual  ${wall.toFixed(1)} s wall `);
+    },
+    clear() {
+      stream.write('\r\x1b[2K');
+    },
+  };
+}
+
+function dist(d: Distribution): string {
+  return d.count === 0 ? '—' : `p50 ${fmtMs(d.p50)}, p90 ${fmtMs(d.p90)}, p99 ${fmtMs(d.p99)}, max ${fmtMs(d.max)} (n = ${d.count})`;
+}
+
+/** The summary: invariants with their evidence, then the measurements, as aligned text. */
+export function summary(r: SimResult, wallSeconds?: number): string {
+  const lines: string[] = [];
+  const wall = wallSeconds === undefined ? '' : `, ${wallSeconds.toFixed(1)} s wall`;
+  lines.push(`${r.scenario.name}: ${r.nodes} nodes, ${fmtMs(r.durationMs)} virtual, seed ${r.seed}${wall}`);
+  lines.push(`expected: ${r.scenario.expected}`);
+  lines.push('');
+  const tag = (s: string): string => (s === 'pass' ? 'PASS' : s === 'fail' ? 'FAIL' : 'n/a ');
+  lines.push('INVARIANT');
+  for (const i of r.invariants) lines.push(`  ${tag(i.status)}  ${i.name}\n        ${i.evidence}`);
+  lines.push('');
+  const m = r.measurements;
+  const rows: [string, string][] = [
+    ['crash → first suspicion', dist(m.detection.firstSuspectMs)],
+    ['crash → dead, per observer', dist(m.detection.perObserverDeadMs)],
+    ['crash → dead everywhere', `${dist(m.detection.deadEverywhereMs)}${m.detection.neverDeadEverywhere ? `; ${m.detection.neverDeadEverywhere} never everywhere` : ''}`],
+    ['false positives', `${m.falsePositives.deadDeclarations} dead declarations (${m.falsePositives.episodes} episodes), ${m.falsePositives.suspicionsOfHealthy} suspicions of healthy nodes`],
+    ['traffic per node', `${m.traffic.msgsPerNodePerSec} msg/s, ${m.traffic.bytesPerNodePerSec} B/s datagrams, ${m.traffic.streamBytesPerNodePerSec} B/s streams`],
+    ['converged after last fault', m.convergence.convergedAfterLastFaultMs >= 0 ? `${fmtMs(m.convergence.convergedAfterLastFaultMs)} (last fault at ${fmtMs(m.convergence.lastFaultMs)})` : 'not converged'],
+    ['converged after heal', m.convergence.heals.length === 0 ? '—' : m.convergence.heals.map((h) => (h.convergedAfterMs >= 0 ? fmtMs(h.convergedAfterMs) : 'never')).join(', ')],
+    ['anti-entropy', m.antiEntropy],
+    ['workload', r.replication.workload ? r.replication.status : 'none declared'],
+  ];
+  if (r.notModelled.length > 0) rows.push(['not modelled', r.notModelled.join('; ')]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  lines.push('MEASUREMENT');
+  for (const [k, v] of rows) lines.push(`  ${k.padEnd(w)}  ${v}`);
+  return lines.join('\n');
+}
