@@ -1,10 +1,16 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../../bin/clusterd.ts', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'clusterd-agents-'));
+const dataDir = (name: string): string => join(tmp, name);
+t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
 
 interface Agent {
   proc: ChildProcess;
@@ -14,7 +20,7 @@ interface Agent {
 }
 
 function startAgent(name: string, ip: string, join?: string): Agent {
-  const args = ['--import', 'tsx', bin, 'agent', '--name', name, '--bind', `${ip}:0`, '--profile', 'local', '--log-format', 'json'];
+  const args = ['--import', 'tsx', bin, 'agent', '--name', name, '--bind', `${ip}:0`, '--http', 'off', '--data-dir', dataDir(name), '--profile', 'local', '--log-format', 'json'];
   if (join) args.push('--join', join);
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const events: Record<string, unknown>[] = [];
@@ -85,6 +91,6 @@ t.test('bad flags get a precise message and exit code 2', async (t) => {
   t.equal(cmd.code, 2);
   t.match(cmd.stderr, /unknown command "frobnicate"/);
   const addr = await run(['agent', '--bind', 'not-an-address']);
-  t.equal(addr.code, 1);
+  t.equal(addr.code, 2);
   t.match(addr.stderr, /E_ADDRESS|address/);
 });

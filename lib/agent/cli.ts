@@ -1,0 +1,261 @@
+import { parseArgs } from 'node:util';
+import { API_TAG } from './agent.js';
+import { ApiClient, ApiError, UnreachableError } from './api-client.js';
+import { cell, renderTable } from './table.js';
+
+/** Exit codes of the CLI (documented in docs/operations.md). */
+export const EXIT = { ok: 0, apiError: 1, usage: 2, unreachable: 3, partial: 4 } as const;
+
+/** A CLI usage error: printed without a stack, exit 2. */
+export class CliUsageError extends Error {
+  override readonly name = 'CliUsageError';
+}
+
+/** Where the CLI writes (stdout, stderr), injectable for tests. */
+export interface CliIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+/** The commands the CLI knows, with a one-line description each. */
+export const CLI_COMMANDS: Record<string, string> = {
+  members: 'list members: members [--state alive|suspect|dead|left]',
+  join: 'ask the agent to join seeds: join HOST:PORT...',
+  leave: 'make the agent leave the cluster gracefully and exit',
+  brokers: 'list live brokers, least loaded first: brokers [--tag KEY=VALUE]',
+  channels: 'list channels with presence or history',
+  presence: 'who is in a channel: presence CHANNEL',
+  publish: 'publish a message: publish CHANNEL DATA [--header K=V] [--idempotency-key KEY] (DATA is JSON or a string)',
+  history: 'read history: history CHANNEL [--limit K] [--after CURSOR]',
+  monitor: 'tail the event stream: monitor [--channel C] [--types message,presence,member] [--cursor C]',
+  keys: 'gossip keys across the cluster: keys list | install KEY | use KEY | remove KEY',
+  info: 'this agent: identity, health, sync status',
+};
+
+const COMMON = {
+  http: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/**
+ * Runs one CLI command against an agent's HTTP API and returns the exit code. Errors
+ * are printed as one line naming what to fix; `--json` prints the API's JSON as is.
+ */
+export async function runCli(command: string, argv: string[], io: CliIo): Promise<number> {
+  try {
+    return await dispatch(command, argv, io);
+  } catch (err) {
+    if (err instanceof CliUsageError || (err instanceof TypeError && String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS'))) {
+      io.err(`clusterd ${command}: ${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof UnreachableError) {
+      io.err(`clusterd ${command}: ${err.message}\n`);
+      return EXIT.unreachable;
+    }
+    if (err instanceof ApiError) {
+      const hint = err.code === 'E_UNAUTHORIZED' ? ' (pass --token or set CLUSTERD_TOKEN)' : '';
+      io.err(`clusterd ${command}: ${err.message} [${err.code}]${hint}\n`);
+      return EXIT.apiError;
+    }
+    throw err;
+  }
+}
+
+async function dispatch(command: string, argv: string[], io: CliIo): Promise<number> {
+  const parse = <O extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>>(options: O, positionals: [number, number]) => {
+    const r = parseArgs({ args: argv, options: { ...COMMON, ...options }, strict: true, allowPositionals: true });
+    if (r.positionals.length < positionals[0] || r.positionals.length > positionals[1]) {
+      throw new CliUsageError(`expected ${positionals[0] === positionals[1] ? positionals[0] : `${positionals[0]}–${positionals[1]}`} argument(s), got ${r.positionals.length}: ${CLI_COMMANDS[command]}`);
+    }
+    const v = r.values as Record<string, unknown>;
+    const client = new ApiClient({ http: (v.http as string | undefined) ?? io.env.CLUSTERD_HTTP ?? '127.0.0.1:7947', token: (v.token as string | undefined) ?? io.env.CLUSTERD_TOKEN });
+    return { values: v, args: r.positionals, client, json: v.json === true };
+  };
+  const print = (json: boolean, body: unknown, human: () => string): number => {
+    io.out(json ? `${JSON.stringify(body, null, 2)}\n` : human());
+    return EXIT.ok;
+  };
+
+  switch (command) {
+    case 'members': {
+      const { values, client, json } = parse({ state: { type: 'string' } }, [0, 0]);
+      const q = values.state !== undefined ? `?state=${encodeURIComponent(values.state as string)}` : '';
+      const body = await client.request<{ members: { name: string; address: string; state: string; incarnation: number; roles: string[]; rttMs: number | null }[] }>('GET', `/v1/members${q}`);
+      return print(json, body, () => renderTable(['NAME', 'ADDRESS', 'STATE', 'INC', 'ROLES', 'RTT'], body.members.map((m) => [m.name, m.address, m.state, String(m.incarnation), m.roles.join(','), m.rttMs === null ? '-' : `${m.rttMs.toFixed(1)}ms`])));
+    }
+    case 'join': {
+      const { args, client, json } = parse({}, [1, 64]);
+      const body = await client.request<{ contacted: number }>('POST', '/v1/join', { seeds: args });
+      return print(json, body, () => `joined: ${body.contacted} of ${args.length} seed(s) answered\n`);
+    }
+    case 'leave': {
+      const { client, json } = parse({}, [0, 0]);
+      const body = await client.request('POST', '/v1/leave', {});
+      return print(json, body, () => 'the agent is leaving the cluster and will exit\n');
+    }
+    case 'brokers': {
+      const { values, client, json } = parse({ tag: { type: 'string' } }, [0, 0]);
+      const q = values.tag !== undefined ? `?tag=${encodeURIComponent(values.tag as string)}` : '';
+      const body = await client.request<{ brokers: { name: string; address: string; endpoints: Record<string, string>; load: Record<string, number> }[] }>('GET', `/v1/brokers${q}`);
+      return print(json, body, () => renderTable(['NAME', 'ADDRESS', 'ENDPOINTS', 'LOAD'], body.brokers.map((b) => [b.name, b.address, pairs(b.endpoints), pairs(b.load)])));
+    }
+    case 'channels': {
+      const { client, json } = parse({}, [0, 0]);
+      const body = await client.request<{ channels: { channel: string; clients: number; users: number; messages: number }[] }>('GET', '/v1/channels');
+      return print(json, body, () => renderTable(['CHANNEL', 'CLIENTS', 'USERS', 'MESSAGES'], body.channels.map((c) => [c.channel, String(c.clients), String(c.users), String(c.messages)])));
+    }
+    case 'presence': {
+      const { args, client, json } = parse({}, [1, 1]);
+      const body = await client.request<{ clients: { clientId: string; user: string; node: string; since: number; info: unknown }[]; counts: { clients: number; users: number } }>('GET', `/v1/channels/${encodeURIComponent(args[0]!)}/presence`);
+      return print(json, body, () => renderTable(['CLIENT', 'USER', 'NODE', 'SINCE', 'INFO'], body.clients.map((c) => [c.clientId, c.user, c.node, new Date(c.since).toISOString(), cell(c.info, 40)])) + `${body.counts.clients} client(s), ${body.counts.users} user(s)\n`);
+    }
+    case 'publish': {
+      const { values, args, client, json } = parse({ header: { type: 'string', multiple: true }, 'idempotency-key': { type: 'string' } }, [2, 2]);
+      let data: unknown;
+      try {
+        data = JSON.parse(args[1]!);
+      } catch {
+        data = args[1];
+      }
+      const headers: Record<string, string> = {};
+      for (const h of (values.header as string[] | undefined) ?? []) {
+        const i = h.indexOf('=');
+        if (i <= 0) throw new CliUsageError(`--header expects KEY=VALUE, got "${h}"`);
+        headers[h.slice(0, i)] = h.slice(i + 1);
+      }
+      const body = await client.request<{ id: string; cursor: string; duplicate: boolean }>('POST', `/v1/channels/${encodeURIComponent(args[0]!)}/messages`, {
+        data,
+        ...(Object.keys(headers).length > 0 ? { headers } : {}),
+        ...(values['idempotency-key'] !== undefined ? { idempotencyKey: values['idempotency-key'] } : {}),
+      });
+      return print(json, body, () => `${body.duplicate ? 'duplicate (already stored)' : 'published'} ${body.id}\ncursor ${body.cursor}\n`);
+    }
+    case 'history': {
+      const { values, args, client, json } = parse({ limit: { type: 'string' }, after: { type: 'string' } }, [1, 1]);
+      const q = new URLSearchParams();
+      if (values.limit !== undefined) q.set('limit', values.limit as string);
+      if (values.after !== undefined) q.set('after', values.after as string);
+      const qs = q.toString();
+      const body = await client.request<{ messages: { id: string; ts: number; node: string; data: unknown }[]; complete: boolean; cursor: string | null }>('GET', `/v1/channels/${encodeURIComponent(args[0]!)}/messages${qs ? `?${qs}` : ''}`);
+      return print(json, body, () =>
+        renderTable(['TIME', 'NODE', 'ID', 'DATA'], body.messages.map((m) => [new Date(m.ts).toISOString(), m.node, m.id, cell(m.data)])) +
+        (body.complete ? '' : 'note: older entries you asked for are no longer held (evicted or expired)\n') +
+        (body.cursor ? `cursor ${body.cursor}\n` : ''));
+    }
+    case 'monitor': {
+      const { values, client, json } = parse({ channel: { type: 'string' }, types: { type: 'string' }, cursor: { type: 'string' } }, [0, 0]);
+      const q = new URLSearchParams();
+      for (const k of ['channel', 'types', 'cursor'] as const) if (values[k] !== undefined) q.set(k, values[k] as string);
+      const qs = q.toString();
+      const ac = new AbortController();
+      const stop = (): void => ac.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        await client.stream(`/v1/events${qs ? `?${qs}` : ''}`, (e) => {
+          if (json) io.out(`${JSON.stringify({ id: e.id, type: e.type, data: safeJson(e.data) })}\n`);
+          else io.out(`${new Date().toISOString()} ${e.type.padEnd(14)} ${e.data}\n`);
+        }, ac.signal);
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+      return EXIT.ok;
+    }
+    case 'keys':
+      return keys(argv, io, parse);
+    case 'info': {
+      const { client, json } = parse({}, [0, 0]);
+      const self = await client.request<Record<string, unknown>>('GET', '/v1/self');
+      let sync: Record<string, unknown> | undefined;
+      try {
+        sync = await client.request('GET', '/v1/sync');
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 'E_NOT_READY')) throw err;
+      }
+      const body = { self, sync };
+      return print(json, body, () => {
+        const lines = Object.entries(self).filter(([k]) => k !== 'meta').map(([k, v]) => [k, cell(v, 80)]);
+        const meta = self.meta as { tags?: Record<string, string>; endpoints?: Record<string, string> } | undefined;
+        if (meta) lines.push(['tags', pairs(meta.tags ?? {})], ['endpoints', pairs(meta.endpoints ?? {})]);
+        if (sync) {
+          const peers = (sync.peers as { inSync: boolean }[] | undefined) ?? [];
+          lines.push(['sync.ready', String(sync.ready)], ['sync.digest', String(sync.digest)], ['sync.peersInSync', `${peers.filter((p) => p.inSync).length}/${peers.length}`]);
+        }
+        return renderTable(['FIELD', 'VALUE'], lines);
+      });
+    }
+    default:
+      throw new CliUsageError(`unknown command "${command}"`);
+  }
+}
+
+type Parser = (options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>, positionals: [number, number]) => { values: Record<string, unknown>; args: string[]; client: ApiClient; json: boolean };
+
+/**
+ * `keys list|install|use|remove`: the CLI walks the cluster. It asks the chosen agent for
+ * the members, finds each live member's API in its `clusterd-api` tag, and applies the
+ * step to every one of them (with the same --token). Members it cannot reach are listed
+ * and the exit code is 4: rerun the same command once they are back (steps are idempotent).
+ */
+async function keys(_argv: string[], io: CliIo, parse: Parser): Promise<number> {
+  const { args, client, json, values } = parse({}, [1, 2]);
+  const op = args[0]!;
+  if (!['list', 'install', 'use', 'remove'].includes(op)) throw new CliUsageError(`unknown keys operation "${op}": use list, install KEY, use KEY or remove KEY`);
+  if (op === 'list' ? args.length !== 1 : args.length !== 2) throw new CliUsageError(op === 'list' ? 'keys list takes no argument' : `keys ${op} needs the key: keys ${op} BASE64KEY`);
+  const key = args[1];
+  if (key !== undefined && Buffer.from(key, 'base64').length !== 32) throw new CliUsageError('the key must be 32 bytes in base64 (generate one with: openssl rand -base64 32)');
+  const { members } = await client.request<{ members: { name: string; state: string; meta: { tags: Record<string, string> } }[] }>('GET', '/v1/members');
+  const live = members.filter((m) => m.state === 'alive' || m.state === 'suspect');
+  const results: { name: string; ok: boolean; keys?: { fingerprint: string; primary: boolean }[]; error?: string }[] = [];
+  for (const m of live) {
+    const api = m.meta.tags[API_TAG];
+    if (!api) {
+      results.push({ name: m.name, ok: false, error: 'advertises no HTTP API (started with --http off?)' });
+      continue;
+    }
+    const c = new ApiClient({ http: api, token: (values.token as string | undefined) ?? io.env.CLUSTERD_TOKEN, timeoutMs: 5000 });
+    try {
+      const r = op === 'list' ? await c.request<{ keys: { fingerprint: string; primary: boolean }[] }>('GET', '/v1/keys') : await c.request<{ keys: { fingerprint: string; primary: boolean }[] }>('POST', `/v1/keys/${op}`, { key });
+      results.push({ name: m.name, ok: true, keys: r.keys });
+    } catch (err) {
+      results.push({ name: m.name, ok: false, error: err instanceof ApiError ? `${err.message} [${err.code}]` : (err as Error).message });
+    }
+  }
+  const failed = results.filter((r) => !r.ok);
+  const ok = results.length - failed.length;
+  if (json) io.out(`${JSON.stringify({ operation: op, members: results }, null, 2)}\n`);
+  else if (op === 'list') {
+    const tally = new Map<string, { members: number; primary: number }>();
+    for (const r of results) for (const k of r.keys ?? []) {
+      const t = tally.get(k.fingerprint) ?? { members: 0, primary: 0 };
+      t.members++;
+      if (k.primary) t.primary++;
+      tally.set(k.fingerprint, t);
+    }
+    io.out(renderTable(['KEY (SHA-256 PREFIX)', 'INSTALLED ON', 'PRIMARY ON'], [...tally].map(([fp, t]) => [fp, `${t.members}/${ok}`, `${t.primary}/${ok}`])));
+  } else {
+    io.out(`keys ${op}: done on ${ok}/${results.length} live member(s)\n`);
+  }
+  for (const f of failed) io.err(`clusterd keys ${op}: ${f.name}: ${f.error}\n`);
+  if (failed.length > 0) {
+    io.err(`clusterd keys ${op}: ${failed.length} member(s) not updated; rerun the same command when they are reachable\n`);
+    return EXIT.partial;
+  }
+  return EXIT.ok;
+}
+
+function pairs(o: Record<string, string | number>): string {
+  return Object.entries(o).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
+  }
+}
