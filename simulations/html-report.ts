@@ -199,7 +199,7 @@ export function renderHtml(r: SimResult): string {
     ['crash → first suspicion', esc(d(m.detection.firstSuspectMs))],
     ['crash → dead, per observer', esc(d(m.detection.perObserverDeadMs))],
     ['crash → dead everywhere', esc(`${d(m.detection.deadEverywhereMs)}${m.detection.neverDeadEverywhere ? `; ${m.detection.neverDeadEverywhere} never dead everywhere` : ''}`)],
-    ['false positives', esc(`${m.falsePositives.deadDeclarations} dead declarations of healthy nodes (${m.falsePositives.episodes} episodes); ${m.falsePositives.suspicionsOfHealthy} suspicions of healthy nodes`)],
+    ['false positives', esc(`${m.falsePositives.deadDeclarations} dead declarations of healthy nodes (${m.falsePositives.episodes} episodes); ${m.falsePositives.suspicionsOfHealthy} suspicions of healthy nodes; dead declarations of live nodes for any cause (partitions included): ${m.falsePositives.ofLiveNodes}, of stalled nodes: ${m.falsePositives.ofStalledNodes}`)],
     ['traffic per node', esc(`${m.traffic.msgsPerNodePerSec} msg/s, ${m.traffic.bytesPerNodePerSec} B/s datagrams, ${m.traffic.streamBytesPerNodePerSec} B/s streams; ${m.traffic.framesLost} frames lost`)],
     ['convergence after the last fault', esc(m.convergence.convergedAfterLastFaultMs >= 0 ? `${fmtMs(m.convergence.convergedAfterLastFaultMs)} (last fault at ${fmtMs(m.convergence.lastFaultMs)})` : 'not converged')],
     ['convergence after each heal', esc(m.convergence.heals.length ? m.convergence.heals.map((h) => `heal at ${fmtMs(h.atMs)}: ${h.convergedAfterMs >= 0 ? fmtMs(h.convergedAfterMs) : 'not converged'}`).join('; ') : '—')],

@@ -105,7 +105,12 @@ export interface SimResult {
   measurements: {
     detection: { crashes: number; firstSuspectMs: Distribution; perObserverDeadMs: Distribution; deadEverywhereMs: Distribution; neverDeadEverywhere: number };
     dissemination: Spread[];
-    falsePositives: { deadDeclarations: number; episodes: number; suspicionsOfHealthy: number; graceMs: number };
+    /**
+     * deadDeclarations/episodes: of healthy, reachable nodes (the invariant); ofLiveNodes:
+     * of nodes that were up for whatever reason (partitions included); ofStalledNodes: of
+     * nodes stalled at that moment (what Lifeguard is about).
+     */
+    falsePositives: { deadDeclarations: number; episodes: number; suspicionsOfHealthy: number; ofLiveNodes: number; ofStalledNodes: number; graceMs: number };
     traffic: { msgsPerNodePerSec: number; bytesPerNodePerSec: number; streamBytesPerNodePerSec: number; framesLost: number; totals: Record<string, number> };
     convergence: { lastFaultMs: number; convergedAfterLastFaultMs: number; heals: { atMs: number; convergedAfterMs: number }[] };
     antiEntropy: string;
@@ -160,6 +165,8 @@ class Run {
   private readonly falseEpisodes = new Set<string>();
   private readonly falseExamples: string[] = [];
   private suspicionsOfHealthy = 0;
+  private deadOfLive = 0;
+  private deadOfStalled = 0;
   private readonly series: Series = { tMs: [], up: [], agreement: [], aliveMin: [], aliveMedian: [], aliveMax: [], msgsPerNodePerSec: [], bytesPerNodePerSec: [], streamBytesPerNodePerSec: [] };
   private readonly rowsOf: number[][] = [];
   private readonly viewAgreement: (number | null)[][] = [];
@@ -534,6 +541,10 @@ class Run {
     if (this.tracker.converged && this.pendingHeal) this.closeHeal();
     const healthy = this.tracker.isUp(s) && now >= this.impairedUntil[s]!;
     if (type === 'member-suspect' && healthy) this.suspicionsOfHealthy++;
+    if (type === 'member-dead' && this.tracker.isUp(s)) {
+      this.deadOfLive++;
+      if (this.net.nodes[s]!.stalledUntil > now) this.deadOfStalled++;
+    }
     if (type === 'member-dead' && healthy) {
       this.falseDeaths++;
       this.falseEpisodes.add(`${info.name}@${info.incarnation}`);
@@ -645,7 +656,7 @@ class Run {
           neverDeadEverywhere: crashes.filter((f) => f.spread.allAwareMs < 0).length,
         },
         dissemination: this.spreads.slice(0, MAX_CURVES).map((f) => ({ ...f.spread, curve: thin(f.spread.curve) })),
-        falsePositives: { deadDeclarations: this.falseDeaths, episodes: this.falseEpisodes.size, suspicionsOfHealthy: this.suspicionsOfHealthy, graceMs: this.graceMs },
+        falsePositives: { deadDeclarations: this.falseDeaths, episodes: this.falseEpisodes.size, suspicionsOfHealthy: this.suspicionsOfHealthy, ofLiveNodes: this.deadOfLive, ofStalledNodes: this.deadOfStalled, graceMs: this.graceMs },
         traffic: {
           msgsPerNodePerSec: perNode(totals.msgsSent),
           bytesPerNodePerSec: perNode(totals.bytesSent),
@@ -688,6 +699,9 @@ class Run {
     if (this.tracker.converged) {
       const took = Math.max(0, this.tracker.convergedSince - last);
       const ok = took <= within;
+      if (this.tracker.convergedSince <= last) {
+        return { name, status: 'pass', evidence: `all ${this.tracker.upCount} live nodes agree on ${this.tracker.upCount} alive members, without interruption since ${fmtMs(this.tracker.convergedSince)}: the faults (the last at ${fmtMs(last)}) never broke convergence` };
+      }
       const again = this.rediverged > last ? `; it diverged again at ${fmtMs(this.rediverged)} (no fault then) and re-converged` : '';
       return {
         name,

@@ -310,8 +310,9 @@ function validate(raw: unknown, source: string, nodesOverride: number | undefine
     swimOptions(profile as ProfileName, swim);
   } catch (err) {
     if (!isClusterError(err)) throw err;
-    const key = /"(\w+)"|^(\w+)/.exec(err.message);
-    throw new ScenarioError(`swim${key ? `.${key[1] ?? key[2]}` : ''}`, err.message);
+    // ClusterError messages name the option first, or quoted when it is unknown
+    const key = /"(\w+)"/.exec(err.message) ?? /^(\w+)/.exec(err.message);
+    throw new ScenarioError(`swim${key ? `.${key[1]}` : ''}`, err.message);
   }
   const network: Required<LinkSettings> = { latencyMs: 1, jitterMs: 0, loss: 0 };
   if (o.network !== undefined) {
@@ -480,6 +481,8 @@ export async function loadScenario(file: string, nodes?: number): Promise<Scenar
     const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
     if (mod.default === undefined) throw new ScenarioError('', 'the module has no default export (export default { name: ..., ... })', file);
     raw = mod.default;
+    // a .ts file outside an ESM package loads as CommonJS: its default export arrives wrapped
+    if (isObj(raw) && Object.keys(raw).length === 1 && 'default' in raw) raw = raw.default;
   } else {
     throw new ScenarioError('', `unsupported file type "${ext}" (expected .json or .ts)`, file);
   }
