@@ -115,8 +115,8 @@ export class ApiClient {
   }
 
   private unreachable(err: unknown): UnreachableError {
-    const cause = (err as { cause?: { code?: string } }).cause;
-    const why = (err as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : cause?.code ?? (err as Error).message;
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = (err as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : cause?.code ?? cause?.message ?? (err as Error).message;
     return new UnreachableError(`cannot reach the agent at ${this.base} (${why}): is it running? Choose another with --http HOST:PORT`);
   }
 }

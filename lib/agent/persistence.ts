@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { decode, encode } from '@msgpack/msgpack';
 import type { HistoryEntry } from '../replica/history.js';
 import { writeFileAtomic } from './atomic-file.js';
@@ -79,10 +79,13 @@ export class DataDir {
 
   private lock(): void {
     const file = this.path(FILES.lock);
+    const key = resolve(this.dir);
+    if (lockedHere.has(key)) throw new DataDirError(`data dir ${this.dir} is already in use by this process`);
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
         this.locked = true;
+        lockedHere.add(key);
         return;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -92,7 +95,8 @@ export class DataDir {
       if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
         throw new DataDirError(`data dir ${this.dir} is in use by another agent (pid ${pid}); use another --data-dir`);
       }
-      // a stale lock from a process that died (SIGKILL): take it over
+      // a stale lock from a process that died (SIGKILL), or our own pid recorded by a
+      // previous run (pid 1 in a container): take it over
       unlinkSync(file);
     }
     throw new DataDirError(`cannot lock data dir ${this.dir}`);
@@ -235,9 +239,13 @@ export class DataDir {
         // already gone
       }
       this.locked = false;
+      lockedHere.delete(resolve(this.dir));
     }
   }
 }
+
+/** Data dirs locked by this process. */
+const lockedHere = new Set<string>();
 
 function alive(pid: number): boolean {
   try {

@@ -1,0 +1,218 @@
+import t from 'tap';
+import { request } from 'node:http';
+import { WebSocket } from 'ws';
+import { call, startTestAgent, waitFor } from './fixtures.js';
+
+const TOKEN = 'sekrit-token-123';
+
+t.test('reads and the API contract shapes', async (t) => {
+  const { agent, url, stop } = await startTestAgent();
+  t.teardown(stop);
+  const health = await call(`${url}/v1/health`);
+  t.equal(health.status, 200);
+  t.match(health.body, { status: 'ok', name: agent.node.name });
+  t.type(health.body.ready, 'boolean');
+  const members = await call(`${url}/v1/members`);
+  t.match(members.body, { members: [{ name: agent.node.name, state: 'alive', incarnation: Number, roles: [], meta: { tags: { 'clusterd-api': url } } }] });
+  const self = await call(`${url}/v1/self`);
+  t.equal(self.body.name, agent.node.name);
+  t.equal(self.body.http, agent.httpAddress);
+  t.match((await call(`${url}/v1/brokers`)).body, { brokers: [] });
+  const metrics = await call(`${url}/metrics`);
+  t.equal(metrics.status, 200);
+  t.match(metrics.text, /clusterd_members\{state="alive"\} 1/);
+  t.match(metrics.text, /clusterd_http_requests_total\{method="GET",route="GET \/v1\/health",status="200"\} 1/);
+});
+
+t.test('errors name the problem', async (t) => {
+  const { url, stop } = await startTestAgent({ maxBodyBytes: 2048 });
+  t.teardown(stop);
+  const cases: [string, string, unknown, number, string, RegExp][] = [
+    ['GET', '/v1/nope', undefined, 404, 'E_NOT_FOUND', /no route GET \/v1\/nope/],
+    ['DELETE', '/v1/members', undefined, 405, 'E_METHOD_NOT_ALLOWED', /allowed: GET/],
+    ['GET', '/v1/members?bogus=1', undefined, 400, 'E_BAD_QUERY', /unknown query parameter "bogus"/],
+    ['GET', '/v1/members?state=zombie', undefined, 400, 'E_BAD_QUERY', /state must be/],
+    ['POST', '/v1/channels/chat/messages', '{"data": 1', 400, 'E_BAD_JSON', /not valid JSON/],
+    ['POST', '/v1/channels/chat/messages', '[1]', 400, 'E_BAD_JSON', /JSON object/],
+    ['POST', '/v1/channels/chat/messages', { data: 1, colour: 'red' }, 400, 'E_UNKNOWN_FIELD', /unknown field "colour"/],
+    ['POST', '/v1/channels/chat/messages', { headers: {} }, 400, 'E_MISSING_FIELD', /missing required field "data"/],
+    ['POST', '/v1/channels/chat/messages', { data: 1, headers: { a: 1 } }, 400, 'E_INVALID_ARGUMENT', /headers/],
+    ['POST', '/v1/channels/bad%20name/messages', { data: 1 }, 400, 'E_BAD_CHANNEL', /channel name/],
+    ['POST', '/v1/channels/%E0%A4%A/messages', { data: 1 }, 400, 'E_BAD_REQUEST', /percent-encoding/],
+    ['POST', '/v1/channels/chat/messages', { data: 'x'.repeat(4000) }, 413, 'E_TOO_LARGE', /limit of 2048 bytes|limit is 2048/],
+    ['GET', '/v1/channels/chat/messages?limit=0', undefined, 400, 'E_BAD_QUERY', /limit/],
+    ['GET', '/v1/channels/chat/messages?limit=abc', undefined, 400, 'E_BAD_QUERY', /limit/],
+    ['PUT', '/v1/channels/chat/presence/c1', { info: {} }, 400, 'E_MISSING_FIELD', /"user"/],
+    ['POST', '/v1/join', { seeds: 'x' }, 400, 'E_INVALID_ARGUMENT', /seeds/],
+    ['POST', '/v1/join', { seeds: ['nope:nope'] }, 400, 'E_INVALID_ARGUMENT', /seed/],
+    ['GET', '/v1/events?types=gossip', undefined, 400, 'E_BAD_QUERY', /unknown event type "gossip"/],
+    ['GET', '/v1/faults', undefined, 404, 'E_NOT_FOUND', /--enable-faults/],
+    ['POST', '/v1/keys/install', { key: Buffer.alloc(32).toString('base64') }, 409, 'E_KEYRING', /encryption is off/],
+    ['POST', '/v1/keys/install', { key: 'short' }, 409, 'E_KEYRING', /encryption is off/],
+  ];
+  for (const [method, path, body, status, code, message] of cases) {
+    const r = await call(`${url}${path}`, method, body);
+    t.equal(r.status, status, `${method} ${path} → ${status}`);
+    const err = r.body.error as { code: string; message: string };
+    t.equal(err.code, code, `${method} ${path} → ${code}`);
+    t.match(err.message, message);
+  }
+  const wrongType = await call(`${url}/v1/channels/chat/messages`, 'POST', '{"data":1}', { 'content-type': 'text/plain' });
+  t.equal(wrongType.status, 415);
+  // a body far over the cap is refused without being buffered, and the agent keeps serving
+  const big = await new Promise<number>((resolve, reject) => {
+    const req = request(`${url}/v1/channels/chat/messages`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    for (let i = 0; i < 100; i++) req.write('x'.repeat(1024));
+    req.end();
+  });
+  t.equal(big, 413);
+  t.equal((await call(`${url}/v1/health`)).status, 200);
+});
+
+t.test('bearer token: writes need it, reads configurable, health always open', async (t) => {
+  const { url, stop } = await startTestAgent({ token: TOKEN, authReads: false });
+  t.teardown(stop);
+  t.equal((await call(`${url}/v1/members`)).status, 200, 'reads open with authReads=false');
+  const noToken = await call(`${url}/v1/join`, 'POST', { seeds: ['127.0.0.1:1'] });
+  t.equal(noToken.status, 401);
+  t.match(noToken.body, { error: { code: 'E_UNAUTHORIZED', message: /Authorization: Bearer/ } });
+  const wrong = await call(`${url}/v1/leave`, 'POST', {}, { authorization: 'Bearer nope-nope-nope' });
+  t.match(wrong.body, { error: { code: 'E_UNAUTHORIZED', message: /wrong/ } });
+  t.equal((await call(`${url}/v1/keys`, 'GET', undefined, { authorization: `Bearer ${TOKEN}` })).status, 409, 'the token opens key routes (no keyring here)');
+  t.equal((await call(`${url}/v1/keys`)).status, 401, 'key routes need the token even for reads');
+
+  const closed = await startTestAgent({ token: TOKEN });
+  t.teardown(closed.stop);
+  t.equal((await call(`${closed.url}/v1/members`)).status, 401, 'reads need the token by default');
+  t.equal((await call(`${closed.url}/v1/members`, 'GET', undefined, { authorization: `Bearer ${TOKEN}` })).status, 200);
+  t.equal((await call(`${closed.url}/v1/health`)).status, 200, 'health stays open for probes');
+});
+
+t.test('keys, faults and the fault transport', async (t) => {
+  const key = Buffer.alloc(32, 1).toString('base64');
+  const key2 = Buffer.alloc(32, 2).toString('base64');
+  const { url, stop } = await startTestAgent({ encryptKey: key, enableFaults: true });
+  t.teardown(stop);
+  const list = await call(`${url}/v1/keys`);
+  t.match(list.body, { keys: [{ primary: true }] });
+  t.equal((await call(`${url}/v1/keys/install`, 'POST', { key: key2 })).status, 200);
+  t.equal((await call(`${url}/v1/keys/remove`, 'POST', { key: key })).status, 409, 'cannot remove the primary');
+  t.equal((await call(`${url}/v1/keys/use`, 'POST', { key: key2 })).status, 200);
+  const after = await call(`${url}/v1/keys/remove`, 'POST', { key });
+  t.equal((after.body.keys as unknown[]).length, 1);
+  t.equal((await call(`${url}/v1/keys/remove`, 'POST', { key })).status, 200, 'removing an absent key is idempotent');
+  t.equal((await call(`${url}/v1/keys/install`, 'POST', { key: 'AAAA' })).status, 400);
+
+  const bad = await call(`${url}/v1/faults`, 'PUT', { rules: [{ peer: '127.0.0.9', drop: 2 }] });
+  t.match(bad.body, { error: { code: 'E_INVALID_ARGUMENT', message: /rules\[0\]: drop/ } });
+  const set = await call(`${url}/v1/faults`, 'PUT', { rules: [{ peer: '127.0.0.9', drop: 1 }] });
+  t.match(set.body, { rules: [{ peer: '127.0.0.9', direction: 'both', drop: 1, delayMs: 0 }] });
+  t.match((await call(`${url}/v1/faults`, 'DELETE')).body, { rules: [] });
+});
+
+t.test('channels: publish, history, presence, SSE and WebSocket with resume', async (t) => {
+  const { agent, url, stop } = await startTestAgent();
+  t.teardown(stop);
+  if ((await call(`${url}/v1/channels`)).status === 503) {
+    t.skip('this runtime has no replication yet');
+    return;
+  }
+  await waitFor('ready', async () => (await call(`${url}/v1/health`)).body.ready === true);
+  const sseEvents: { id?: string; type: string; data: string }[] = [];
+  const ac = new AbortController();
+  const sse = streamSse(`${url}/v1/events?channel=chat`, sseEvents, ac.signal);
+  await waitFor('sse open', () => agent.hub.subscriberCount === 1);
+
+  const pub = await call(`${url}/v1/channels/chat/messages`, 'POST', { data: { text: 'hi' }, headers: { k: 'v' }, idempotencyKey: 'one' });
+  t.equal(pub.status, 201);
+  t.type(pub.body.id, 'string');
+  t.type(pub.body.cursor, 'string');
+  const dup = await call(`${url}/v1/channels/chat/messages`, 'POST', { data: { text: 'hi' }, idempotencyKey: 'one' });
+  t.equal(dup.status, 200);
+  t.equal(dup.body.duplicate, true);
+  await call(`${url}/v1/channels/chat/messages`, 'POST', { data: 'second' });
+  const hist = await call(`${url}/v1/channels/chat/messages?limit=10`);
+  t.match(hist.body, { complete: true, messages: [{ id: pub.body.id, node: agent.node.name, data: { text: 'hi' }, headers: { k: 'v' } }, { data: 'second' }] });
+  const after = await call(`${url}/v1/channels/chat/messages?after=${encodeURIComponent(String(pub.body.cursor))}`);
+  t.match(after.body, { messages: [{ data: 'second' }] });
+  t.equal((after.body.messages as unknown[]).length, 1);
+
+  const join = await call(`${url}/v1/channels/chat/presence/c1`, 'PUT', { user: 'ann', info: { device: 'phone' } });
+  t.equal(join.status, 200);
+  const pres = await call(`${url}/v1/channels/chat/presence`);
+  t.match(pres.body, { channel: 'chat', clients: [{ clientId: 'c1', user: 'ann', info: { device: 'phone' }, node: agent.node.name }], counts: { clients: 1, users: 1 } });
+  t.match((await call(`${url}/v1/channels`)).body, { channels: [{ channel: 'chat', clients: 1, users: 1, messages: 2 }] });
+  t.equal((await call(`${url}/v1/channels/chat/presence/c1`, 'DELETE')).status, 200);
+  t.equal((await call(`${url}/v1/channels/chat/presence/c1`, 'DELETE')).status, 404);
+  t.match((await call(`${url}/v1/sync`)).body, { ready: true });
+
+  await waitFor('sse events', () => sseEvents.some((e) => e.type === 'client-leave'));
+  ac.abort();
+  await sse;
+  const types = sseEvents.map((e) => e.type);
+  t.same(types.filter((x) => x === 'message').length, 2, 'SSE carried both messages (the duplicate is not an event)');
+  t.ok(types.includes('client-join') && types.includes('user-join'));
+  const firstMessage = sseEvents.find((e) => e.type === 'message')!;
+
+  // resume after the first message: the rest comes again, no gap
+  const resumed: { id?: string; type: string; data: string }[] = [];
+  const ac2 = new AbortController();
+  const s2 = streamSse(`${url}/v1/events?channel=chat`, resumed, ac2.signal, firstMessage.id);
+  await waitFor('replay', () => resumed.some((e) => e.type === 'client-leave'));
+  ac2.abort();
+  await s2;
+  t.same(resumed.map((e) => e.type), types.slice(types.indexOf('message') + 1), 'replay after the cursor is exact');
+
+  // a cursor from another boot cannot resume: told so explicitly
+  const reset: { type: string; data: string }[] = [];
+  const ac3 = new AbortController();
+  const s3 = streamSse(`${url}/v1/events`, reset, ac3.signal, '00000000-5');
+  await waitFor('reset', () => reset.length > 0);
+  ac3.abort();
+  await s3;
+  t.equal(reset[0]!.type, 'reset');
+  t.match(JSON.parse(reset[0]!.data), { reason: 'agent-restarted' });
+
+  // WebSocket: hello, then live events
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/ws?types=message`);
+  const got: { type: string }[] = [];
+  ws.on('message', (d) => got.push(JSON.parse(String(d)) as { type: string }));
+  await new Promise((r) => ws.once('open', r));
+  await call(`${url}/v1/channels/other/messages`, 'POST', { data: 3 });
+  await waitFor('ws message', () => got.some((g) => g.type === 'message'));
+  t.equal(got[0]!.type, 'hello');
+  ws.close();
+});
+
+async function streamSse(url: string, out: { id?: string; type: string; data: string }[], signal: AbortSignal, lastEventId?: string): Promise<void> {
+  try {
+    const res = await fetch(url, { signal, headers: lastEventId ? { 'last-event-id': lastEventId } : {} });
+    const decoder = new TextDecoder();
+    let buf = '';
+    for await (const chunk of res.body!) {
+      buf += decoder.decode(chunk as Uint8Array, { stream: true });
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const e: { id?: string; type: string; data: string } = { type: 'message', data: '' };
+        let hasData = false;
+        for (const line of block.split('\n')) {
+          if (line.startsWith('id: ')) e.id = line.slice(4);
+          else if (line.startsWith('event: ')) e.type = line.slice(7);
+          else if (line.startsWith('data: ')) {
+            e.data = line.slice(6);
+            hasData = true;
+          }
+        }
+        if (hasData) out.push(e);
+      }
+    }
+  } catch {
+    // aborted
+  }
+}
