@@ -9,8 +9,15 @@ import { FrameDecoder, FrameEncoder } from './codec/frame.js';
 import type { Keyring } from './codec/keyring.js';
 import { encodeMessage } from './codec/messages.js';
 import type { AnyMessage, Message, PingMessage, PushPullMessage } from './codec/messages.js';
+import './codec/replication-messages.js';
+import type { ChannelEvents, ChannelsApi, SyncStatus } from './channels.js';
+import { Channels } from './channels-api.js';
 import { ClusterError } from './errors.js';
+import type { TypedEmitter } from './events.js';
+import { FramedStream } from './framed-stream.js';
 import { Random } from './random.js';
+import { Replicator } from './replicator.js';
+import type { ReplicationOptions, ReplicatorHost, RestoreData } from './replicator.js';
 import { Membership } from './swim/membership.js';
 import type { BrokerInfo, MemberInfo, SwimOutbound } from './swim/membership.js';
 import { encodeMeta, emptyMeta } from './swim/meta.js';
@@ -45,6 +52,19 @@ export interface ClusterNodeOptions {
   maxFrameBytes?: number;
   /** Largest frame accepted on a stream (push-pull of a big cluster). @default 16777216 */
   maxStreamFrameBytes?: number;
+  /**
+   * State persisted before a restart: `snapshot` from {@link ClusterNode.snapshot} and the
+   * raw history entries stored since (the `entry` of 'message' events). Both are applied
+   * idempotently; the node then runs one Merkle session to fetch what it missed.
+   * The boot epoch (`incarnation`) must exceed the snapshot's; it is raised when it does not.
+   * @default undefined (an empty node: it streams the state from a peer when it joins)
+   */
+  restore?: RestoreData;
+  /**
+   * Replicated presence and history: retention, limits (both must match on every node)
+   * and replication tuning. @default {} (see {@link ReplicationOptions} for each default)
+   */
+  replica?: ReplicationOptions;
 }
 
 /** Traffic counters of a node. */
@@ -59,6 +79,8 @@ export interface NodeStats {
   /** Messages of types this version does not know, skipped. */
   unknownMessages: number;
   streamErrors: number;
+  /** Replication payloads refused after their frame decoded (bad bulk chunks, invalid deltas, misplaced messages). */
+  replicationRejected: number;
 }
 
 /**
@@ -82,7 +104,14 @@ export class ClusterNode {
   private flushTimer: Timer | undefined;
   private closed = false;
   private readonly openStreams = new Set<Stream>();
-  private readonly statsIn = { framesIn: 0, bytesIn: 0, messagesIn: 0, unknownMessages: 0, streamErrors: 0 };
+  private readonly statsIn = { framesIn: 0, bytesIn: 0, messagesIn: 0, unknownMessages: 0, streamErrors: 0, replicationRejected: 0 };
+  // bulk chunks are deflated by the replicator (level 1, fast): frames must not deflate again
+  private readonly rawStreamEncoder: FrameEncoder;
+  private readonly replicator: Replicator;
+  /** Replicated presence and history of this cluster, as applications use them. */
+  readonly channels: ChannelsApi;
+  /** Presence and history events (client-join, user-leave, message, ready, ...). */
+  readonly channelEvents: TypedEmitter<ChannelEvents>;
 
   constructor(opts: ClusterNodeOptions) {
     this.name = opts.name;
@@ -99,6 +128,7 @@ export class ClusterNode {
     // replay window per prefix must only ever see one of the two paths
     this.encoder = new FrameEncoder({ ...codec, noncePrefix: randomBytes(6) });
     this.streamEncoder = new FrameEncoder({ ...codec, noncePrefix: randomBytes(6) });
+    this.rawStreamEncoder = new FrameEncoder({ ...codec, noncePrefix: randomBytes(6), compressThreshold: Number.MAX_SAFE_INTEGER });
     this.decoder = new FrameDecoder({ ...codec });
     const streamCap = opts.maxStreamFrameBytes ?? 16 * 1024 * 1024;
     this.streamDecoder = new FrameDecoder({ ...codec, maxFrameBytes: streamCap, maxBodyBytes: streamCap });
@@ -108,16 +138,25 @@ export class ClusterNode {
       piggyback: (_peer, remaining) => this.membership.piggyback(remaining),
     });
     const meta = { ...emptyMeta(), ...opts.meta };
+    // the replica's epoch is the boot incarnation; it must exceed a restored snapshot's
+    let incarnation = opts.incarnation ?? 0;
+    const snapEpoch = opts.restore?.snapshot ? Replicator.snapshotEpoch(opts.restore.snapshot) : undefined;
+    if (snapEpoch !== undefined && incarnation <= snapEpoch) incarnation = snapEpoch + 1;
     this.membership = new Membership({
       name: opts.name,
       address: opts.transport.advertiseAddress,
       meta: encodeMeta(meta, this.options.maxMetaSize),
-      ...(opts.incarnation !== undefined ? { incarnation: opts.incarnation } : {}),
+      incarnation,
       options: this.options,
       clock: this.clock,
       random,
       out: this.outbound(),
+      ackPayload: () => this.replicator.digest(),
+      onAckPayload: (member, payload) => this.replicator.onDigest(member, payload),
     });
+    this.replicator = new Replicator(this.replicationHost(random.fork('replication')), incarnation, opts.replica, opts.restore);
+    this.channels = new Channels(this.replicator);
+    this.channelEvents = this.replicator.events;
     this.transport.onPacket((data, from) => this.onPacket(data, from));
     this.transport.onStream((stream) => this.onStream(stream));
   }
@@ -126,7 +165,28 @@ export class ClusterNode {
   start(): void {
     if (this.closed) throw new ClusterError('E_CLOSED', 'node is closed');
     this.membership.start();
+    this.replicator.start();
     this.scheduleFlush();
+  }
+
+  /** True once this node caught up with the cluster's replicated state (or founded the cluster). */
+  get ready(): boolean {
+    return this.replicator.ready;
+  }
+
+  /** The replica's epoch (boot incarnation, raised when declared dead): persist it with the snapshot. */
+  get epoch(): number {
+    return this.replicator.replica.epoch;
+  }
+
+  /** Anti-entropy status (digest, per-peer sync, sessions, bytes). */
+  syncStatus(): SyncStatus {
+    return this.replicator.status();
+  }
+
+  /** The replica's persisted form (history and version vector), for `restore.snapshot` after a restart. */
+  snapshot(): Uint8Array {
+    return this.replicator.snapshot();
   }
 
   /**
@@ -136,6 +196,8 @@ export class ClusterNode {
   join(seeds: Address[]): Promise<number> {
     return new Promise((resolve, reject) => {
       this.membership.join(seeds, (contacted, errors) => {
+        // the founder of a cluster has no state to catch up on
+        if (seeds.length === 0 || seeds.every((s) => s === this.transport.advertiseAddress)) this.replicator.bootstrap();
         if (contacted > 0 || seeds.length === 0) resolve(contacted);
         else reject(new ClusterError('E_UNREACHABLE', `no seed answered (${seeds.join(', ')}): ${errors.map((e) => e.message).join('; ')}`));
       });
@@ -155,6 +217,7 @@ export class ClusterNode {
     if (this.closed) return;
     this.closed = true;
     this.flushTimer?.cancel();
+    this.replicator.stop();
     this.membership.stop();
     for (const s of this.openStreams) s.close();
     await this.transport.close();
@@ -178,6 +241,7 @@ export class ClusterNode {
     const b = this.batcher.stats;
     return {
       ...this.statsIn,
+      replicationRejected: this.statsIn.replicationRejected,
       framesOut: b.frames + this.gossipFrames,
       bytesOut: b.frameBytes + this.gossipBytes,
       rejected: Object.fromEntries(
@@ -203,7 +267,11 @@ export class ClusterNode {
         this.gossipBytes += frame.length;
         this.transport.sendPacket(to, frame);
       },
-      pushPull: (to, msg, done) => this.request(to, msg, (m) => m.type === 'push-pull', (reply) => done(reply as PushPullMessage | undefined, reply ? undefined : new ClusterError('E_UNREACHABLE', `push-pull with ${to} failed`))),
+      pushPull: (to, msg, done) => this.request(to, msg, (m) => m.type === 'push-pull', (reply) => {
+        const declared = reply ? this.declaredDeadIn(reply as PushPullMessage) : false;
+        done(reply as PushPullMessage | undefined, reply ? undefined : new ClusterError('E_UNREACHABLE', `push-pull with ${to} failed`));
+        if (declared && !this.membership.hasLeft) this.replicator.declaredDead(this.membership.incarnation);
+      }),
       streamPing: (to, ping, done) => this.request(to, ping, (m) => m.type === 'ack' && m.seq === ping.seq, (reply) => done(reply !== undefined)),
     };
   }
@@ -221,7 +289,9 @@ export class ClusterNode {
   }
 
   private flush(): void {
-    if (!this.closed) this.emit(this.batcher.flush(this.clock.now()));
+    if (this.closed) return;
+    this.replicator.flush();
+    this.emit(this.batcher.flush(this.clock.now()));
   }
 
   private scheduleFlush(): void {
@@ -293,8 +363,43 @@ export class ClusterNode {
 
   private dispatch(m: AnyMessage, from: Address): void {
     this.statsIn.messagesIn++;
-    // only membership messages exist so far; replication registers its own later
+    if (Replicator.handles(m)) return this.replicator.handle(m, from);
+    // a death certificate for us (not a leave): the others dropped our presence, so after
+    // the refutation it must come back under a new epoch
+    const declared = (m.type === 'dead' && m.node === this.name && m.from !== this.name && m.incarnation >= this.membership.incarnation) ||
+      (m.type === 'push-pull' && this.declaredDeadIn(m));
     this.membership.handle(m as Message, from);
+    if (declared && !this.membership.hasLeft) this.replicator.declaredDead(this.membership.incarnation);
+  }
+
+  /** True when a push-pull lists this node as dead at its current incarnation or above. */
+  private declaredDeadIn(m: PushPullMessage): boolean {
+    for (const s of m.members) if (s.node === this.name) return s.state === 'dead' && s.incarnation >= this.membership.incarnation;
+    return false;
+  }
+
+  /** What the replicator needs of the runtime. */
+  private replicationHost(random: Random): ReplicatorHost {
+    return {
+      name: this.name,
+      clock: this.clock,
+      random,
+      membership: this.membership,
+      maxDatagramMessage: () => this.batcher.maxMessageBytes(),
+      enqueue: (to, message, cls) => {
+        if (this.closed) return;
+        if (this.batcher.enqueue(to, message, cls) === 'needs-stream') this.sendOverStream(to, message);
+      },
+      dial: (to) => this.transport.dial(to, this.options.streamTimeoutMs).then(
+        (s) => new FramedStream(s, this.streamEncoder, this.streamDecoder, () => this.statsIn.streamErrors++),
+        (err: unknown) => {
+          this.statsIn.streamErrors++;
+          throw err;
+        },
+      ),
+      rawFrame: (messages) => this.rawStreamEncoder.encode(messages),
+      rejected: () => this.statsIn.replicationRejected++,
+    };
   }
 
   private onStream(stream: Stream): void {
@@ -305,6 +410,9 @@ export class ClusterNode {
       timer.cancel();
       this.openStreams.delete(stream);
     });
+    // a replication stream (Merkle session, bulk transfer, delta link) belongs to the
+    // replicator from its first message on: it may outlive a stream operation's timeout
+    let owner: ((m: AnyMessage) => void) | undefined;
     stream.onMessage((data) => {
       const r = this.streamDecoder.decode(data);
       if (!r.ok) {
@@ -312,9 +420,19 @@ export class ClusterNode {
         return stream.close();
       }
       for (const m of r.messages) {
-        if (m.type === 'push-pull') {
+        if (owner) {
+          this.statsIn.messagesIn++;
+          owner(m);
+        } else if (Replicator.handles(m)) {
+          timer.cancel();
+          this.statsIn.messagesIn++;
+          owner = this.replicator.adoptStream(new FramedStream(stream, this.streamEncoder, this.streamDecoder));
+          owner(m);
+        } else if (m.type === 'push-pull') {
+          const declared = this.declaredDeadIn(m);
           const reply = this.membership.handlePushPull(m);
           stream.send(this.streamEncoder.encode([encodeMessage(reply)]));
+          if (declared && !this.membership.hasLeft) this.replicator.declaredDead(this.membership.incarnation);
         } else if (m.type === 'ping') {
           const ping = m as PingMessage;
           if (this.membership.handleStreamPing(ping)) stream.send(this.streamEncoder.encode([encodeMessage({ type: 'ack', seq: ping.seq })]));

@@ -270,6 +270,14 @@ export class FieldReader {
     return this.checkBytes(field, this.take(field), maxBytes);
   }
 
+  /**
+   * Any msgpack value, unvalidated (an application payload): the caller checks it. The
+   * frame's msgpack limits (depth, lengths) already bound what it can be.
+   */
+  value(field: string): unknown {
+    return this.take(field);
+  }
+
   /** An array of at most `maxItems` elements, each read by `item` from its own FieldReader. */
   list<T>(field: string, maxItems: number, item: (r: FieldReader) => T): T[] {
     const v = this.take(field);
