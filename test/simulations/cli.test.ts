@@ -1,0 +1,68 @@
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..', '..');
+const dir = mkdtempSync(join(tmpdir(), 'clusterd-sim-cli-'));
+
+function sim(...args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bin/clusterd.ts', 'sim', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+t.test('exit 0 when every invariant holds; --json and --html written', async (t) => {
+  const json = join(dir, 'out.json');
+  const html = join(dir, 'out.html');
+  const r = sim('split-brain', '--nodes', '16', '--seed', '4', '--json', json, '--html', html);
+  t.equal(r.code, 0, r.err);
+  t.match(r.out, /PASS {2}membership converged/);
+  t.match(r.out, /not yet measured \(replication not wired\)/);
+  t.equal(r.err, '', 'no progress bar when stderr is not a TTY');
+  const result = JSON.parse(readFileSync(json, 'utf8')) as { seed: number; nodes: number; passed: boolean };
+  t.same([result.seed, result.nodes, result.passed], [4, 16, true]);
+  t.match(readFileSync(html, 'utf8'), /<svg id="chart-views"/);
+});
+
+t.test('exit 1 when an invariant fails, with the invariant and the seed to replay it', async (t) => {
+  const file = join(dir, 'fails.json');
+  writeFileSync(file, JSON.stringify({
+    name: 'fails', description: 'ends before the crash is detected', expected: 'the convergence invariant fails',
+    nodes: 8, duration: '31s', timeline: [{ at: '30s', action: 'crash', nodes: 'n2' }], invariants: { convergedWithin: '500ms' },
+  }));
+  const r = sim(file, '--seed', '9');
+  t.equal(r.code, 1);
+  t.match(r.out, /FAIL: membership converged: every live node sees the same alive set: not converged at the end/);
+  t.match(r.out, new RegExp(`replay: clusterd sim .*fails\\.json --seed 9`));
+});
+
+t.test('exit 2 on usage errors', async (t) => {
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ name: 'bad', description: 'd', expected: 'e', nodes: 5, duration: '1m', timeline: [{ at: '1s', action: 'crash', nodes: 'nobody' }] }));
+  const cases: [string[], RegExp][] = [
+    [[], /expected one scenario file, got 0/],
+    [['no-such-scenario'], /no scenario file "no-such-scenario"/],
+    [['split-brain', '--seed', 'x'], /--seed expects an integer/],
+    [['split-brain', '--nodes', '0'], /--nodes expects an integer ≥ 1/],
+    [['split-brain', '--frobnicate'], /Unknown option '--frobnicate'/],
+    [[bad], /timeline\[0\]\.nodes: unknown selector "nobody"/],
+    [['split-brain', '--real'], /not available yet: needs the daemon's fault-injection hook/],
+    [['--list', 'split-brain'], /--list takes no scenario file/],
+  ];
+  for (const [args, re] of cases) {
+    const r = sim(...args);
+    t.equal(r.code, 2, `clusterd sim ${args.join(' ')}`);
+    t.match(r.err, re);
+  }
+});
+
+t.test('--list shows the library, one line each', async (t) => {
+  const r = sim('--list');
+  t.equal(r.code, 0);
+  const lines = r.out.split('\n').filter((l) => /\d+ nodes/.test(l));
+  t.ok(lines.length >= 10, `${lines.length} scenarios listed`);
+  for (const name of ['split-brain', 'minority-partition', 'flapping-link', 'loss-20', 'rolling-restart', 'broker-replaced', 'mass-join', 'stalled-node-lifeguard-on', 'stalled-node-lifeguard-off', 'asymmetric-partition', 'churn']) {
+    t.ok(lines.some((l) => l.startsWith(`${name} `)), name);
+  }
+});
