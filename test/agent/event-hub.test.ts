@@ -24,7 +24,6 @@ t.test('resume: exact replay, or an explicit reason', async (t) => {
   const hub = new EventHub({ capacity: 5 });
   for (let i = 1; i <= 3; i++) hub.publish('message', 'message', 'a', { i });
   const { resume } = hub.subscribe({}, () => {}, `${hub.boot}-1`);
-  t.same(resume, { ok: true, replay: [] } && resume);
   t.same(resume!.ok && resume!.replay.map((e) => e.seq), [2, 3]);
   for (let i = 4; i <= 10; i++) hub.publish('message', 'message', 'a', { i });
   t.match(hub.subscribe({}, () => {}, `${hub.boot}-2`).resume, { ok: false, reason: 'cursor-expired' });
