@@ -1,0 +1,70 @@
+/**
+ * Wall time of the simulation runner on its goals (issue 6): the split-brain scenario
+ * with 1,000 nodes for 10 virtual minutes, and 10,000 nodes for 2 virtual minutes
+ * (crash-detection scenario, converged start). Heap is reported as the peak RSS of each
+ * run, in a child process so one run's garbage does not weigh on the other.
+ * Standalone: `node --import=tsx bench/sim-split-brain.bench.ts [nodes-for-the-large-run]`.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { BenchResult } from './harness.js';
+import { fmt, runIfMain, table, verdict } from '../simulations/report.js';
+import { LIBRARY_DIR } from '../simulations/library.js';
+import { runScenario } from '../simulations/runner.js';
+import type { SimResult } from '../simulations/runner.js';
+import { loadScenario } from '../simulations/scenario.js';
+
+interface Measured {
+  scenario: string;
+  nodes: number;
+  virtualSeconds: number;
+  wallSeconds: number;
+  startSeconds: number;
+  peakRssMiB: number;
+  passed: boolean;
+  converged: string;
+  msgsPerNodePerSec: number;
+}
+
+/** Runs one scenario in this process and measures it. */
+async function measure(name: string, nodes: number, durationMs: number): Promise<Measured> {
+  const sc = await loadScenario(`${LIBRARY_DIR}/${name}.json`, nodes);
+  const t0 = performance.now();
+  let startSeconds = 0;
+  const r: SimResult = runScenario({ ...sc, durationMs }, { onProgress: (done) => (startSeconds ||= done > 0 ? (performance.now() - t0) / 1000 : 0) });
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const conv = r.invariants[0]!;
+  return {
+    scenario: name, nodes, virtualSeconds: durationMs / 1000, wallSeconds, startSeconds, peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    passed: r.passed, converged: `${conv.status}: ${conv.evidence}`, msgsPerNodePerSec: r.measurements.traffic.msgsPerNodePerSec,
+  };
+}
+
+function child(name: string, nodes: number, durationMs: number): Measured {
+  const out = execFileSync(process.execPath, ['--max-old-space-size=22000', '--import=tsx', fileURLToPath(import.meta.url), '--child', name, String(nodes), String(durationMs)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  return JSON.parse(out.trim().split('\n').pop()!) as Measured;
+}
+
+export default async function bench(): Promise<BenchResult> {
+  const arg = Number(process.argv[2]);
+  const large = Number.isInteger(arg) && arg > 0 && process.argv[1]?.endsWith('sim-split-brain.bench.ts') ? arg : 10_000;
+  const runs = [child('split-brain', 1000, 600_000), child('crash-detection', large, 120_000)];
+  const [sb, big] = runs as [Measured, Measured];
+  const markdown = [
+    'The simulation runner (`clusterd sim`) on the goals of issue 6, each run in its own process (`--max-old-space-size=22000`). "start" is the time until the first virtual sample, i.e. building the converged cluster (every node learning every other through the real `Membership.handle`).',
+    '',
+    table(['scenario', 'nodes', 'virtual s', 'wall s', 'of which start', 'peak RSS (MiB)', 'msg/node/s', 'invariants'], runs.map((m) => [m.scenario, m.nodes, m.virtualSeconds, fmt(m.wallSeconds, 1), fmt(m.startSeconds, 1), fmt(m.peakRssMiB, 0), m.msgsPerNodePerSec, m.passed ? 'pass' : 'FAIL'])),
+    '',
+    `Goal: 1,000 nodes × 10 virtual minutes of split brain in ≤ 60 s wall → ${verdict(sb.wallSeconds <= 60)} (${fmt(sb.wallSeconds, 1)} s). Goal: ${big.nodes.toLocaleString('en-US')} nodes × 2 virtual minutes completes → ${verdict(true)} (${fmt(big.wallSeconds, 1)} s, ${fmt(big.peakRssMiB / 1024, 1)} GiB peak).`,
+    '',
+    `Convergence: split brain — ${sb.converged}; ${big.nodes} nodes — ${big.converged}.`,
+  ].join('\n');
+  return { title: 'Simulation runner: split brain at 1,000 nodes, 10,000 nodes (simulated)', markdown };
+}
+
+if (process.argv[2] === '--child') {
+  const [name, nodes, duration] = process.argv.slice(3);
+  console.log(JSON.stringify(await measure(name!, Number(nodes), Number(duration))));
+} else {
+  runIfMain(import.meta.url, bench);
+}
