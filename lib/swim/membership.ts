@@ -122,6 +122,9 @@ export interface MembershipInit {
   onAckPayload?: (member: string, payload: Uint8Array) => void;
 }
 
+/** Fraction of the probe timeout after which an indirect-probe helper nacks (Lifeguard). */
+const NACK_TIMEOUT_FRACTION = 0.8;
+
 interface PendingProbe {
   target: string;
   sentAt: number;
@@ -485,7 +488,11 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const relay: PendingProbe = { target: msg.target, sentAt: this.clock.now(), acked: false, nacks: 0, expectedNacks: 0, relay: { seq: msg.seq, to: msg.sourceAddr } };
     this.pending.set(seq, relay);
     this.out.send(msg.targetAddr, { type: 'ping', seq, target: msg.target, source: this.name, sourceAddr: this.self.addr }, true);
-    this.clock.setTimer(this.opts.probeTimeoutMs, () => {
+    // Nack at 80 % of the probe timeout, as Lifeguard proposes: the requester sent this
+    // ping-req one probe timeout into its period and decides at the period's end, one probe
+    // timeout later; a nack sent after a full timeout lands a round trip too late, and every
+    // failed probe then costs a healthy requester its missing nacks in health.
+    this.clock.setTimer(Math.floor(this.opts.probeTimeoutMs * NACK_TIMEOUT_FRACTION), () => {
       if (!relay.acked && msg.nack) {
         this.counters.nacksSent++;
         this.out.send(msg.sourceAddr, { type: 'nack', seq: msg.seq }, true);
