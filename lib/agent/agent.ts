@@ -134,7 +134,7 @@ export class Agent {
       return agent;
     } catch (err) {
       await transport?.close();
-      dataDir.close();
+      await dataDir.close();
       throw err;
     }
   }
@@ -274,7 +274,7 @@ export class Agent {
         this.log.error({ event: 'shutdown-error', error: (err as Error).message }, 'shutdown-error');
       }
       await this.api?.close();
-      this.dataDir.close();
+      await this.dataDir.close();
       this.log.info({ event: 'left', reason }, 'left');
       this.onExit(0);
     })();

@@ -229,8 +229,8 @@ export class DataDir {
   }
 
   /** Flushes, syncs and releases the lock. */
-  close(): void {
-    this.log?.close();
+  async close(): Promise<void> {
+    await this.log?.close();
     this.log = undefined;
     if (this.locked) {
       try {

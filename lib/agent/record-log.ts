@@ -1,4 +1,5 @@
-import { closeSync, existsSync, fdatasyncSync, ftruncateSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, ftruncate, ftruncateSync, openSync, readFileSync, truncateSync, write, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { crc32 } from './crc32.js';
 
 /** Bytes before each record: u32 length, u32 CRC-32 of the payload (big-endian). */
@@ -73,17 +74,21 @@ export function frameRecord(payload: Uint8Array): Buffer {
 export type SyncPolicy = 'always' | 'interval' | 'never';
 
 /**
- * An append-only record log. `always` writes and fdatasyncs each record before `append`
- * returns; `interval` buffers records and writes them on `flush` (the owner calls it
- * every 100 ms), fdatasyncing at most once per `syncIntervalMs`; `never` writes on flush
- * and leaves syncing to the OS.
+ * An append-only record log with group commit. `always` writes and fdatasyncs each
+ * record before `append` returns (durable, slow, blocks the event loop for the disk's
+ * latency); `interval` buffers records and, on each `flush` (the owner calls it every
+ * 100 ms), writes them on the thread pool, then fdatasyncs at most once per
+ * `syncIntervalMs`; `never` writes on flush and leaves syncing to the OS. With
+ * `interval` and `never` no disk wait ever runs on the event loop: a write stuck behind
+ * an fsync would stall probes and acks and get the node suspected.
  */
 export class RecordLogWriter {
   private fd: number;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private lastSync = 0;
-  private dirty = false;
+  private inFlight: Promise<void> | undefined;
+  private truncateAfter = false;
   /** Records in the file (including pending ones). */
   count: number;
   /** Bytes in the file (including pending ones). */
@@ -117,38 +122,63 @@ export class RecordLogWriter {
     }
     this.pending.push(rec);
     this.pendingBytes += rec.length;
-    // bound what waits in memory between two flushes
-    if (this.pendingBytes > 1024 * 1024) this.flush();
+    // bound what waits in memory: beyond 16 MiB behind a slow disk, write synchronously
+    if (this.pendingBytes > 16 * 1024 * 1024) this.flushSync(false);
   }
 
-  /** Writes pending records; fdatasyncs per the policy (or when `sync` is true). */
-  flush(sync = false): void {
+  /** Starts writing pending records in the background (one batch at a time). */
+  flush(): void {
+    if (this.inFlight || this.fd < 0 || (this.pending.length === 0 && !this.truncateAfter)) return;
+    const batch = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    const now = Date.now();
+    const sync = this.policy === 'interval' && now - this.lastSync >= this.syncIntervalMs;
+    if (sync) this.lastSync = now;
+    const fd = this.fd;
+    this.inFlight = (async () => {
+      try {
+        if (this.truncateAfter) {
+          this.truncateAfter = false;
+          await promisify(ftruncate)(fd, 0);
+        }
+        let off = 0;
+        while (off < batch.length) off += await writeAsync(fd, batch, off);
+        if (sync) await promisify(fdatasync)(fd);
+      } catch {
+        // the fd was closed under us (shutdown) or the disk failed: the snapshot at exit covers it
+      } finally {
+        this.inFlight = undefined;
+      }
+    })();
+  }
+
+  private flushSync(sync: boolean): void {
     if (this.pending.length > 0) {
       writeAll(this.fd, Buffer.concat(this.pending));
       this.pending = [];
       this.pendingBytes = 0;
-      this.dirty = true;
     }
-    const now = Date.now();
-    if (this.dirty && (sync || (this.policy === 'interval' && now - this.lastSync >= this.syncIntervalMs))) {
-      fdatasyncSync(this.fd);
-      this.dirty = false;
-      this.lastSync = now;
-    }
+    if (sync) fdatasyncSync(this.fd);
   }
 
   /** Empties the log (after its records were folded into a snapshot). */
   reset(): void {
+    // every record appended so far is in the snapshot, pending ones included
     this.pending = [];
     this.pendingBytes = 0;
-    ftruncateSync(this.fd, 0);
-    fdatasyncSync(this.fd);
+    if (this.inFlight) this.truncateAfter = true;
+    else ftruncateSync(this.fd, 0);
     this.count = 0;
     this.bytes = 0;
   }
 
-  close(): void {
-    this.flush(this.policy !== 'never');
+  /** Waits for the write in flight, writes the rest, syncs (unless `never`) and closes. */
+  async close(): Promise<void> {
+    if (this.fd < 0) return;
+    await this.inFlight;
+    if (this.truncateAfter) ftruncateSync(this.fd, 0);
+    this.flushSync(this.policy !== 'never');
     closeSync(this.fd);
     this.fd = -1;
   }
@@ -156,6 +186,10 @@ export class RecordLogWriter {
   get file(): string {
     return this.path;
   }
+}
+
+function writeAsync(fd: number, buf: Buffer, off: number): Promise<number> {
+  return new Promise((resolve, reject) => write(fd, buf, off, buf.length - off, null, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
 function writeAll(fd: number, buf: Buffer): void {

@@ -20,7 +20,7 @@ t.test('round trip: identity, keys, members, snapshot and log', async (t) => {
   d.saveSnapshot(new Uint8Array([1, 2, 3]));
   d.appendEntry(entry(2));
   d.appendEntry(entry(3));
-  d.close();
+  await d.close();
   t.equal(statSync(join(dir, 'keyring.json')).mode & 0o777, 0o600, 'keyring is owner-only');
   t.notOk(existsSync(join(dir, 'LOCK')), 'lock released');
 
@@ -33,7 +33,7 @@ t.test('round trip: identity, keys, members, snapshot and log', async (t) => {
   t.same(s.entries.map((e) => e.seq), [2, 3], 'the snapshot folded the log before it');
   t.same(s.problems, []);
   t.throws(() => DataDir.open(dir), DataDirError, 'a second agent cannot use the same data dir');
-  d2.close();
+  await d2.close();
 });
 
 t.test('a truncated log tail is cut, not fatal', async (t) => {
@@ -43,7 +43,7 @@ t.test('a truncated log tail is cut, not fatal', async (t) => {
   d.load();
   d.openLog('interval');
   for (let i = 1; i <= 5; i++) d.appendEntry(entry(i));
-  d.close();
+  await d.close();
   const log = join(dir, 'history.log');
   const full = readFileSync(log);
   writeFileSync(log, full.subarray(0, full.length - 7));
@@ -53,10 +53,10 @@ t.test('a truncated log tail is cut, not fatal', async (t) => {
   t.match(s.problems, [/history.log: truncated record .* kept 4 entries/]);
   d2.openLog('interval');
   d2.appendEntry(entry(6));
-  d2.close();
+  await d2.close();
   const d3 = DataDir.open(dir);
   t.same(d3.load().entries.map((e) => e.seq), [1, 2, 3, 4, 6], 'appends continue after the cut');
-  d3.close();
+  await d3.close();
 
   // garbage appended (a flipped length or checksum) is cut the same way
   appendFileSync(log, Buffer.from([0, 0, 0, 4, 1, 2, 3, 4, 9, 9, 9, 9]));
@@ -64,7 +64,7 @@ t.test('a truncated log tail is cut, not fatal', async (t) => {
   const s4 = d4.load();
   t.equal(s4.entries.length, 5);
   t.match(s4.problems, [/checksum mismatch/]);
-  d4.close();
+  await d4.close();
 });
 
 t.test('corrupt files are moved aside and reported', async (t) => {
@@ -85,5 +85,5 @@ t.test('corrupt files are moved aside and reported', async (t) => {
   t.match(s.problems.join('\n'), /identity.json is corrupt/);
   t.match(s.problems.join('\n'), /history.snapshot is corrupt \(bad header or checksum\)/);
   t.equal(readdirSync(dir).filter((f) => f.includes('.corrupt-')).length, 4, 'kept for inspection');
-  d.close();
+  await d.close();
 });
