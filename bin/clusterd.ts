@@ -11,6 +11,7 @@ Usage:
   clusterd agent [options]     start a node (clusterd agent --help lists the options)
   clusterd sim <scenario>      run a simulation scenario (clusterd sim --help, --list)
   clusterd demo                a 5-node cluster on 127.0.0.11-15 with presence and chat traffic
+  clusterd dash [--http H:P]   live terminal dashboard of the cluster (clusterd dash --help)
   clusterd help                show this help
 
 Commands that talk to a running agent (--http HOST:PORT, default 127.0.0.1:7947 or
@@ -56,6 +57,12 @@ async function main(argv: string[]): Promise<void> {
     case 'info':
       process.exitCode = await runCli(command, rest, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: process.env });
       return;
+    case 'dash': {
+      // loaded on demand: only the dashboard needs blessed
+      const { runDash } = await import('../lib/dashboard/dash.js');
+      process.exitCode = await runDash(rest, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: process.env });
+      return;
+    }
     case 'demo': {
       const { runDemo } = await import('../lib/agent/demo.js');
       await runDemo();
