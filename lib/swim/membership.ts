@@ -131,6 +131,8 @@ interface PendingProbe {
   acked: boolean;
   nacks: number;
   expectedNacks: number;
+  /** When the indirect probes went out (the probe timeout timer ran). */
+  indirectAt?: number;
   /** For a relayed (ping-req) probe: what to do with the answer. */
   relay?: { seq: number; to: Address };
 }
@@ -430,7 +432,9 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     }
     this.out.send(target.addr, ping, true);
 
-    this.clock.setTimer(this.awareness.scale(this.opts.probeTimeoutMs), () => {
+    const timeout = this.awareness.scale(this.opts.probeTimeoutMs);
+    this.clock.setTimer(timeout, () => {
+      probe.indirectAt = this.clock.now();
       if (probe.acked || !this.running) return;
       const helpers = this.table.sample(this.opts.indirectChecks, (m) => m.state === 'alive' && m.name !== target.name && m !== this.self);
       probe.expectedNacks = helpers.length;
@@ -449,18 +453,31 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       }
     });
 
-    this.clock.setTimer(interval, () => {
-      this.pending.delete(seq);
-      if (probe.acked || !this.running || this.leaving) return;
-      this.counters.probeFailures++;
-      // Lifeguard: missing nacks mean *we* may be the one with the problem
-      const delta = probe.expectedNacks > 0 ? Math.max(0, probe.expectedNacks - probe.nacks) : 1;
-      this.adjustHealth(delta);
-      const m = this.table.get(target.name);
-      if (m && (m.state === 'alive' || m.state === 'suspect')) {
-        this.onSuspect({ type: 'suspect', node: m.name, incarnation: m.incarnation, from: this.name });
-      }
-    });
+    // Decide one loop turn after the period ends, once what already arrived has been read:
+    // an event loop runs due timers before it polls the socket, so after a pause the ack or
+    // the nacks may be waiting there behind this timer.
+    this.clock.setTimer(interval, () => this.clock.setTimer(0, () => this.probeVerdict(seq, probe, interval - timeout)));
+  }
+
+  /** Ends a probe: suspects the target when neither it nor the helpers answered in time. */
+  private probeVerdict(seq: number, probe: PendingProbe, indirectWindow: number): void {
+    this.pending.delete(seq);
+    if (probe.acked || !this.running || this.leaving) return;
+    if (this.clock.now() - (probe.indirectAt ?? -Infinity) < indirectWindow) {
+      // Our own timers ran late (a GC pause, a descheduled VM): the helpers, maybe the
+      // target too, did not get their time to answer, so the silence says nothing about the
+      // target. Lifeguard's premise: count it against our own health, accuse nobody.
+      this.adjustHealth(1);
+      return;
+    }
+    this.counters.probeFailures++;
+    // Lifeguard: missing nacks mean *we* may be the one with the problem
+    const delta = probe.expectedNacks > 0 ? Math.max(0, probe.expectedNacks - probe.nacks) : 1;
+    this.adjustHealth(delta);
+    const m = this.table.get(probe.target);
+    if (m && (m.state === 'alive' || m.state === 'suspect')) {
+      this.onSuspect({ type: 'suspect', node: m.name, incarnation: m.incarnation, from: this.name });
+    }
   }
 
   private probeAcked(probe: PendingProbe): void {
