@@ -591,6 +591,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   }
 
   private onSuspect(msg: SuspectMessage): void {
+    if (msg.node === this.name && msg.incarnation < this.self.incarnation) return this.reannounce();
     const m = this.table.get(msg.node);
     if (!m || msg.incarnation < m.incarnation || m.state === 'dead' || m.state === 'left') return;
     if (m === this.self) {
@@ -655,6 +656,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   }
 
   private onDead(msg: DeadMessage): void {
+    if (msg.node === this.name && msg.incarnation < this.self.incarnation) return this.reannounce();
     const m = this.table.get(msg.node);
     if (!m || msg.incarnation < m.incarnation || m.state === 'dead' || m.state === 'left') return;
     if (m === this.self) {
@@ -680,6 +682,20 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.self.incarnation = Math.max(this.self.incarnation, claimed) + 1;
     this.counters.refutations++;
     this.adjustHealth(1);
+    this.broadcastSelf();
+  }
+
+  /**
+   * Someone still accuses an incarnation we already refuted: it missed every copy of our
+   * refutation (an epidemic with a transmit limit reaches each member with high
+   * probability, not surely), and nothing else would tell it before its suspicion timer
+   * runs out. Queue our current alive again, without raising the incarnation or
+   * penalising our health. When the claim came with a ping (the buddy system), the ack
+   * carries it straight back to the accuser. Once per exhausted broadcast, so a burst of
+   * stale claims costs one re-announcement.
+   */
+  private reannounce(): void {
+    if (this.leaving || this.queue.has(this.name)) return;
     this.broadcastSelf();
   }
 
