@@ -104,10 +104,12 @@ function memberLine(m: MemberRow, cols: PlacedColumn[], now: number): string {
 export function renderBrokers(s: DashState, width: number, height: number): PanelText {
   const lines: string[] = [];
   if (s.brokers.length === 0) lines.push('no live brokers');
-  for (const b of s.brokers.slice(0, Math.max(0, height))) {
-    const nameW = Math.min(16, Math.max(6, Math.floor(width * 0.35)));
+  const shown = s.brokers.slice(0, Math.max(0, height));
+  const nameW = Math.min(Math.max(4, Math.floor(width * 0.35)), Math.max(4, ...shown.map((b) => b.name.length)));
+  for (const b of shown) {
+    // load first: it is short and what a client balancing across brokers looks at
     const load = pairs(b.load);
-    const rest = `${pairs(b.endpoints) || '-'}${load ? ` ${load}` : ''}`;
+    const rest = `${load ? `${load} ` : ''}${pairs(b.endpoints) || '-'}`;
     lines.push(`${cell(b.name, nameW)} ${cell(rest, Math.max(0, width - nameW - 1))}`);
   }
   return { label: ` Brokers ${s.brokers.length} `, lines };
