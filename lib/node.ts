@@ -107,6 +107,8 @@ export class ClusterNode {
   private readonly statsIn = { framesIn: 0, bytesIn: 0, messagesIn: 0, unknownMessages: 0, streamErrors: 0, replicationRejected: 0 };
   // bulk chunks are deflated by the replicator (level 1, fast): frames must not deflate again
   private readonly rawStreamEncoder: FrameEncoder;
+  // delta links carry up to megabytes per flush: deflate level 1 costs a fraction of level 6
+  private readonly fastStreamEncoder: FrameEncoder;
   private readonly replicator: Replicator;
   /** Replicated presence and history of this cluster, as applications use them. */
   readonly channels: ChannelsApi;
@@ -129,6 +131,7 @@ export class ClusterNode {
     this.encoder = new FrameEncoder({ ...codec, noncePrefix: randomBytes(6) });
     this.streamEncoder = new FrameEncoder({ ...codec, noncePrefix: randomBytes(6) });
     this.rawStreamEncoder = new FrameEncoder({ ...codec, noncePrefix: randomBytes(6), compressThreshold: Number.MAX_SAFE_INTEGER });
+    this.fastStreamEncoder = new FrameEncoder({ ...codec, noncePrefix: randomBytes(6), compressLevel: 1 });
     this.decoder = new FrameDecoder({ ...codec });
     const streamCap = opts.maxStreamFrameBytes ?? 16 * 1024 * 1024;
     this.streamDecoder = new FrameDecoder({ ...codec, maxFrameBytes: streamCap, maxBodyBytes: streamCap });
@@ -390,8 +393,8 @@ export class ClusterNode {
         if (this.closed) return;
         if (this.batcher.enqueue(to, message, cls) === 'needs-stream') this.sendOverStream(to, message);
       },
-      dial: (to) => this.transport.dial(to, this.options.streamTimeoutMs).then(
-        (s) => new FramedStream(s, this.streamEncoder, this.streamDecoder, () => this.statsIn.streamErrors++),
+      dial: (to, fast) => this.transport.dial(to, this.options.streamTimeoutMs).then(
+        (s) => new FramedStream(s, fast ? this.fastStreamEncoder : this.streamEncoder, this.streamDecoder, () => this.statsIn.streamErrors++),
         (err: unknown) => {
           this.statsIn.streamErrors++;
           throw err;

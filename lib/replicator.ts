@@ -1,8 +1,7 @@
 import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
-import { deflateSync } from 'fflate';
+import { deflateSync, inflateSync } from 'fflate';
 import type { ChannelEvents, HistoryEntry, MessageView, SyncStatus } from './channels.js';
 import type { Clock, Timer } from './clock.js';
-import { boundedInflate } from './codec/bounded-inflate.js';
 import type { TrafficClass } from './codec/batcher.js';
 import { encodeMessage } from './codec/messages.js';
 import type { AnyMessage } from './codec/messages.js';
@@ -72,8 +71,8 @@ export interface ReplicatorHost {
   maxDatagramMessage(): number;
   /** Queues an encoded message in the batcher (a one-shot stream carries it when too big for a datagram). */
   enqueue(to: Address, message: Uint8Array, cls: TrafficClass): void;
-  /** Opens a framed stream to a peer. */
-  dial(to: Address): Promise<FramedStream>;
+  /** Opens a framed stream to a peer (`fast`: frames deflated at level 1, for bulky delta batches). */
+  dial(to: Address, fast?: boolean): Promise<FramedStream>;
   /** Builds a stream frame that is not deflated again (its payload already is). */
   rawFrame(messages: Uint8Array[]): Uint8Array;
   /** Counts a replication message refused as malformed. */
@@ -126,7 +125,9 @@ const MAX_LINK_QUEUE_BYTES = 8 * 1024 * 1024;
 const MAX_STREAM_BATCH_BYTES = 4 * 1024 * 1024;
 const BULK_CHUNK_BUDGET = 60_000;
 const BIN_PART = 65_000;
-const BULK_RAW_CAP = 4 * 1024 * 1024;
+// an honest chunk is ≤ ~60 KB plus one entry (≤ 64 KiB payload) before deflate
+const BULK_RAW_CAP = 1024 * 1024;
+const BULK_PACKED_CAP = 256 * 1024;
 const MAX_RELAY = 65_536;
 
 /**
@@ -352,7 +353,8 @@ export class Replicator {
       switch (m.type) {
         case 'merkle': {
           if (!session) {
-            if (this.countSessions(false) >= this.opts.maxSessions * 2) return stream.close();
+            // a node still streaming its initial state would only find differences the stream fixes
+            if (this.catchUp.phase === 'bulk' || this.countSessions(false) >= this.opts.maxSessions * 2) return stream.close();
             session = this.newSession('merkle', m.from, m.msg.sid, stream, false);
             session.merkle = new ExchangeSession<SyncRecord, ReplicaEvent>(this.replica, m.msg.sid);
             this.counters.merkleSessions++;
@@ -466,6 +468,9 @@ export class Replicator {
   }
 
   private requestCatchUp(peer: string, force: boolean): void {
+    // while the initial bulk stream runs, the digests cannot agree and a catch-up would
+    // only re-send what the stream brings anyway
+    if (this.catchUp.phase === 'bulk') return;
     const p = this.peers.get(peer);
     const addr = this.address(peer);
     if (!p || addr === undefined) return;
@@ -484,6 +489,7 @@ export class Replicator {
 
   /** Starts a Merkle session with `peer` unless one runs or the session budget is spent. */
   startMerkle(peer: string, onEnd?: (ok: boolean) => void): boolean {
+    if (this.catchUp.phase === 'bulk') return false;
     const addr = this.address(peer);
     if (addr === undefined || this.countSessions(true) >= this.opts.maxSessions) return false;
     for (const s of this.sessions) if (s.peer === peer && s.initiator) return false;
@@ -578,7 +584,12 @@ export class Replicator {
         at += p.length;
       }
       this.counters.syncIn += total;
-      const raw = boundedInflate(packed, Math.min(BULK_RAW_CAP, m.rawBytes + 1));
+      // the chunk announces its size: inflating into a buffer of exactly that size (capped)
+      // allocates nothing more and avoids the streaming inflater's repeated regrowth, which
+      // made bulk catch-up GC-bound; capping the compressed input bounds a bomb's CPU cost
+      // (fflate keeps decoding past a full buffer) to what 256 KiB × 1032 takes
+      if (m.rawBytes > BULK_RAW_CAP || total > BULK_PACKED_CAP) throw new Error('bulk chunk too large');
+      const raw = inflateSync(packed, { out: new Uint8Array(m.rawBytes) });
       chunk = this.bulkDecoder.decode(raw) as BulkChunk;
     } catch {
       this.host.rejected('bulk-chunk payload');
@@ -767,7 +778,7 @@ export class Replicator {
     if (link.dialing) return;
     link.dialing = true;
     const l = link;
-    this.host.dial(addr).then(
+    this.host.dial(addr, true).then(
       (stream) => {
         l.dialing = false;
         if (!this.running || p.link !== l) return stream.close();
@@ -855,7 +866,7 @@ export class Replicator {
     const em = this.events;
     for (const e of events) {
       if (e.type === 'message') {
-        if (em.hasListeners('message')) em.emit('message', { channel: e.entry.channel, message: messageView(e.entry), entry: e.entry });
+        if (em.hasListeners('message')) em.emit('message', lazyMessageEvent(e.entry));
       } else if ('clientId' in e) {
         em.emit(e.type, { channel: e.channel, clientId: e.clientId, user: e.user, info: e.info, node: e.node });
       } else {
@@ -863,6 +874,21 @@ export class Replicator {
       }
     }
   }
+}
+
+/**
+ * A 'message' event whose view is built on first access: a daemon that only persists
+ * `entry` (or a bulk catch-up of a million entries) does not pay for cursors it never reads.
+ */
+function lazyMessageEvent(entry: HistoryEntry): ChannelEvents['message'] {
+  let view: MessageView | undefined;
+  return {
+    channel: entry.channel,
+    entry,
+    get message(): MessageView {
+      return (view ??= messageView(entry));
+    },
+  };
 }
 
 /** A stored history entry as applications see it. */
