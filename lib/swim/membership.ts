@@ -125,6 +125,18 @@ export interface MembershipInit {
 /** Fraction of the probe timeout after which an indirect-probe helper nacks (Lifeguard). */
 const NACK_TIMEOUT_FRACTION = 0.8;
 
+/** A local suspicion: its Lifeguard timeout, the timer, and whether it is being verified. */
+interface SuspicionState {
+  suspicion: Suspicion;
+  /** The minimum suspicion timeout when it began (the postponement after an answer). */
+  minMs: number;
+  timer: Timer;
+  verifying: boolean;
+}
+
+/** How a probe ended: answered, unanswered, or not judgeable because our own timers ran late. */
+type ProbeResult = 'acked' | 'failed' | 'inconclusive';
+
 interface PendingProbe {
   target: string;
   sentAt: number;
@@ -171,7 +183,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private readonly awareness: Awareness;
   private readonly queue: BroadcastQueue;
   private readonly pending = new Map<number, PendingProbe>();
-  private readonly suspicions = new Map<string, { suspicion: Suspicion; timer: Timer; graced?: boolean }>();
+  private readonly suspicions = new Map<string, SuspicionState>();
   private readonly brokerSet = new Map<string, string>();
   private readonly metaCache = new WeakMap<Uint8Array, NodeMeta>();
   private seeds: Address[] = [];
@@ -420,7 +432,12 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.timers.push(t);
   }
 
-  private probe(target: Member, interval: number): void {
+  /**
+   * Probes `target` for one period of `interval`. Without `done`, a failed probe suspects
+   * the target; with it, `done` gets the result instead (the verification of a suspicion,
+   * which runs as long as the suspicion does rather than as long as the probe loop).
+   */
+  private probe(target: Member, interval: number, done?: (result: ProbeResult) => void): void {
     const seq = this.nextSeq();
     const probe: PendingProbe = { target: target.name, sentAt: this.clock.now(), acked: false, nacks: 0, expectedNacks: 0 };
     this.pending.set(seq, probe);
@@ -435,7 +452,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const timeout = this.awareness.scale(this.opts.probeTimeoutMs);
     this.clock.setTimer(timeout, () => {
       probe.indirectAt = this.clock.now();
-      if (probe.acked || !this.running) return;
+      if (probe.acked || (!this.running && !done)) return;
       const helpers = this.table.sample(this.opts.indirectChecks, (m) => m.state === 'alive' && m.name !== target.name && m !== this.self);
       probe.expectedNacks = helpers.length;
       for (const h of helpers) {
@@ -456,24 +473,26 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     // Decide one loop turn after the period ends, once what already arrived has been read:
     // an event loop runs due timers before it polls the socket, so after a pause the ack or
     // the nacks may be waiting there behind this timer.
-    this.clock.setTimer(interval, () => this.clock.setTimer(0, () => this.probeVerdict(seq, probe, interval - timeout)));
+    this.clock.setTimer(interval, () => this.clock.setTimer(0, () => this.probeVerdict(seq, probe, interval - timeout, done)));
   }
 
   /** Ends a probe: suspects the target when neither it nor the helpers answered in time. */
-  private probeVerdict(seq: number, probe: PendingProbe, indirectWindow: number): void {
+  private probeVerdict(seq: number, probe: PendingProbe, indirectWindow: number, done?: (result: ProbeResult) => void): void {
     this.pending.delete(seq);
-    if (probe.acked || !this.running || this.leaving) return;
+    if (probe.acked) return done?.('acked');
+    if ((!this.running && !done) || this.leaving) return;
     if (this.clock.now() - (probe.indirectAt ?? -Infinity) < indirectWindow) {
       // Our own timers ran late (a GC pause, a descheduled VM): the helpers, maybe the
       // target too, did not get their time to answer, so the silence says nothing about the
       // target. Lifeguard's premise: count it against our own health, accuse nobody.
       this.adjustHealth(1);
-      return;
+      return done?.('inconclusive');
     }
     this.counters.probeFailures++;
     // Lifeguard: missing nacks mean *we* may be the one with the problem
     const delta = probe.expectedNacks > 0 ? Math.max(0, probe.expectedNacks - probe.nacks) : 1;
     this.adjustHealth(delta);
+    if (done) return done('failed');
     const m = this.table.get(probe.target);
     if (m && (m.state === 'alive' || m.state === 'suspect')) {
       this.onSuspect({ type: 'suspect', node: m.name, incarnation: m.incarnation, from: this.name });
@@ -615,7 +634,9 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const k = n - 2 < this.opts.suspicionMult - 2 ? 0 : this.opts.suspicionMult - 2;
     const min = suspicionMinTimeout(this.opts.suspicionMult, n, this.opts.probeIntervalMs);
     const suspicion = new Suspicion(now, msg.from, k, min, min * this.opts.suspicionMaxTimeoutMult);
-    this.suspicions.set(m.name, { suspicion, timer: this.clock.setTimer(suspicion.timeout(), () => this.suspicionExpired(m.name, m.incarnation)) });
+    const incarnation = m.incarnation;
+    const state: SuspicionState = { suspicion, minMs: min, timer: this.clock.setTimer(this.untilVerification(suspicion.timeout()), () => this.verifySuspicion(m.name, incarnation)), verifying: false };
+    this.suspicions.set(m.name, state);
     this.queue.queue(m.name, encodeMessage(msg));
     this.emit('member-suspect', this.info(m));
   }
@@ -623,28 +644,48 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private rescheduleSuspicion(name: string): void {
     const s = this.suspicions.get(name);
     const m = this.table.get(name);
-    if (!s || !m) return;
+    // a verification under way decides at its own end
+    if (!s || !m || s.verifying) return;
     s.timer.cancel();
-    s.timer = this.clock.setTimer(s.suspicion.deadline() - this.clock.now(), () => this.suspicionExpired(name, m.incarnation));
+    const incarnation = m.incarnation;
+    s.timer = this.clock.setTimer(this.untilVerification(s.suspicion.deadline() - this.clock.now()), () => this.verifySuspicion(name, incarnation));
   }
 
-  private suspicionExpired(name: string, incarnation: number): void {
+  /**
+   * Delay until a suspicion due in `ms` must be verified: one probe period earlier, so
+   * that a healthy node's verdict lands on the deadline itself.
+   */
+  private untilVerification(ms: number): number {
+    return Math.max(0, ms - this.opts.probeIntervalMs);
+  }
+
+  /**
+   * A suspicion is about to expire: probe the suspect ourselves (the suspicion rides
+   * along, buddy-style) and declare it dead only if that probe fails. The timeout only
+   * says nobody told *us* of a refutation; an epidemic with a transmit limit misses a
+   * member now and then, and a node waking from a pause has read nothing yet. A probe
+   * answered now is better evidence than any suspicion heard before: postpone by the
+   * minimum timeout (the suspect, told of our stale suspicion, re-announces its current
+   * incarnation on the ack, which normally ends the suspicion at once). A probe our own
+   * pause made unfair is run again.
+   */
+  private verifySuspicion(name: string, incarnation: number): void {
     const s = this.suspicions.get(name);
-    if (s && !s.graced) {
-      // Decide only after the datagrams already received have been read: an event loop
-      // runs due timers before it polls the socket, so a refutation may be waiting
-      // there. After a pause (GC, a descheduled VM: the timer is late) many may be, and
-      // declaring death now would be our own slowness talking (Lifeguard's premise), so
-      // give gossip a period; otherwise one turn of the loop is enough.
-      s.graced = true;
-      const late = this.clock.now() - s.suspicion.deadline() > this.opts.probeTimeoutMs;
-      s.timer = this.clock.setTimer(late ? this.opts.probeIntervalMs : 0, () => this.suspicionExpired(name, incarnation));
-      return;
-    }
-    this.suspicions.delete(name);
     const m = this.table.get(name);
-    if (!m || m.state !== 'suspect' || m.incarnation !== incarnation) return;
-    this.onDead({ type: 'dead', node: name, incarnation, from: this.name });
+    if (!s || s.verifying || !m || m.state !== 'suspect' || m.incarnation !== incarnation) return;
+    s.verifying = true;
+    this.probe(m, this.awareness.scale(this.opts.probeIntervalMs), (result) => {
+      if (this.suspicions.get(name) !== s) return; // refuted, declared or replaced meanwhile
+      s.verifying = false;
+      if (m.state !== 'suspect' || m.incarnation !== incarnation) return;
+      if (result === 'failed') {
+        this.suspicions.delete(name);
+        this.onDead({ type: 'dead', node: name, incarnation, from: this.name });
+        return;
+      }
+      const delay = result === 'acked' ? this.untilVerification(s.minMs) : 0;
+      s.timer = this.clock.setTimer(delay, () => this.verifySuspicion(name, incarnation));
+    });
   }
 
   private clearSuspicion(name: string): void {

@@ -1,0 +1,32 @@
+import t from 'tap';
+import { Wire } from './wire.js';
+
+// Nodes are not started: no probe loop, no gossip ticks, so the only traffic is what the
+// suspicion itself causes. With 3 members the suspicion timeout is its minimum, 4 s.
+
+t.test('a suspect that answers when the suspicion expires is not declared dead', async (t) => {
+  const w = new Wire(['a', 'b', 'c']);
+  const a = w.node('a');
+  const b = w.node('b');
+  // b refuted c's suspicion long ago; a heard the suspicion but none of the refutation
+  b.handle({ type: 'suspect', node: 'b', incarnation: 0, from: 'c' }, 'c:1');
+  while (b.queuedBroadcasts > 0) b.piggyback(Number.MAX_SAFE_INTEGER);
+  a.handle({ type: 'suspect', node: 'b', incarnation: 0, from: 'c' }, 'c:1');
+  const dead: string[] = [];
+  a.on('member-dead', (x) => dead.push(x.name));
+  w.run(10_000);
+  t.ok(w.messages('a', 'b', 'ping').length > 0, 'a probed b before deciding');
+  t.same(dead, [], 'b answered, so it is not dead');
+  t.match(a.member('b'), { state: 'alive', incarnation: 1 }, 'and the ack carried its refutation');
+});
+
+t.test('a silent suspect is declared dead on its deadline', async (t) => {
+  const w = new Wire(['a', 'b', 'c']);
+  const a = w.node('a');
+  w.silence('b');
+  a.handle({ type: 'suspect', node: 'b', incarnation: 0, from: 'c' }, 'c:1');
+  const dead: number[] = [];
+  a.on('member-dead', () => dead.push(w.clock.now()));
+  w.run(10_000);
+  t.same(dead, [4000], 'the verification probe ends on the deadline');
+});
