@@ -1,10 +1,17 @@
-/** One queued gossip message. */
+/** One queued gossip message, linked into the list of its transmit level. */
 interface Item {
   key: string;
   bytes: Uint8Array;
   transmits: number;
   done: (() => void) | undefined;
-  removed: boolean;
+  prev: Item | undefined;
+  next: Item | undefined;
+}
+
+/** A doubly linked list of items, oldest at the head. */
+interface Level {
+  head: Item | undefined;
+  tail: Item | undefined;
 }
 
 /**
@@ -16,12 +23,15 @@ interface Item {
  * Messages with the fewest transmissions go first, and among those the newest first,
  * so fresh news overtakes old news. A message about a node replaces any older queued
  * message about the same node (they would only contradict each other).
+ *
+ * Items live in one intrusive linked list per transmit count, so taking, promoting
+ * and replacing a message are O(1) and allocate nothing: this runs for every frame
+ * every node sends, thousands of times per virtual second in a large simulation.
  */
 export class BroadcastQueue {
   private readonly byKey = new Map<string, Item>();
-  /** levels[t] holds items transmitted t times, oldest first (lazy deletion). */
-  private readonly levels: Item[][] = [];
-  private removedCount = 0;
+  /** levels[t]: items transmitted t times. */
+  private readonly levels: Level[] = [];
 
   /**
    * @param retransmitMult multiplier of the transmit limit. @default 4
@@ -48,11 +58,11 @@ export class BroadcastQueue {
    */
   queue(key: string, bytes: Uint8Array, done?: () => void): void {
     const old = this.byKey.get(key);
-    if (old) this.remove(old);
-    const item: Item = { key, bytes, transmits: 0, done, removed: false };
+    if (old) this.drop(old);
+    const item: Item = { key, bytes, transmits: 0, done, prev: undefined, next: undefined };
     this.byKey.set(key, item);
-    (this.levels[0] ??= []).push(item);
-    if (this.byKey.size > this.maxQueued) this.dropOne();
+    this.append(item);
+    if (this.byKey.size > this.maxQueued) this.dropMostTransmitted();
   }
 
   /** True when a message for `key` is queued. */
@@ -69,69 +79,76 @@ export class BroadcastQueue {
     if (this.byKey.size === 0 || budget <= 0) return out;
     const limit = this.limit(n);
     let left = budget;
-    const moved: Item[] = [];
+    // taken items are promoted after the scan, so one call never sends a message twice
+    let taken: Item | undefined;
     for (let t = 0; t < this.levels.length && left > 0; t++) {
-      const level = this.levels[t];
-      if (!level || level.length === 0) continue;
-      for (let i = level.length - 1; i >= 0 && left > 0; i--) {
-        const item = level[i]!;
-        if (item.removed || item.bytes.length > left) continue;
-        out.push(item.bytes);
-        left -= item.bytes.length;
-        item.removed = true; // leaves this level; re-added one level up below
-        this.removedCount++;
-        moved.push(item);
+      let item = this.levels[t]!.tail;
+      while (item && left > 0) {
+        const prev = item.prev;
+        if (item.bytes.length <= left) {
+          out.push(item.bytes);
+          left -= item.bytes.length;
+          this.unlink(item);
+          item.next = taken;
+          taken = item;
+        }
+        item = prev;
       }
     }
-    for (const item of moved) {
+    while (taken) {
+      const item = taken;
+      taken = item.next;
+      item.next = undefined;
       item.transmits++;
       if (item.transmits >= limit) {
         this.byKey.delete(item.key);
         item.done?.();
       } else {
-        const next: Item = { ...item, removed: false };
-        this.byKey.set(item.key, next);
-        (this.levels[item.transmits] ??= []).push(next);
+        this.append(item);
       }
     }
-    this.compact();
     return out;
   }
 
   /** Drops everything (running the `done` callbacks). */
   reset(): void {
-    for (const item of this.byKey.values()) item.done?.();
+    const items = [...this.byKey.values()];
     this.byKey.clear();
     this.levels.length = 0;
-    this.removedCount = 0;
+    for (const item of items) item.done?.();
   }
 
-  private remove(item: Item): void {
-    if (item.removed) return;
-    item.removed = true;
-    this.removedCount++;
+  private append(item: Item): void {
+    while (this.levels.length <= item.transmits) this.levels.push({ head: undefined, tail: undefined });
+    const level = this.levels[item.transmits]!;
+    item.prev = level.tail;
+    item.next = undefined;
+    if (level.tail) level.tail.next = item;
+    else level.head = item;
+    level.tail = item;
+  }
+
+  private unlink(item: Item): void {
+    const level = this.levels[item.transmits]!;
+    if (item.prev) item.prev.next = item.next;
+    else level.head = item.next;
+    if (item.next) item.next.prev = item.prev;
+    else level.tail = item.prev;
+    item.prev = undefined;
+    item.next = undefined;
+  }
+
+  private drop(item: Item): void {
+    this.unlink(item);
     this.byKey.delete(item.key);
     item.done?.();
   }
 
   /** Evicts the most-transmitted, oldest message to respect maxQueued. */
-  private dropOne(): void {
+  private dropMostTransmitted(): void {
     for (let t = this.levels.length - 1; t >= 0; t--) {
-      for (const item of this.levels[t] ?? []) {
-        if (!item.removed) {
-          this.remove(item);
-          return;
-        }
-      }
+      const oldest = this.levels[t]!.head;
+      if (oldest) return this.drop(oldest);
     }
-  }
-
-  private compact(): void {
-    if (this.removedCount < 64 || this.removedCount < this.byKey.size) return;
-    for (let t = 0; t < this.levels.length; t++) {
-      this.levels[t] = (this.levels[t] ?? []).filter((i) => !i.removed);
-    }
-    while (this.levels.length > 0 && this.levels[this.levels.length - 1]!.length === 0) this.levels.pop();
-    this.removedCount = 0;
   }
 }
