@@ -99,7 +99,7 @@ export interface SyncStatus {
   ready: boolean;
   /** This node's 8-byte digest, hex. */
   digest: string;
-  /** Per peer: whether its last digest matched ours, and when we last exchanged. */
+  /** Per peer: whether its last digest matched ours, and when (wall-clock ms since the epoch) we last heard its digest and finished a session with it. */
   peers: { name: string; inSync: boolean; lastDigestAt: number | undefined; lastSessionAt: number | undefined }[];
   sessions: { merkle: number; bulk: number; deltaCatchUps: number };
   bytes: { deltasOut: number; deltasIn: number; syncOut: number; syncIn: number };

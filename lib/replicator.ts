@@ -440,7 +440,7 @@ export class Replicator {
   onDigest(member: string, digest: Uint8Array): void {
     const p = this.peers.get(member);
     if (!p) return;
-    p.lastDigestAt = this.host.clock.now();
+    p.lastDigestAt = this.host.clock.wall();
     if (!digestsDiffer(digest, this.replica.digest())) {
       p.inSync = true;
       p.mismatches = 0;
@@ -822,7 +822,7 @@ export class Replicator {
     if (!this.sessions.delete(s)) return;
     if (ok && s.kind === 'merkle') this.counters.merkleCompleted++;
     const p = this.peers.get(s.peer);
-    if (p && ok) p.lastSessionAt = this.host.clock.now();
+    if (p && ok) p.lastSessionAt = this.host.clock.wall();
     if (s.stream && !s.stream.isClosed) s.stream.close();
     s.onEnd?.(ok);
   }
