@@ -111,7 +111,7 @@ export class DashScreen {
     if (key?.full === 'C-c') return this.opts.onQuit();
     if (s.editingFilter) {
       if (name === 'escape') s.endFilter(false);
-      else if (name === 'enter' || name === 'return') s.endFilter(true);
+      else if (name === 'enter') s.endFilter(true);
       else if (name === 'backspace') s.setFilter(s.filter.slice(0, -1));
       else if (ch !== undefined && ch.length === 1 && ch >= ' ' && ch !== '\x7f' && !key?.ctrl && !key?.meta) s.setFilter(s.filter + ch);
       return;
@@ -160,8 +160,8 @@ export class DashScreen {
         return s.jump(true);
       case 'end':
         return s.jump(false);
-      case 'enter':
-      case 'return': {
+      // blessed reports a carriage return twice, as "return" then as "enter": act on one
+      case 'enter': {
         if (s.overlay.kind !== 'none') return;
         const channel = s.open();
         if (channel !== undefined) this.opts.onOpenChannel(channel);
