@@ -618,13 +618,19 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       return;
     }
     if (m.state === 'suspect') {
-      const s = this.suspicions.get(m.name);
-      if (s && s.suspicion.confirm(msg.from)) {
-        this.counters.confirmations++;
-        this.rescheduleSuspicion(m.name);
-        this.queue.queue(m.name, encodeMessage(msg));
+      if (msg.incarnation === m.incarnation) {
+        const s = this.suspicions.get(m.name);
+        if (s && s.suspicion.confirm(msg.from)) {
+          this.counters.confirmations++;
+          this.rescheduleSuspicion(m.name);
+          this.queue.queue(m.name, encodeMessage(msg));
+        }
+        return;
       }
-      return;
+      // A suspicion of a newer incarnation (SWIM: it overrides ours): the member refuted
+      // the suspicion we hold, we missed the refutation, and it is suspected afresh. Ours,
+      // with its confirmations and its nearer deadline, is void; start over at the new one.
+      this.clearSuspicion(m.name);
     }
     const now = this.clock.now();
     m.incarnation = msg.incarnation;
