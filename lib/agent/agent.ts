@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { decode, encode } from '@msgpack/msgpack';
+import { decode } from '@msgpack/msgpack';
 import type { ChannelEvents } from '../channels.js';
 import { Keyring } from '../codec/keyring.js';
 import { ClusterError } from '../errors.js';
@@ -22,7 +22,6 @@ import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { DataDir } from './persistence.js';
 import type { StoredMember } from './persistence.js';
-import { replicationOf } from './replication.js';
 
 /** Meta tag under which every agent advertises its HTTP API (the CLI walks members with it). */
 export const API_TAG = 'clusterd-api';
@@ -206,25 +205,20 @@ export class Agent {
     }
     node.membership.on('health-changed', (h) => log.info({ event: 'health-changed', ...h }, 'health-changed'));
     node.membership.on('name-conflict', (c) => log.warn({ event: 'name-conflict', ...c }, 'name-conflict'));
-    const rep = replicationOf(node);
-    if (!rep) return;
-    rep.channelEvents.on('message', (e: ChannelEvents['message']) => {
+    node.channelEvents.on('message', (e: ChannelEvents['message']) => {
       this.dataDir.appendEntry(e.entry);
       hub.publish('message', 'message', e.channel, { channel: e.channel, message: e.message });
       if (this.dataDir.logEntries >= COMPACT_AFTER_ENTRIES) this.compact();
     });
     for (const type of PRESENCE_EVENTS) {
-      rep.channelEvents.on(type, (e) => hub.publish('presence', type, (e as { channel: string }).channel, e));
+      node.channelEvents.on(type, (e) => hub.publish('presence', type, (e as { channel: string }).channel, e));
     }
-    rep.channelEvents.on('ready', () => log.info({ event: 'ready' }, 'ready'));
+    node.channelEvents.on('ready', () => log.info({ event: 'ready' }, 'ready'));
   }
 
   /** Folds the history log into a new snapshot. */
   private compact(): void {
-    const rep = replicationOf(this.node);
-    if (!rep) return;
-    const snap = rep.snapshot();
-    this.dataDir.saveSnapshot(snap instanceof Uint8Array ? snap : encode(snap));
+    this.dataDir.saveSnapshot(this.node.snapshot());
   }
 
   private persistState(): void {

@@ -15,7 +15,7 @@ import { checkFields, checkQuery, HttpError, intParam, readJsonBody, sendError, 
 import type { KeyAdmin } from './key-admin.js';
 import type { Logger } from './logger.js';
 import type { AgentMetrics } from './metrics.js';
-import { isClientError, isReady, NotReadyError, requireReplication } from './replication.js';
+import { isClientError } from './replication.js';
 
 /** What the HTTP API serves and acts on. */
 export interface HttpApiContext {
@@ -208,7 +208,7 @@ export class HttpApi {
       write,
       handle,
     });
-    const channels = (): ReturnType<typeof requireReplication>['channels'] => requireReplication(node).channels;
+    const channels = (): ClusterNode['channels'] => node.channels;
     const body = (req: IncomingMessage): Promise<Record<string, unknown>> => readJsonBody(req, this.maxBody);
 
     return [
@@ -216,12 +216,12 @@ export class HttpApi {
         checkQuery(q, []);
         const leaving = this.ctx.leaving();
         const health = node.membership.health;
-        sendJson(res, leaving ? 503 : 200, { status: leaving ? 'leaving' : health > 0 ? 'degraded' : 'ok', name: node.name, ready: isReady(node), healthScore: health });
+        sendJson(res, leaving ? 503 : 200, { status: leaving ? 'leaving' : health > 0 ? 'degraded' : 'ok', name: node.name, ready: node.ready, healthScore: health });
       }),
       r('GET', '/v1/self', false, (_req, res, _p, q) => {
         checkQuery(q, []);
         const me = node.membership.member(node.name);
-        sendJson(res, 200, { ...(me ? memberJson(me) : { name: node.name }), ready: isReady(node), healthScore: node.membership.health, ...this.ctx.self() });
+        sendJson(res, 200, { ...(me ? memberJson(me) : { name: node.name }), ready: node.ready, healthScore: node.membership.health, ...this.ctx.self() });
       }),
       r('GET', '/v1/members', false, (_req, res, _p, q) => {
         checkQuery(q, ['state']);
@@ -313,7 +313,7 @@ export class HttpApi {
       }),
       r('GET', '/v1/sync', false, (_req, res, _p, q) => {
         checkQuery(q, []);
-        sendJson(res, 200, requireReplication(node).syncStatus());
+        sendJson(res, 200, node.syncStatus());
       }),
       r('GET', '/v1/events', false, (req, res, _p, q) => {
         const { filter, after } = this.streamParams(req, q, ['channel', 'types', 'cursor']);
@@ -378,7 +378,6 @@ function checkChannel(channel: string): void {
 
 function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
-  if (err instanceof NotReadyError) return new HttpError(503, 'E_NOT_READY', err.message);
   if (isClientError(err)) {
     if (err.code === 'E_LIMIT') return new HttpError(413, 'E_LIMIT', err.message);
     return new HttpError(400, err.code, err.message);

@@ -1,7 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ClusterNode } from '../node.js';
 import type { NetTransportStats } from '../transport/net-stats.js';
-import { replicationOf } from './replication.js';
 
 /** Sources the metrics read at scrape time. */
 export interface MetricsSources {
@@ -75,50 +74,38 @@ export function createMetrics(src: MetricsSources): AgentMetrics {
     Object.entries(node.transport.stats as NetTransportStats).map(([counter, n]) => [{ counter }, n]));
 
   mirror('clusterd_sync_sessions_total', 'Anti-entropy sessions, by kind', ['kind'], () => {
-    const r = replicationOf(node);
-    if (!r) return [];
-    const s = r.syncStatus().sessions;
+    const s = node.syncStatus().sessions;
     return [[{ kind: 'merkle' }, s.merkle], [{ kind: 'bulk' }, s.bulk], [{ kind: 'delta_catch_up' }, s.deltaCatchUps]];
   });
   mirror('clusterd_sync_bytes_total', 'Replication bytes, by kind and direction', ['kind', 'direction'], () => {
-    const r = replicationOf(node);
-    if (!r) return [];
-    const b = r.syncStatus().bytes;
+    const b = node.syncStatus().bytes;
     return [
       [{ kind: 'delta', direction: 'out' }, b.deltasOut], [{ kind: 'delta', direction: 'in' }, b.deltasIn],
       [{ kind: 'sync', direction: 'out' }, b.syncOut], [{ kind: 'sync', direction: 'in' }, b.syncIn],
     ];
   });
   gauge('clusterd_sync_peers', 'Peers whose last digest matched ours (in_sync=true) or not', ['in_sync'], () => {
-    const r = replicationOf(node);
-    if (!r) return [];
-    const peers = r.syncStatus().peers;
+    const peers = node.syncStatus().peers;
     const inSync = peers.filter((p) => p.inSync).length;
     return [[{ in_sync: 'true' }, inSync], [{ in_sync: 'false' }, peers.length - inSync]];
   });
   gauge('clusterd_sync_ready', '1 once the node has caught up after start', [], () => {
-    const r = replicationOf(node);
-    return [[{}, r ? Number(r.syncStatus().ready) : 1]];
+    return [[{}, Number(node.ready)]];
   });
   gauge('clusterd_replication_lag_seconds', 'Seconds since the last digest from the peer heard from least recently (0 when in sync with all)', [], () => {
-    const r = replicationOf(node);
-    if (!r) return [];
     const now = Date.now();
     let lag = 0;
-    for (const p of r.syncStatus().peers) if (!p.inSync && p.lastDigestAt !== undefined) lag = Math.max(lag, (now - p.lastDigestAt) / 1000);
+    for (const p of node.syncStatus().peers) if (!p.inSync && p.lastDigestAt !== undefined) lag = Math.max(lag, (now - p.lastDigestAt) / 1000);
     return [[{}, lag]];
   });
   gauge('clusterd_channels', 'Channels with presence or history', [], () => {
-    const r = replicationOf(node);
-    return r ? [[{}, r.channels.list().length]] : [];
+    return [[{}, node.channels.list().length]];
   });
   gauge('clusterd_history_entries', 'History entries held, all channels', [], () => {
-    const r = replicationOf(node);
-    return r ? [[{}, r.channels.list().reduce((a, c) => a + c.messages, 0)]] : [];
+    return [[{}, node.channels.list().reduce((a, c) => a + c.messages, 0)]];
   });
   gauge('clusterd_presence_clients', 'Presence entries (connected clients), all channels', [], () => {
-    const r = replicationOf(node);
-    return r ? [[{}, r.channels.list().reduce((a, c) => a + c.clients, 0)]] : [];
+    return [[{}, node.channels.list().reduce((a, c) => a + c.clients, 0)]];
   });
   gauge('clusterd_history_log_entries', 'Entries in the history log since the last snapshot', [], () => [[{}, src.logEntries()]]);
   gauge('clusterd_event_streams', 'Open event streams (SSE and WebSocket)', [], () => [[{}, src.streams()]]);
