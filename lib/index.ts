@@ -22,3 +22,14 @@ export type { Address, Stream, Transport, TransportStats } from './transport/tra
 export type { BrokerInfo, MemberInfo, MembershipEvents, SwimCounters } from './swim/membership.js';
 export type { MemberState } from './swim/members.js';
 export type { NodeMeta } from './swim/meta.js';
+export type {
+  ChannelEvents,
+  ChannelsApi,
+  ChannelSummary,
+  HistoryView,
+  MessageView,
+  PresenceView,
+  PublishReceipt,
+  SyncStatus,
+} from './channels.js';
+export type { ReplicationOptions } from './replicator.js';
