@@ -130,8 +130,12 @@ interface SuspicionState {
   suspicion: Suspicion;
   /** The minimum suspicion timeout when it began (the postponement after an answer). */
   minMs: number;
+  /** Confirmations expected when it began. */
+  k: number;
   timer: Timer;
   verifying: boolean;
+  /** Last time the suspect itself reached us (a ping, a ping-req, an ack) during the suspicion. */
+  heardAt: number | undefined;
 }
 
 /** How a probe ended: answered, unanswered, or not judgeable because our own timers ran late. */
@@ -500,6 +504,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   }
 
   private probeAcked(probe: PendingProbe): void {
+    this.heardFrom(probe.target);
     probe.acked = true;
     this.counters.acks++;
     const m = this.table.get(probe.target);
@@ -513,12 +518,14 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       this.counters.misdirectedPings++;
       return;
     }
+    this.heardFrom(msg.source);
     const payload = this.ackPayload?.();
     const ack: AckMessage = payload ? { type: 'ack', seq: msg.seq, payload } : { type: 'ack', seq: msg.seq };
     this.out.send(msg.sourceAddr, ack, true);
   }
 
   private onPingReq(msg: PingReqMessage): void {
+    this.heardFrom(msg.source);
     this.counters.indirectProbesServed++;
     const seq = this.nextSeq();
     const relay: PendingProbe = { target: msg.target, sentAt: this.clock.now(), acked: false, nacks: 0, expectedNacks: 0, relay: { seq: msg.seq, to: msg.sourceAddr } };
@@ -641,7 +648,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const min = suspicionMinTimeout(this.opts.suspicionMult, n, this.opts.probeIntervalMs);
     const suspicion = new Suspicion(now, msg.from, k, min, min * this.opts.suspicionMaxTimeoutMult);
     const incarnation = m.incarnation;
-    const state: SuspicionState = { suspicion, minMs: min, timer: this.clock.setTimer(this.untilVerification(suspicion.timeout()), () => this.verifySuspicion(m.name, incarnation)), verifying: false };
+    const state: SuspicionState = { suspicion, minMs: min, k, heardAt: undefined, timer: this.clock.setTimer(this.untilVerification(suspicion.timeout()), () => this.verifySuspicion(m.name, incarnation)), verifying: false };
     this.suspicions.set(m.name, state);
     this.queue.queue(m.name, encodeMessage(msg));
     this.emit('member-suspect', this.info(m));
@@ -684,6 +691,15 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       if (this.suspicions.get(name) !== s) return; // refuted, declared or replaced meanwhile
       s.verifying = false;
       if (m.state !== 'suspect' || m.incarnation !== incarnation) return;
+      if (result === 'failed' && (s.heardAt ?? -Infinity) > s.suspicion.start) {
+        // The suspect reached us after the suspicion began: whatever it was, that silence
+        // ended (we missed its refutation), and this one has just begun. Judge it afresh,
+        // as a suspicion of our own, instead of on the old one's deadline.
+        s.heardAt = undefined;
+        s.suspicion = new Suspicion(this.clock.now(), this.name, s.k, s.minMs, s.minMs * this.opts.suspicionMaxTimeoutMult);
+        s.timer = this.clock.setTimer(this.untilVerification(s.suspicion.timeout()), () => this.verifySuspicion(name, incarnation));
+        return;
+      }
       if (result === 'failed') {
         this.suspicions.delete(name);
         this.onDead({ type: 'dead', node: name, incarnation, from: this.name });
@@ -692,6 +708,12 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       const delay = result === 'acked' ? this.untilVerification(s.minMs) : 0;
       s.timer = this.clock.setTimer(delay, () => this.verifySuspicion(name, incarnation));
     });
+  }
+
+  /** Notes that `name` itself just reached us, which matters while we suspect it. */
+  private heardFrom(name: string): void {
+    const s = this.suspicions.get(name);
+    if (s) s.heardAt = this.clock.now();
   }
 
   private clearSuspicion(name: string): void {

@@ -30,3 +30,20 @@ t.test('a silent suspect is declared dead on its deadline', async (t) => {
   w.run(10_000);
   t.same(dead, [4000], 'the verification probe ends on the deadline');
 });
+
+t.test('a suspect that reached us after the suspicion began is judged afresh, not on the old deadline', async (t) => {
+  const w = new Wire(['a', 'b', 'c']);
+  const a = w.node('a');
+  w.silence('b');
+  a.handle({ type: 'suspect', node: 'b', incarnation: 0, from: 'c' }, 'c:1');
+  const dead: number[] = [];
+  a.on('member-dead', () => dead.push(w.clock.now()));
+  w.run(1000);
+  // b pings a (it recovered; a missed its refutation), then falls silent again
+  a.handle({ type: 'ping', seq: 7, target: 'a', source: 'b', sourceAddr: 'b:1' }, 'b:1');
+  w.run(5000);
+  t.same(dead, [], 'not dead at the old deadline (4 s): the failed verification starts a new suspicion');
+  t.equal(a.member('b')?.state, 'suspect');
+  w.run(4000);
+  t.equal(dead.length, 1, 'which runs its course (c, suspecting b since a told it at 3.5 s, may declare first)');
+});
