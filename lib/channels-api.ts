@@ -69,7 +69,7 @@ export class Channels implements ChannelsApi {
       // an evicted original: a cursor at ts 0 reads as incomplete, which is the truth
       return { id, cursor: encodeCursor(held ?? { ...result.id, ts: 0 }), duplicate: true };
     }
-    this.rep.commit(result, payloadSize(value, 'history payload'));
+    this.rep.commit(result, result.payloadBytes);
     const d = result.delta!;
     return { id, cursor: encodeCursor({ node: d.node, epoch: d.epoch, seq: d.seq, ts: d.kind === 'publish' ? d.ts : 0 }), duplicate: false };
   }

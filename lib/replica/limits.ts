@@ -1,4 +1,4 @@
-import { encode } from '@msgpack/msgpack';
+import { Encoder } from '@msgpack/msgpack';
 import { ClusterError } from '../errors.js';
 
 /**
@@ -83,6 +83,8 @@ export function validateId(what: string, id: unknown, limits: ResolvedLimits): a
   if (id.includes('\u0000')) throw new ClusterError('E_INVALID_ARGUMENT', `${what} must not contain NUL`);
 }
 
+const sizeEncoder = new Encoder();
+
 /** The msgpack size of `value` (byte length for bytes); throws E_INVALID_ARGUMENT when it cannot be encoded. */
 export function payloadSize(value: unknown, what: string): number {
   if (value instanceof Uint8Array) return value.byteLength;
@@ -94,7 +96,10 @@ export function payloadSize(value: unknown, what: string): number {
   if (typeof value === 'boolean' || value === null) return 1;
   if (typeof value === 'number') return Number.isInteger(value) && value >= -32 && value < 128 ? 1 : 9;
   try {
-    return encode(value).byteLength;
+    // one shared encoder, its output a view of its own buffer: measuring allocates no
+    // encoder (2 KiB buffer, DataView, caches) and copies no bytes (was ~12 % of a
+    // replication profile). Reentrant: the encoder clones itself when already busy.
+    return sizeEncoder.encodeSharedRef(value).byteLength;
   } catch (err) {
     throw new ClusterError('E_INVALID_ARGUMENT', `${what} is not msgpack-encodable`, { cause: err });
   }

@@ -51,6 +51,8 @@ export interface PublishResult extends LocalChange {
   id: EntryId;
   /** True when the idempotency key was seen recently: nothing new was stored or sent. */
   duplicate: boolean;
+  /** The payload's encoded size, measured once when validated (0 for a duplicate). */
+  payloadBytes: number;
 }
 
 /** The result of applying remote deltas. */
@@ -225,7 +227,7 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
         throw new ClusterError('E_INVALID_ARGUMENT', `idempotency key must be a string of 1 to ${this.limits.maxIdempotencyKeyLength} characters`);
       }
       const seen = this.history.dedupe(channel, ik);
-      if (seen) return { delta: undefined, events: [], id: seen, duplicate: true };
+      if (seen) return { delta: undefined, events: [], id: seen, duplicate: true, payloadBytes: 0 };
     }
     if (!this.history.hasChannel(channel) && this.history.channelCount >= this.limits.maxChannels) {
       throw new ClusterError('E_LIMIT', `this replica holds history for ${this.limits.maxChannels} channels, the limit`);
@@ -234,7 +236,7 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
     if (options.headers !== undefined) delta.headers = options.headers;
     if (ik !== undefined) delta.idempotencyKey = ik;
     const events = this.commitLocal(delta, size, ts);
-    return { delta, events, id: { node: this.node, epoch: this.currentEpoch, seq: delta.seq }, duplicate: false };
+    return { delta, events, id: { node: this.node, epoch: this.currentEpoch, seq: delta.seq }, duplicate: false, payloadBytes: size };
   }
 
   /**
