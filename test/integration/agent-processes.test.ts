@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { waitFor as waitUntil } from './fixtures.js';
+
+const waitFor = (what: string, cond: () => boolean): Promise<void> => waitUntil(what, cond, 40_000, 50);
 
 const bin = fileURLToPath(new URL('../../bin/clusterd.ts', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'clusterd-agents-'));
@@ -37,14 +40,6 @@ function startAgent(name: string, ip: string, join?: string): Agent {
   });
   const exit = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
   return { proc, events, address, exit };
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 40_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const saw = (a: Agent, event: string, name: string): boolean => a.events.some((e) => e.event === event && e.name === name);

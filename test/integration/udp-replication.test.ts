@@ -1,27 +1,7 @@
 import t from 'tap';
 import { ClusterNode } from '../../lib/node.js';
 import { NetTransport } from '../../lib/transport/net.js';
-import type { SwimOptions } from '../../lib/config.js';
-
-// fast timings so the test takes seconds, on real sockets and real time
-const fast: Partial<SwimOptions> = {
-  probeIntervalMs: 200,
-  probeTimeoutMs: 100,
-  gossipIntervalMs: 50,
-  suspicionMult: 3,
-  pushPullIntervalMs: 2000,
-  reconnectIntervalMs: 1000,
-  streamTimeoutMs: 1000,
-  leaveTimeoutMs: 1000,
-};
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { FAST_SWIM as fast, waitFor } from './fixtures.js';
 
 async function startNode(i: number): Promise<ClusterNode> {
   const transport = await NetTransport.listen({ bind: `127.0.0.${i}:0` });
