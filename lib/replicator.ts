@@ -95,6 +95,8 @@ interface PeerState {
   lastRequestAt: number;
   requestOutstanding: boolean;
   mismatches: number;
+  /** When deltas from this peer last arrived (clock.now()). */
+  lastDeltasAt: number;
   link: PeerLink | undefined;
 }
 
@@ -380,6 +382,8 @@ export class Replicator {
 
   private onDeltas(m: DeltasMessage): void {
     const now = this.nowTs();
+    const from = this.peers.get(m.from);
+    if (from) from.lastDeltasAt = this.host.clock.now();
     const epidemic = this.peers.size > this.opts.directPushMax;
     let fresh: Delta[] | undefined;
     if (epidemic) fresh = m.deltas.filter((d) => d.node !== this.host.name && !this.replica.vector.covers(d.node, d.epoch, d.seq));
@@ -449,6 +453,12 @@ export class Replicator {
     p.inSync = false;
     p.mismatches++;
     this.noticeRemoval(member);
+    // deltas from this peer arrived within the catch-up interval: the difference is (most
+    // likely) the batches in flight both ways, which a catch-up would only send twice and,
+    // once the lag exceeds the rings, turn into a Merkle session per interval under load.
+    // A lost delta shows up as a gap when the origin's next one arrives (onDeltas asks
+    // then), a lost tail once the traffic pauses, and the periodic Merkle sessions remain.
+    if (this.host.clock.now() - p.lastDeltasAt < this.opts.catchUpIntervalMs) return;
     this.requestCatchUp(member, false);
   }
 
@@ -689,7 +699,7 @@ export class Replicator {
     if (name === this.host.name) return;
     this.noticeRemoval(name);
     if (!this.peers.has(name)) {
-      this.peers.set(name, { name, inSync: false, lastDigestAt: undefined, lastSessionAt: undefined, lastRequestAt: -Infinity, requestOutstanding: false, mismatches: 0, link: undefined });
+      this.peers.set(name, { name, inSync: false, lastDigestAt: undefined, lastSessionAt: undefined, lastRequestAt: -Infinity, requestOutstanding: false, mismatches: 0, lastDeltasAt: -Infinity, link: undefined });
     }
     if (this.running && !this.isReady) this.beginCatchUp();
   }
