@@ -1,7 +1,10 @@
 /** One queued gossip message, linked into the list of its transmit level. */
 interface Item {
   key: string;
-  bytes: Uint8Array;
+  /** The encoded message, once something needed it (see {@link BroadcastQueue.queue}). */
+  bytes: Uint8Array | undefined;
+  /** Encodes the message the first time it is offered for a frame. */
+  encode: (() => Uint8Array) | undefined;
   transmits: number;
   done: (() => void) | undefined;
   prev: Item | undefined;
@@ -54,12 +57,17 @@ export class BroadcastQueue {
 
   /**
    * Queues `bytes` under `key`, replacing what was queued for that key. `done` runs once
-   * the message has been transmitted `limit` times or was replaced.
+   * the message has been transmitted `limit` times or was replaced. `bytes` may be a
+   * function that encodes the message: it runs the first time a frame has room to
+   * consider it (then never again), so news superseded while it waits, which is most of
+   * it in a busy cluster, is never encoded.
    */
-  queue(key: string, bytes: Uint8Array, done?: () => void): void {
+  queue(key: string, bytes: Uint8Array | (() => Uint8Array), done?: () => void): void {
     const old = this.byKey.get(key);
     if (old) this.drop(old);
-    const item: Item = { key, bytes, transmits: 0, done, prev: undefined, next: undefined };
+    const item: Item = typeof bytes === 'function'
+      ? { key, bytes: undefined, encode: bytes, transmits: 0, done, prev: undefined, next: undefined }
+      : { key, bytes, encode: undefined, transmits: 0, done, prev: undefined, next: undefined };
     this.byKey.set(key, item);
     this.append(item);
     if (this.byKey.size > this.maxQueued) this.dropMostTransmitted();
@@ -85,9 +93,10 @@ export class BroadcastQueue {
       let item = this.levels[t]!.tail;
       while (item && left > 0) {
         const prev = item.prev;
-        if (item.bytes.length <= left) {
-          out.push(item.bytes);
-          left -= item.bytes.length;
+        const bytes = (item.bytes ??= this.encoded(item));
+        if (bytes.length <= left) {
+          out.push(bytes);
+          left -= bytes.length;
           this.unlink(item);
           item.next = taken;
           taken = item;
@@ -116,6 +125,12 @@ export class BroadcastQueue {
     this.byKey.clear();
     this.levels.length = 0;
     for (const item of items) item.done?.();
+  }
+
+  private encoded(item: Item): Uint8Array {
+    const bytes = item.encode!();
+    item.encode = undefined;
+    return bytes;
   }
 
   private append(item: Item): void {

@@ -1,6 +1,6 @@
 import type { Clock, Timer } from '../clock.js';
 import type { SwimOptions } from '../config.js';
-import { encodeMessage } from '../codec/messages.js';
+import { encodeMessage, encodeTrustedMessage } from '../codec/messages.js';
 import type {
   AckMessage,
   AliveMessage,
@@ -299,6 +299,41 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     }
   }
 
+  /**
+   * Bulk-loads members this node does not know yet, from a snapshot of a cluster's state
+   * (a converged simulation's start, a restored state file, a big cluster's push-pull),
+   * without the per-member work of {@link handle}: nothing is queued for gossip (whoever
+   * holds the snapshot already knows it) and, with `quiet`, no events are emitted. Only
+   * unknown members in state alive, dead or left are added, as `handle` would add an alive
+   * one (probe order, broker list, metadata limit and member cap included); this node,
+   * known members and suspects are skipped: updates and suspicions go through `handle`.
+   * @param opts.quiet emit no `member-join` events. @default false
+   * @returns the number of members added
+   */
+  seedMembers(members: Iterable<MemberSnapshot>, opts: { quiet?: boolean } = {}): number {
+    const now = this.clock.now();
+    const emit = !opts.quiet && this.hasListeners('member-join');
+    let added = 0;
+    let brokersChanged = false;
+    for (const s of members) {
+      if (s.state === 'suspect' || s.node === this.name || this.table.get(s.node)) continue;
+      if (s.meta.length > this.opts.maxMetaSize || this.table.size >= this.opts.maxMembers) {
+        this.counters.rejectedMembers++;
+        continue;
+      }
+      const member: Member = { name: s.node, addr: s.addr, incarnation: s.incarnation, state: s.state, meta: s.meta, changedAt: now, rttMs: undefined };
+      this.table.add(member);
+      added++;
+      if (s.state === 'alive' && this.decodeMetaOf(member).roles.includes('broker')) {
+        this.brokerSet.set(member.name, `${member.addr} ${JSON.stringify(this.decodeMetaOf(member).endpoints)}`);
+        brokersChanged = true;
+      }
+      if (emit && s.state === 'alive') this.emit('member-join', this.info(member));
+    }
+    if (brokersChanged && this.hasListeners('brokers-changed')) this.emit('brokers-changed', this.brokers());
+    return added;
+  }
+
   /** Replaces this node's metadata and spreads it (bumping the incarnation). */
   updateMeta(meta: Uint8Array): void {
     if (sameBytes(meta, this.self.meta)) return;
@@ -591,7 +626,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       const member: Member = { name: msg.node, addr: msg.addr, incarnation: msg.incarnation, state: 'alive', meta: msg.meta, changedAt: now, rttMs: undefined };
       this.table.add(member);
       this.trackBroker(member);
-      this.queue.queue(msg.node, encodeMessage(msg));
+      this.queue.queue(msg.node, () => encodeTrustedMessage(msg));
       this.emit('member-join', this.info(member));
       return;
     }
@@ -610,7 +645,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.clearSuspicion(m.name);
     this.table.setState(m, 'alive', now);
     this.trackBroker(m);
-    this.queue.queue(msg.node, encodeMessage(msg));
+    this.queue.queue(msg.node, () => encodeTrustedMessage(msg));
     if (prev === 'suspect') this.emit('member-alive', this.info(m));
     else if (prev === 'dead' || prev === 'left') this.emit('member-join', this.info(m));
     else if (metaChanged) this.emit('member-update', this.info(m));
@@ -630,7 +665,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         if (s && s.suspicion.confirm(msg.from)) {
           this.counters.confirmations++;
           this.rescheduleSuspicion(m.name);
-          this.queue.queue(m.name, encodeMessage(msg));
+          this.queue.queue(m.name, () => encodeTrustedMessage(msg));
         }
         return;
       }
@@ -650,7 +685,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const incarnation = m.incarnation;
     const state: SuspicionState = { suspicion, minMs: min, k, heardAt: undefined, timer: this.clock.setTimer(this.untilVerification(suspicion.timeout()), () => this.verifySuspicion(m.name, incarnation)), verifying: false };
     this.suspicions.set(m.name, state);
-    this.queue.queue(m.name, encodeMessage(msg));
+    this.queue.queue(m.name, () => encodeTrustedMessage(msg));
     this.emit('member-suspect', this.info(m));
   }
 
@@ -737,7 +772,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.clearSuspicion(m.name);
     this.table.setState(m, state, this.clock.now());
     this.trackBroker(m);
-    this.queue.queue(m.name, encodeMessage(msg));
+    this.queue.queue(m.name, () => encodeTrustedMessage(msg));
     if (state === 'dead') {
       this.counters.deaths++;
       this.emit('member-dead', this.info(m));
@@ -810,20 +845,27 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private reconnectTick(): void {
     this.reap();
     if (this.leaving) return;
-    const live = new Set<Address>();
+    // the same candidates in the same order as a full scan, without one when nothing
+    // can be a candidate: no dead member and no seed (a converged cluster's usual state)
     const candidates: Address[] = [];
-    for (const m of this.table.values()) {
-      if (m.state === 'alive' || m.state === 'suspect') live.add(m.addr);
-      else if (m.state === 'dead') candidates.push(m.addr);
+    if (this.table.count('dead') > 0 || this.seeds.length > 0) {
+      const live = this.seeds.length > 0 ? new Set<Address>() : undefined;
+      for (const m of this.table.values()) {
+        if (m.state === 'alive' || m.state === 'suspect') live?.add(m.addr);
+        else if (m.state === 'dead') candidates.push(m.addr);
+      }
+      if (live) for (const s of this.seeds) if (!live.has(s)) candidates.push(s);
     }
-    for (const s of this.seeds) if (!live.has(s)) candidates.push(s);
     const target = this.random.pick(candidates);
     if (target !== undefined) this.pushPullWith(target, false);
   }
 
   private reap(): void {
+    // only dead and left members are ever reaped: most ticks have none to look at
+    if (this.table.count('dead') + this.table.count('left') - (this.self.state === 'left' ? 1 : 0) === 0) return;
     const now = this.clock.now();
-    for (const m of [...this.table.values()]) {
+    // deleting the entry being visited is safe in a Map iteration: no copy of the table
+    for (const m of this.table.values()) {
       if (m === this.self) continue;
       const ttl = m.state === 'dead' ? this.opts.deadReapMs : m.state === 'left' ? this.opts.leftReapMs : Infinity;
       if (now - m.changedAt >= ttl) {
@@ -861,6 +903,10 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private merge(msg: PushPullMessage): void {
     const sender = msg.members[0]?.node ?? '';
     for (const s of msg.members) {
+      // Most entries of a push-pull repeat what we know: skip them before building a
+      // message object, exactly where onAlive / onSuspect / onDead would return at once.
+      const known = this.table.get(s.node);
+      if (known && known !== this.self && (s.state === 'alive' ? s.incarnation <= known.incarnation && s.meta.length <= this.opts.maxMetaSize : s.incarnation < known.incarnation || known.state === 'dead' || known.state === 'left')) continue;
       switch (s.state) {
         case 'alive':
           this.onAlive({ type: 'alive', node: s.node, incarnation: s.incarnation, addr: s.addr, meta: s.meta });
