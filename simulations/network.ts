@@ -4,7 +4,7 @@ import type { Clock, Timer } from '../lib/clock.js';
 import { swimOptions } from '../lib/config.js';
 import type { ProfileName, SwimOptions } from '../lib/config.js';
 import { decodeMessage } from '../lib/codec/messages.js';
-import type { AliveMessage, Message, PingMessage, PushPullMessage } from '../lib/codec/messages.js';
+import type { MemberSnapshot, Message, PingMessage, PushPullMessage } from '../lib/codec/messages.js';
 import { Random } from '../lib/random.js';
 import { Membership } from '../lib/swim/membership.js';
 import type { MemberInfo, MembershipEvents, SwimOutbound } from '../lib/swim/membership.js';
@@ -180,12 +180,9 @@ export class SimNetwork {
       out.push(this.add(undefined, { noStart: mode === 'converged', join, ...(meta ? { meta } : {}) }));
     }
     if (mode === 'converged') {
-      const alive: AliveMessage[] = out.map((x) => ({ type: 'alive', node: x.name, incarnation: 0, addr: x.addr, meta: meta ?? new Uint8Array() }));
-      for (const x of out) {
-        for (const a of alive) if (a.node !== x.name) x.m.handle(a, a.addr);
-        // drain what those arrivals queued: everyone already knows
-        for (let guard = 0; x.m.queuedBroadcasts > 0 && guard < 1000; guard++) x.m.piggyback(Number.MAX_SAFE_INTEGER);
-      }
+      // bulk-load instead of handling n alive messages per node and draining their gossip
+      const snapshot: MemberSnapshot[] = out.map((x) => ({ node: x.name, addr: x.addr, incarnation: 0, state: 'alive', meta: meta ?? new Uint8Array() }));
+      for (const x of out) x.m.seedMembers(snapshot);
       for (const x of out) x.m.start();
     }
     return out;

@@ -6,7 +6,7 @@
  * is plain data with no wall-clock figure in it, so the same scenario and seed give a
  * byte-identical JSON file.
  */
-import type { AliveMessage } from '../lib/codec/messages.js';
+import type { MemberSnapshot } from '../lib/codec/messages.js';
 import { swimOptions } from '../lib/config.js';
 import type { MembershipEvents, MemberInfo } from '../lib/swim/membership.js';
 import { encodeMeta } from '../lib/swim/meta.js';
@@ -275,28 +275,19 @@ class Run {
       return;
     }
     // The converged start of SimNetwork.addMany, with per-role metadata shared across
-    // nodes, and the broadcast queue drained every few hundred arrivals so it never hits
-    // its cap (evicting from a full queue scans it: quadratic at 10,000 members).
+    // nodes: every node bulk-loads the others (Membership.seedMembers: the table, probe
+    // order and broker list that handling their alive messages would build, without the
+    // gossip that would then have to be drained), quietly, so the view tracker is filled
+    // here in one pass instead of by n² member-join events.
     const nodes: SimNode[] = [];
     for (let i = 0; i < n; i++) {
       nodes.push(this.net.add(undefined, { noStart: true, meta: this.metaFor(this.roles[i]!) }));
       this.tracker.boot(i);
     }
-    const alive: AliveMessage[] = nodes.map((x) => ({ type: 'alive', node: x.name, incarnation: 0, addr: x.addr, meta: x.meta ?? new Uint8Array() }));
-    for (const x of nodes) {
-      let k = 0;
-      for (const a of alive) {
-        if (a.node === x.name) continue;
-        x.m.handle(a, a.addr);
-        if (++k % 500 === 0) this.drain(x);
-      }
-      this.drain(x);
-    }
+    const snapshot: MemberSnapshot[] = nodes.map((x) => ({ node: x.name, addr: x.addr, incarnation: 0, state: 'alive', meta: x.meta ?? new Uint8Array() }));
+    for (const x of nodes) x.m.seedMembers(snapshot, { quiet: true });
+    for (let o = 0; o < n; o++) for (let s = 0; s < n; s++) if (s !== o) this.tracker.see(o, s, true);
     for (const x of nodes) x.m.start();
-  }
-
-  private drain(x: SimNode): void {
-    for (let guard = 0; x.m.queuedBroadcasts > 0 && guard < 1000; guard++) x.m.piggyback(Number.MAX_SAFE_INTEGER);
   }
 
   // ---------------------------------------------------------------- timeline
