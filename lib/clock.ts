@@ -31,11 +31,23 @@ export class SystemClock implements Clock {
   }
 }
 
-interface Scheduled {
-  at: number;
-  order: number;
-  fn: () => void;
-  cancelled: boolean;
+/** A pending timer of a ManualClock; it is its own handle (no closure per timer). */
+class Scheduled implements Timer {
+  cancelled = false;
+
+  constructor(
+    readonly clock: ManualClock,
+    readonly at: number,
+    readonly order: number,
+    readonly fn: () => void,
+  ) {}
+
+  cancel(): void {
+    if (!this.cancelled) {
+      this.cancelled = true;
+      this.clock.cancelled();
+    }
+  }
 }
 
 /**
@@ -69,17 +81,20 @@ export class ManualClock implements Clock {
   }
 
   setTimer(ms: number, fn: () => void): Timer {
-    const item: Scheduled = { at: this.time + Math.max(0, ms), order: this.seq++, fn, cancelled: false };
+    const item = new Scheduled(this, this.time + Math.max(0, ms), this.seq++, fn);
+    // cancelled timers stay in the heap until they reach its top; when they outnumber
+    // the live ones, rebuild it without them (a sorted array is a heap)
+    if (this.heap.length >= 4096 && this.heap.length > 2 * this.live) {
+      this.heap = this.heap.filter((x) => !x.cancelled).sort((a, b) => a.at - b.at || a.order - b.order);
+    }
     this.push(item);
     this.live++;
-    return {
-      cancel: () => {
-        if (!item.cancelled) {
-          item.cancelled = true;
-          this.live--;
-        }
-      },
-    };
+    return item;
+  }
+
+  /** Called by a pending timer being cancelled. @internal */
+  cancelled(): void {
+    this.live--;
   }
 
   /** Number of timers scheduled and not yet fired or cancelled. */
