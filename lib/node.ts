@@ -401,6 +401,7 @@ export class ClusterNode {
         },
       ),
       rawFrame: (messages) => this.rawStreamEncoder.encode(messages),
+      fastFrame: (messages) => this.fastStreamEncoder.encode(messages),
       rejected: () => this.statsIn.replicationRejected++,
     };
   }

@@ -1,5 +1,5 @@
 import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
-import { deflateSync, inflateSync } from 'fflate';
+import { deflateRawSync, inflateRawSync, constants as zlibConstants } from 'node:zlib';
 import type { ChannelEvents, HistoryEntry, MessageView, SyncStatus } from './channels.js';
 import type { Clock, Timer } from './clock.js';
 import type { TrafficClass } from './codec/batcher.js';
@@ -7,7 +7,7 @@ import { encodeMessage } from './codec/messages.js';
 import type { AnyMessage } from './codec/messages.js';
 import { LimitedMsgpackDecoder, resolveMsgpackLimits, scanMsgpack } from './codec/msgpack-limits.js';
 import type { BulkChunkMessage, DeltaReplyMessage, DeltasMessage, MerkleMessage, VectorRequestMessage } from './codec/replication-messages.js';
-import { REPLICATION_MESSAGE_TYPES } from './codec/replication-messages.js';
+import { REPLICATION_MESSAGE_TYPES, encodeBulkChunkTrusted, encodeDeltasTrusted } from './codec/replication-messages.js';
 import { TypedEmitter } from './events.js';
 import type { FramedStream } from './framed-stream.js';
 import { Hlc, hlcPack, hlcWall } from './hlc.js';
@@ -75,6 +75,11 @@ export interface ReplicatorHost {
   dial(to: Address, fast?: boolean): Promise<FramedStream>;
   /** Builds a stream frame that is not deflated again (its payload already is). */
   rawFrame(messages: Uint8Array[]): Uint8Array;
+  /**
+   * Builds a stream frame the way a `fast` stream would (deflate level 1), once, so that
+   * one flush's delta batch is deflated once and the same frame goes to every peer.
+   */
+  fastFrame(messages: Uint8Array[]): Uint8Array;
   /** Counts a replication message refused as malformed. */
   rejected(reason: string): void;
 }
@@ -309,9 +314,11 @@ export class Replicator {
       }
       return;
     }
-    // a big batch: one ordered frame per peer on its replication stream
+    // a big batch: one ordered frame on each peer's replication stream, built (and
+    // deflated) once for all of them
     for (const msg of this.encodeBatches(deltas, sizes, MAX_STREAM_BATCH_BYTES)) {
-      for (const p of targets) this.sendOnLink(p, msg);
+      const frame = this.host.fastFrame([msg]);
+      for (const p of targets) this.sendOnLink(p, frame, msg.length);
     }
   }
 
@@ -599,7 +606,10 @@ export class Replicator {
       // made bulk catch-up GC-bound; capping the compressed input bounds a bomb's CPU cost
       // (fflate keeps decoding past a full buffer) to what 256 KiB × 1032 takes
       if (m.rawBytes > BULK_RAW_CAP || total > BULK_PACKED_CAP) throw new Error('bulk chunk too large');
-      const raw = inflateSync(packed, { out: new Uint8Array(m.rawBytes) });
+      // native inflate (several times fflate's speed); maxOutputLength caps a bomb at the
+      // announced size, and a chunk that inflates to any other size is refused
+      const raw = inflateRawSync(packed, { maxOutputLength: Math.max(1, m.rawBytes) });
+      if (raw.length !== m.rawBytes) throw new Error('bulk chunk size mismatch');
       chunk = this.bulkDecoder.decode(raw) as BulkChunk;
     } catch {
       this.host.rejected('bulk-chunk payload');
@@ -655,10 +665,12 @@ export class Replicator {
 
   private bulkFrame(sid: number, chunk: BulkChunk): Uint8Array {
     const raw = msgpackEncode(chunk);
-    const packed = deflateSync(raw, { level: 1 });
+    // raw DEFLATE as before (any inflater reads it), from native zlib: level 1 in C costs a
+    // fraction of fflate's JavaScript level 1
+    const packed = deflateRawSync(raw, { level: 1, strategy: zlibConstants.Z_DEFAULT_STRATEGY });
     const parts: Uint8Array[] = [];
     for (let at = 0; at < packed.length; at += BIN_PART) parts.push(packed.subarray(at, Math.min(packed.length, at + BIN_PART)));
-    const msg = encodeMessage({ type: 'bulk-chunk', sid, index: chunk.index, parts, rawBytes: raw.length });
+    const msg = encodeBulkChunkTrusted({ type: 'bulk-chunk', sid, index: chunk.index, parts, rawBytes: raw.length });
     this.counters.syncOut += msg.length;
     return this.host.rawFrame([msg]);
   }
@@ -754,7 +766,8 @@ export class Replicator {
     let bytes = overhead;
     const emit = (): void => {
       if (batch.length === 0) return;
-      out.push(encodeMessage({ type: 'deltas', from, deltas: batch }));
+      // our own replica's deltas, validated when they entered it: no second validation pass
+      out.push(encodeDeltasTrusted(from, batch));
       batch = [];
       bytes = overhead;
     };
@@ -769,14 +782,16 @@ export class Replicator {
     return out;
   }
 
-  private sendOnLink(peer: string, msg: Uint8Array): void {
+  // `frame`: a complete stream frame (host.fastFrame); `bytes`: the message bytes it carries
+  private sendOnLink(peer: string, frame: Uint8Array, bytes: number): void {
     const p = this.peers.get(peer);
     const addr = this.address(peer);
     if (!p || addr === undefined) return;
     let link = p.link;
     if (!link) link = p.link = { stream: undefined, dialing: false, queue: [], queuedBytes: 0 };
-    this.counters.deltasOut += msg.length;
-    if (link.stream && !link.stream.isClosed && link.queue.length === 0 && link.stream.send([msg])) return;
+    this.counters.deltasOut += bytes;
+    const msg = frame;
+    if (link.stream && !link.stream.isClosed && link.queue.length === 0 && link.stream.sendFrame(msg)) return;
     if (link.queuedBytes + msg.length > MAX_LINK_QUEUE_BYTES) {
       // the peer cannot keep up: drop, a digest catch-up or Merkle session repairs it
       this.counters.linkDrops++;
@@ -811,7 +826,7 @@ export class Replicator {
 
   private drainLink(l: PeerLink): void {
     while (l.stream && l.queue.length > 0) {
-      if (!l.stream.send([l.queue[0]!])) return;
+      if (!l.stream.sendFrame(l.queue[0]!)) return;
       l.queuedBytes -= l.queue.shift()!.length;
     }
   }

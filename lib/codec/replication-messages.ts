@@ -1,3 +1,4 @@
+import { Encoder } from '@msgpack/msgpack';
 import type { Delta } from '../replica/delta.js';
 import type { HistoryEntry } from '../replica/history.js';
 import type { PresenceEntry } from '../replica/presence.js';
@@ -374,7 +375,7 @@ function readMerkle(r: FieldReader): ExchangeMessage<SyncRecord> {
 
 const T = ReplicationMessageType;
 
-defineMessage(
+const deltasDefinition = defineMessage(
   T.deltas,
   'deltas',
   (m) => [m.from, m.deltas.map(deltaWire)],
@@ -432,7 +433,7 @@ defineMessage(
   (r) => ({ type: 'bulk-request', from: r.name('from'), sid: r.uint('sid') }),
 );
 
-defineMessage(
+const bulkChunkDefinition = defineMessage(
   T.bulkChunk,
   'bulk-chunk',
   (m) => [m.sid, m.index, m.parts, m.rawBytes],
@@ -445,3 +446,23 @@ defineMessage(
     return { type: 'bulk-chunk', sid, index, parts, rawBytes: r.uint('rawBytes') };
   },
 );
+
+// ── trusted encoding (runtime hot paths) ───────────────────────────────────────
+
+const trustedEncoder = new Encoder();
+
+/**
+ * Encodes a `deltas` message without the validation pass of `encodeMessage`: only for
+ * deltas this node holds in its replica, i.e. built by the replica's own validated local
+ * writes or received from peers and validated by `readDeltas` on the way in. Receivers
+ * still validate every message strictly. See docs/decisions/0025.
+ */
+export function encodeDeltasTrusted(from: string, deltas: readonly Delta[]): Uint8Array {
+  const m: DeltasMessage = { type: 'deltas', from, deltas: deltas as Delta[] };
+  return trustedEncoder.encode([deltasDefinition.number, ...deltasDefinition.encodeFields(m)]);
+}
+
+/** Encodes a `bulk-chunk` message without re-validating it (the runtime built it: parts of its own deflate output). */
+export function encodeBulkChunkTrusted(m: BulkChunkMessage): Uint8Array {
+  return trustedEncoder.encode([bulkChunkDefinition.number, ...bulkChunkDefinition.encodeFields(m)]);
+}
