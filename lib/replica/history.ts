@@ -65,6 +65,8 @@ interface ChannelHistory {
   items: HistoryEntry[];
   sizes: number[];
   head: number;
+  // keyed by the entry's record key (historyKey), the same string the Merkle tree stores:
+  // one key per held entry instead of two
   ids: Map<string, HistoryEntry>;
   lowWater: Position | undefined;
   dedupe: Map<string, EntryId>;
@@ -74,7 +76,7 @@ interface ChannelHistory {
 
 /** The record key of a history entry in the Merkle tree. */
 export function historyKey(channel: string, id: EntryId): string {
-  return `h\u0000${channel}\u0000${idKey(id)}`;
+  return `h\u0000${channel}\u0000${id.node}\u0000${id.epoch}\u0000${id.seq}`;
 }
 
 /** The record key of a channel's low-water mark in the Merkle tree. */
@@ -151,12 +153,12 @@ export class HistoryStore {
 
   /** The held entry with this id. */
   get(channel: string, id: EntryId): HistoryEntry | undefined {
-    return this.channels.get(channel)?.ids.get(idKey(id));
+    return this.channels.get(channel)?.ids.get(historyKey(channel, id));
   }
 
   /** True when the entry id is held. */
   has(channel: string, id: EntryId): boolean {
-    return this.channels.get(channel)?.ids.has(idKey(id)) ?? false;
+    return this.channels.get(channel)?.ids.has(historyKey(channel, id)) ?? false;
   }
 
   /** Held entries of a channel, oldest first (a fresh array). */
@@ -183,7 +185,7 @@ export class HistoryStore {
    */
   insert(entry: HistoryEntry, size: number, now: HlcTimestamp): InsertStatus {
     const ch = this.channel(entry.channel);
-    const key = idKey(entry);
+    const key = historyKey(entry.channel, entry);
     if (ch.ids.has(key)) return 'duplicate';
     if (ch.lowWater && comparePositions(entry, ch.lowWater) <= 0) return 'below-low-water';
     if (this.isExpired(ch, entry.ts, now)) {
@@ -211,7 +213,7 @@ export class HistoryStore {
     }
     ch.ids.set(key, entry);
     this.total++;
-    this.index?.set(`h\u0000${entry.channel}\u0000${key}`, entry.ts, 0);
+    this.index?.set(key, entry.ts, 0);
     if (entry.idempotencyKey !== undefined) this.remember(ch, entry.idempotencyKey, entry);
     if (ch.items.length - ch.head > ch.maxEntries) {
       const drop = ch.items.length - ch.head - ch.maxEntries;
@@ -333,9 +335,9 @@ export class HistoryStore {
     ch.lowWater = mark;
     this.index?.set(lowWaterKey(ch.name), mark.ts, hashString(idKey(mark)));
     while (ch.head < ch.items.length && comparePositions(ch.items[ch.head]!, mark) <= 0) {
-      const e = ch.items[ch.head]!;
-      ch.ids.delete(idKey(e));
-      this.index?.delete(historyKey(ch.name, e));
+      const key = historyKey(ch.name, ch.items[ch.head]!);
+      ch.ids.delete(key);
+      this.index?.delete(key);
       this.total--;
       ch.head++;
     }
