@@ -906,14 +906,20 @@ export class Replicator {
  * `entry` (or a bulk catch-up of a million entries) does not pay for cursors it never reads.
  */
 function lazyMessageEvent(entry: HistoryEntry): ChannelEvents['message'] {
-  let view: MessageView | undefined;
-  return {
-    channel: entry.channel,
-    entry,
-    get message(): MessageView {
-      return (view ??= messageView(entry));
-    },
-  };
+  return new LazyMessageEvent(entry);
+}
+
+// a class, not an object literal with a getter: one shared shape and prototype getter
+// instead of a fresh accessor closure per event
+class LazyMessageEvent {
+  readonly channel: string;
+  private view: MessageView | undefined;
+  constructor(readonly entry: HistoryEntry) {
+    this.channel = entry.channel;
+  }
+  get message(): MessageView {
+    return (this.view ??= messageView(this.entry));
+  }
 }
 
 /** A stored history entry as applications see it. */
