@@ -51,7 +51,7 @@ export default async function bench(): Promise<BenchResult> {
   const runs = [child('split-brain', 1000, 600_000), child('crash-detection', large, 120_000)];
   const [sb, big] = runs as [Measured, Measured];
   const markdown = [
-    'The simulation runner (`clusterd sim`) on the goals of issue 6, each run in its own process (`--max-old-space-size=22000`). "start" is the time until the first virtual sample, i.e. building the converged cluster (every node learning every other through the real `Membership.handle`).',
+    'The simulation runner (`clusterd sim`) on the goals of issue 6, each run in its own process (`--max-old-space-size=22000`). "start" is the time until the first virtual sample, i.e. building the converged cluster (every node bulk-loading every other with `Membership.seedMembers`, decision 0041).',
     '',
     table(['scenario', 'nodes', 'virtual s', 'wall s', 'of which start', 'peak RSS (MiB)', 'msg/node/s', 'invariants'], runs.map((m) => [m.scenario, m.nodes, m.virtualSeconds, fmt(m.wallSeconds, 1), fmt(m.startSeconds, 1), fmt(m.peakRssMiB, 0), m.msgsPerNodePerSec, m.passed ? 'pass' : 'FAIL'])),
     '',
