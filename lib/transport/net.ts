@@ -10,6 +10,7 @@ import { emptyNetStats } from './net-stats.js';
 import type { NetTransportStats } from './net-stats.js';
 import { bindError, errnoOf, unreachableError } from './socket-errors.js';
 import { listenTcp, TcpStream } from './tcp.js';
+import type { BufferBudget } from './tcp.js';
 import { UdpEndpoint } from './udp.js';
 import type { Address, PacketHandler, Stream, Transport, TransportLimits } from './transport.js';
 
@@ -41,6 +42,14 @@ export interface NetTransportOptions extends TransportLimits {
   packetQueueLimit?: number;
   /** How many ephemeral ports to try when port 0 was asked and TCP finds UDP's port taken. @default 8 */
   bindAttempts?: number;
+  /**
+   * Bytes of partly received stream messages held across all streams together. A peer
+   * that trickles huge messages on many streams could otherwise pin
+   * maxStreamMessage × maxInboundStreams; past this budget the stream that grew it is
+   * closed (counted in streamErrors and streamsOversize). At least maxStreamMessage.
+   * @default 67108864 (64 MiB)
+   */
+  maxBufferedStreamBytes?: number;
 }
 
 interface PendingDial {
@@ -69,7 +78,7 @@ export class NetTransport implements Transport {
     private readonly bindFamily: 4 | 6,
     advertise: Address,
     private readonly limits: ResolvedLimits,
-    private readonly settings: { clock: Clock; idleTimeoutMs: number; highWaterMark: number },
+    private readonly settings: { clock: Clock; idleTimeoutMs: number; highWaterMark: number; buffered: BufferBudget },
     stats: NetTransportStats,
   ) {
     this.bindAddress = formatAddress(bindHost, udp.port);
@@ -88,6 +97,8 @@ export class NetTransport implements Transport {
     const highWaterMark = options.streamHighWaterMark ?? DEFAULT_STREAM_HIGH_WATER_MARK;
     const sendQueueLimit = options.packetQueueLimit ?? 1024 * 1024;
     const attempts = options.bindAttempts ?? 8;
+    const maxBuffered = options.maxBufferedStreamBytes ?? 64 * 1024 * 1024;
+    checkInteger('maxBufferedStreamBytes', maxBuffered, limits.maxStreamMessage, 2 ** 40);
     checkInteger('idleTimeoutMs', idleTimeoutMs, 0, 2 ** 31 - 1);
     checkInteger('streamHighWaterMark', highWaterMark, 0, 2 ** 32);
     checkInteger('packetQueueLimit', sendQueueLimit, 0, 2 ** 32);
@@ -131,7 +142,7 @@ export class NetTransport implements Transport {
       const advertised = advertise
         ? formatAddress(advertise.host, advertise.port === 0 ? udp.port : advertise.port)
         : formatAddress(bind.host, udp.port);
-      const transport = new NetTransport(udp, bind.host, bind.family, advertised, limits, { clock, idleTimeoutMs, highWaterMark }, stats);
+      const transport = new NetTransport(udp, bind.host, bind.family, advertised, limits, { clock, idleTimeoutMs, highWaterMark, buffered: { used: 0, max: maxBuffered } }, stats);
       transport.server = server;
       accept = (socket) => transport.accept(socket);
       return transport;
@@ -239,6 +250,7 @@ export class NetTransport implements Transport {
         idleTimeoutMs: this.settings.idleTimeoutMs,
         clock: this.settings.clock,
         stats: this.stats,
+        buffered: this.settings.buffered,
       },
       (gone) => {
         this.streams.delete(gone);

@@ -17,6 +17,14 @@ export interface TcpStreamOptions {
   clock: Clock;
   /** Counters shared with the owning transport. */
   stats: NetTransportStats;
+  /** Partly received bytes held by all streams of the transport, and their cap. */
+  buffered: BufferBudget;
+}
+
+/** A byte budget shared by every stream of one transport. */
+export interface BufferBudget {
+  used: number;
+  max: number;
 }
 
 const HEADER = 4;
@@ -131,6 +139,15 @@ export class TcpStream implements Stream {
     this.lastActivity = this.options.clock.now();
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+    const budget = this.options.buffered;
+    budget.used += chunk.length;
+    if (budget.used > budget.max) {
+      this.options.stats.streamErrors++;
+      this.options.stats.streamsOversize++;
+      this.release();
+      this.destroy(new ClusterError('E_LIMIT', `stream from ${this.remote} pushed partly received stream data past the transport's ${budget.max}-byte budget`));
+      return;
+    }
     const max = this.options.maxStreamMessage;
     for (;;) {
       if (this.need < 0) {
@@ -139,8 +156,7 @@ export class TcpStream implements Stream {
         if (length > max) {
           this.options.stats.streamErrors++;
           this.options.stats.streamsOversize++;
-          this.chunks.length = 0;
-          this.buffered = 0;
+          this.release();
           this.destroy(new ClusterError('E_LIMIT', `stream from ${this.remote} announced a ${length}-byte message; maxStreamMessage is ${max}`));
           return;
         }
@@ -156,9 +172,17 @@ export class TcpStream implements Stream {
     }
   }
 
+  /** Drops what is buffered and gives its bytes back to the transport's budget. */
+  private release(): void {
+    this.options.buffered.used -= this.buffered;
+    this.chunks.length = 0;
+    this.buffered = 0;
+  }
+
   /** Removes and returns the first `n` buffered bytes, copying only when they span chunks. */
   private take(n: number): Buffer {
     this.buffered -= n;
+    this.options.buffered.used -= n;
     const first = this.chunks[0];
     if (first && first.length >= n) {
       if (first.length === n) this.chunks.shift();
@@ -206,8 +230,7 @@ export class TcpStream implements Stream {
     if (!this.error && (this.need >= 0 || this.buffered > 0)) {
       this.error = new ClusterError('E_FRAME_TRUNCATED', `stream from ${this.remote} ended in the middle of a message`);
     }
-    this.chunks.length = 0;
-    this.buffered = 0;
+    this.release();
     this.onFinish(this);
     const handlers = this.closeHandlers.splice(0);
     for (const handler of handlers) handler(this.error);

@@ -102,3 +102,28 @@ t.test('connections beyond maxInboundStreams are dropped at once', async (t) => 
   t.equal(small.stats.streamErrors, 1);
   for (const s of sockets) s.destroy();
 });
+
+t.test('partly sent messages on many streams cannot pin more than the transport budget', async (t) => {
+  const small = await NetTransport.listen({ bind: '127.0.0.1:0', maxStreamMessage: 64 * 1024, maxBufferedStreamBytes: 256 * 1024 });
+  t.teardown(() => small.close());
+  const closed: (Error | undefined)[] = [];
+  small.onStream((s) => s.onClose((err) => closed.push(err)));
+  const [h, p] = small.bindAddress.split(':') as [string, string];
+  // each peer announces a 60 KiB message and sends 50 KiB of it, then waits
+  const partial = Buffer.alloc(4 + 50 * 1024);
+  partial.writeUInt32BE(60 * 1024, 0);
+  const sockets = Array.from({ length: 8 }, () => {
+    const socket = net.connect({ host: h, port: Number(p) }, () => socket.write(partial));
+    socket.on('error', () => {});
+    return socket;
+  });
+  t.teardown(() => sockets.forEach((s) => s.destroy()));
+  const start = Date.now();
+  while (closed.length < 3 && Date.now() - start < 5000) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 200));
+  // 256 KiB holds five 50 KiB partial bodies; the three streams that push past it are cut
+  t.equal(closed.length, 3, `${closed.length} streams cut`);
+  t.ok(closed.every((e) => (e as { code?: string } | undefined)?.code === 'E_LIMIT'), 'each with E_LIMIT');
+  t.equal(small.stats.streamsOversize, 3, 'counted');
+  await t.rejects(NetTransport.listen({ bind: '127.0.0.1:0', maxStreamMessage: 1024, maxBufferedStreamBytes: 10 }), /maxBufferedStreamBytes/, 'a budget below one message is refused');
+});
