@@ -46,6 +46,13 @@ export function killAllAgents(): number {
   return n;
 }
 
+/** Resolves once every agent process has exited (and been reaped), or after `timeoutMs`. */
+export async function agentsGone(timeoutMs: number): Promise<boolean> {
+  const until = performance.now() + timeoutMs;
+  while (live.size > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+  return live.size === 0;
+}
+
 /** Agent processes spawned and not yet seen exiting. */
 export function liveAgentCount(): number {
   return live.size;

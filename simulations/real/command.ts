@@ -33,15 +33,15 @@ export interface RealCommand {
 export async function realCommand(c: RealCommand, io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
   let scenario = await loadScenario(c.file, c.nodes);
   if (c.durationMs !== undefined) scenario = withDuration(scenario, c.durationMs);
-  const cli = join(repoRoot(), 'dist', 'bin', 'clusterd.js');
-  if (!existsSync(cli)) {
-    io.err(`clusterd sim: --real spawns the built agent, and ${cli} does not exist: run "npm run build" first\n`);
-    return 2;
-  }
   let adds = 0;
   for (const s of scenario.timeline) if (s.action === 'add') adds += (s as { count: number }).count * s.repeat.times;
   if (scenario.nodes + adds > MAX_REAL_AGENTS) {
     io.err(`clusterd sim: --real starts one agent process per node: ${scenario.nodes + adds} is more than ${MAX_REAL_AGENTS}; use --nodes (e.g. --nodes 10)\n`);
+    return 2;
+  }
+  const cli = join(repoRoot(), 'dist', 'bin', 'clusterd.js');
+  if (!existsSync(cli)) {
+    io.err(`clusterd sim: --real spawns the built agent, and ${cli} does not exist: run "npm run build" first\n`);
     return 2;
   }
   const bar = progressBar();

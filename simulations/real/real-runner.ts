@@ -21,7 +21,7 @@ import type { InvariantResult, Series, SimResult, Spread } from '../runner.js';
 import { ScenarioError } from '../scenario.js';
 import type { ResolvedStep, Scenario } from '../scenario.js';
 import { ViewTracker } from '../view-tracker.js';
-import { AgentProcess, killAllAgents, pidAlive } from './agent-process.js';
+import { AgentProcess, agentsGone, killAllAgents, pidAlive } from './agent-process.js';
 import { FaultPlan, loopbackHost } from './fault-plan.js';
 import { parseTraffic } from './prom-text.js';
 import type { AgentTraffic } from './prom-text.js';
@@ -102,10 +102,15 @@ interface Fault {
 /** Runs `sc` against real agents and returns its result. Every agent is gone when it settles. */
 export async function runReal(sc: Scenario, opts: RealOptions = {}): Promise<RealResult> {
   const run = new RealRun(sc, opts);
+  let interrupted = false;
   const onSignal = (sig: NodeJS.Signals): void => {
+    interrupted = true;
     killAllAgents();
-    run.cleanupSync();
-    process.exit(sig === 'SIGINT' ? 130 : 143);
+    // wait (briefly) for their exit so that they are reaped by us, not left as zombies
+    void agentsGone(3000).then(() => {
+      run.cleanupSync();
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
   };
   const onExit = (): void => {
     killAllAgents();
@@ -115,6 +120,10 @@ export async function runReal(sc: Scenario, opts: RealOptions = {}): Promise<Rea
   process.on('exit', onExit);
   try {
     return await run.run();
+  } catch (err) {
+    // the agents were killed under a start or a request: the signal handler exits, not this error
+    if (interrupted) await new Promise(() => {});
+    throw err;
   } finally {
     await run.stopAll();
     process.off('SIGINT', onSignal);
@@ -163,6 +172,8 @@ class RealRun {
   private readonly timers = new Set<NodeJS.Timeout>();
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** The agents are forming the cluster before the timeline's time 0 (converged start). */
+  private forming = false;
   private readonly errors: string[] = [];
 
   constructor(
@@ -205,6 +216,7 @@ class RealRun {
     for (let i = 0; i < sc.nodes; i++) this.newSlot(this.roles[i]!);
     const formStart = performance.now();
     this.t0 = formStart;
+    this.forming = sc.start === 'converged';
     // n0 founds the cluster; the others join through it
     await this.spawn(0, []);
     await Promise.all(this.slots.slice(1).map((s) => this.spawn(s.index, [0])));
@@ -217,6 +229,7 @@ class RealRun {
       this.formMs = performance.now() - formStart;
       this.t0 = performance.now();
       this.tracker.convergedSince = 0;
+      this.forming = false;
     } else {
       this.formMs = performance.now() - formStart;
     }
@@ -613,7 +626,7 @@ class RealRun {
     this.tracker.see(o, s, alive);
     const now = this.now();
     if (this.tracker.converged && this.pendingHeal) this.closeHeal();
-    if (now < 0) return; // the cluster forming: not part of the timeline
+    if (this.forming) return; // the cluster forming before time 0: not part of the timeline
     const healthy = this.tracker.isUp(s) && now >= this.impairedUntil[s]!;
     if (type === 'member-suspect' && healthy) this.suspicionsOfHealthy++;
     if (type === 'member-dead' && this.tracker.isUp(s)) {
