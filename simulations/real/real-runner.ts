@@ -252,7 +252,7 @@ class RealRun {
    * Starts the agent of slot `i`: its rules are set before it joins (a restart during a
    * partition must not slip through it), then its event stream is followed from its boot.
    */
-  private async spawn(i: number, seeds: number[], wipe = false): Promise<void> {
+  private async spawn(i: number, seeds: number[], wipe = false, onBoot?: () => void): Promise<void> {
     const slot = this.slots[i]!;
     if (wipe) rmSync(slot.dataDir, { recursive: true, force: true });
     const gen = ++slot.gen;
@@ -277,6 +277,7 @@ class RealRun {
       }
     });
     this.tracker.boot(i);
+    onBoot?.();
     slot.rulesJson = '[]';
     await this.pushRulesTo(slot);
     const self = await proc.api<{ cursor: string }>('GET', '/v1/self');
@@ -539,11 +540,13 @@ class RealRun {
       await old.exited;
     }
     const asked = this.now();
-    await this.spawn(i, this.seedsFor(i), !persisted);
-    this.impairedUntil[i] = this.now() + this.graceMs;
-    this.track(i, 'join');
+    // the news of its return is followed from the moment the new process is up, before it joins
+    await this.spawn(i, this.seedsFor(i), !persisted, () => {
+      this.impairedUntil[i] = this.now() + this.graceMs;
+      this.track(i, 'join');
+      this.note(`n${i} back up ${Math.round(this.now() - asked)} ms after the restart was asked (process start)`);
+    });
     this.fault();
-    this.note(`n${i} back up ${Math.round(this.now() - asked)} ms after the restart was asked (process start)`);
   }
 
   private async leave(i: number): Promise<void> {
@@ -578,8 +581,7 @@ class RealRun {
 
   private async addNode(roles: string[], seeds: number[] | undefined): Promise<void> {
     const slot = this.newSlot(roles);
-    await this.spawn(slot.index, (seeds ?? this.seedsFor(slot.index)).filter((s) => s !== slot.index));
-    this.track(slot.index, 'join');
+    await this.spawn(slot.index, (seeds ?? this.seedsFor(slot.index)).filter((s) => s !== slot.index), false, () => this.track(slot.index, 'join'));
     this.fault();
     // the newcomer's peers must drop it too when a partition is in force
     await this.pushRules();
