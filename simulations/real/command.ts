@@ -53,7 +53,7 @@ export async function realCommand(c: RealCommand, io: { out: (s: string) => void
     bar.clear();
   }
   const simWall = (performance.now() - started) / 1000;
-  const bar2 = progressBar();
+  const bar2 = progressBar(process.stderr, 'real');
   let real;
   try {
     real = await runReal(scenario, { seed: c.seed, onProgress: bar2.update, keepData: c.keepData, cli, maxAgents: MAX_REAL_AGENTS });

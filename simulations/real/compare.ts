@@ -55,6 +55,33 @@ function perNode(v: number, r: SimResult): string {
   return ns === 0 ? '—' : String(Math.round((v / ns) * 10) / 10);
 }
 
+/**
+ * For each partition of the run: ms from it until the agreement reached the lowest value
+ * it takes before the next partition or heal (each side has given up on the other),
+ * at the sampling resolution. Partitions with no sample before the next step are skipped.
+ */
+export function partitionSettleMs(r: SimResult): number[] {
+  const s = r.series;
+  const marks = r.events.filter((e) => /^(partition|one-way partition|heal)/.test(e.what));
+  const out: number[] = [];
+  marks.forEach((e, k) => {
+    if (e.what.startsWith('heal')) return;
+    const end = marks[k + 1]?.atMs ?? r.durationMs + 1;
+    let min = Infinity;
+    let at = -1;
+    for (let i = 0; i < s.tMs.length; i++) {
+      const t = s.tMs[i]!;
+      if (t < e.atMs || t >= end) continue;
+      if (s.agreement[i]! < min) {
+        min = s.agreement[i]!;
+        at = t;
+      }
+    }
+    if (at >= 0) out.push(at - e.atMs);
+  });
+  return out;
+}
+
 /** The rows comparing a simulated run with the real run of the same scenario. */
 export function compareRuns(sim: SimResult, real: RealResult, simWallSeconds: number): ComparisonRow[] {
   const rows: ComparisonRow[] = [];
@@ -66,7 +93,12 @@ export function compareRuns(sim: SimResult, real: RealResult, simWallSeconds: nu
   const mr = real.measurements;
   const conv = (r: SimResult): string => (r.measurements.convergence.convergedAfterLastFaultMs >= 0 ? fmtMs(r.measurements.convergence.convergedAfterLastFaultMs) : 'not converged');
   const minAgreement = (r: SimResult): string => (r.series.agreement.length === 0 ? '—' : String(Math.min(...r.series.agreement)));
+  const settle = (r: SimResult): string => {
+    const xs = partitionSettleMs(r);
+    return xs.length === 0 ? '—' : xs.map((x) => fmtMs(x)).join(', ');
+  };
   rows.push(
+    { label: 'partition → views settled', sim: settle(sim), real: settle(real), note: 'from each partition until the agreement reaches its lowest value before the heal (each side has declared the other dead), at the 1 s sampling' },
     { label: 'converged after each heal', sim: heals(sim), real: heals(real), note: 'real: from each agent\'s member events, as received by the runner' },
     { label: 'converged after the last fault', sim: conv(sim), real: conv(real) },
     { label: 'lowest agreement (pairs seen right)', sim: minAgreement(sim), real: minAgreement(real) },

@@ -836,7 +836,7 @@ class RealRun {
           deadEverywhereMs: dist(crashes.map((f) => f.spread.allAwareMs).filter((x) => x >= 0)),
           neverDeadEverywhere: crashes.filter((f) => f.spread.allAwareMs < 0).length,
         },
-        dissemination: this.spreads.slice(0, MAX_CURVES).map((f) => ({ ...f.spread, curve: f.spread.curve.slice(0, 100).map(([t, v]) => [round(t, 1), round(v, 4)] as [number, number]) })),
+        dissemination: this.spreads.slice(0, MAX_CURVES).map((f) => ({ ...f.spread, curve: thin(f.spread.curve) })),
         falsePositives: { deadDeclarations: this.falseDeaths, episodes: this.falseEpisodes.size, suspicionsOfHealthy: this.suspicionsOfHealthy, ofLiveNodes: this.deadOfLive, ofStalledNodes: this.deadOfStalled, graceMs: this.graceMs },
         traffic: {
           msgsPerNodePerSec: perNode(this.totals.packetsOut),
@@ -947,6 +947,15 @@ function nodeIndex(name: unknown): number | undefined {
   if (typeof name !== 'string') return undefined;
   const m = /^n(\d{1,6})$/.exec(name);
   return m ? Number(m[1]) : undefined;
+}
+
+/** At most ~100 points of a step curve, its last point kept. */
+function thin(curve: [number, number][]): [number, number][] {
+  const every = Math.max(1, curve.length / 100);
+  const out: [number, number][] = [];
+  for (let k = 0; k < curve.length; k += every) out.push(curve[Math.floor(k)]!);
+  if (curve.length > 0 && out[out.length - 1] !== curve[curve.length - 1]) out.push(curve[curve.length - 1]!);
+  return out.map(([t, v]) => [round(t, 1), round(v, 4)]);
 }
 
 function round(v: number, digits: number): number {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { compareRuns, nodeSeconds, sideBySide, sideBySideSummary } from '../../../simulations/real/compare.js';
+import { compareRuns, nodeSeconds, partitionSettleMs, sideBySide, sideBySideSummary } from '../../../simulations/real/compare.js';
 import { renderSideBySideHtml, resample, SIDE_BY_SIDE_CHART_IDS } from '../../../simulations/real/html.js';
 import type { RealResult } from '../../../simulations/real/real-runner.js';
 import { runScenario } from '../../../simulations/runner.js';
@@ -38,6 +38,16 @@ t.test('the comparison rows', async (t) => {
   const ns = nodeSeconds(sim);
   t.ok(ns > 7 * 85 && ns < 8 * 90, `node-seconds ${ns}`);
   t.equal(row('datagrams per node/s').sim, String(Math.round((sim.measurements.traffic.totals.framesSent! / ns) * 10) / 10));
+});
+
+t.test('partition → views settled: from the partition to the lowest agreement before the heal', async (t) => {
+  const xs = partitionSettleMs(sim);
+  t.equal(xs.length, 1);
+  const i = sim.series.tMs.indexOf(20_000 + xs[0]!);
+  t.ok(xs[0]! > 0 && xs[0]! < 20_000, `${xs[0]} ms`);
+  t.equal(sim.series.agreement[i], Math.min(...sim.series.agreement.filter((_, k) => sim.series.tMs[k]! >= 20_000 && sim.series.tMs[k]! < 40_000)));
+  t.ok(sim.series.agreement[i - 1]! > sim.series.agreement[i]!, 'the first sample at the lowest value');
+  t.match(compareRuns(sim, real, 1).find((r) => r.label === 'partition → views settled')!.sim, /^\d+(\.\d)? s$/);
 });
 
 t.test('the terminal summary: two columns, evidence of both sides, what was not applied', async (t) => {
