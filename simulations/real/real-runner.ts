@@ -74,6 +74,8 @@ export type RealResult = SimResult & { real: RealInfo };
 const ALIVE_EVENTS = new Set(['member-join', 'member-alive', 'member-update']);
 const MEMBER_EVENTS = new Set(['member-join', 'member-update', 'member-suspect', 'member-alive', 'member-dead', 'member-leave', 'member-reaped']);
 const MAX_CURVES = 20;
+/** Period of the /metrics scrapes. */
+const SCRAPE_EVERY_MS = 5000;
 const MAX_EVENTS = 200;
 
 interface Slot {
@@ -160,6 +162,8 @@ class RealRun {
   private readonly viewAgreement: (number | null)[][] = [];
   private readonly viewAlive: (number | null)[][] = [];
   private rediverged = -1;
+  /** Sample index of the last /metrics scrape. */
+  private lastScrape = 0;
   /** performance.now() of the timeline's time 0. */
   private t0 = performance.now();
   private readonly started = performance.now();
@@ -218,9 +222,12 @@ class RealRun {
     this.t0 = formStart;
     this.forming = sc.start === 'converged';
     // n0 founds the cluster; the others join through it
-    await this.spawn(0, []);
-    await Promise.all(this.slots.slice(1).map((s) => this.spawn(s.index, [0])));
+    const spawnAll = async (): Promise<void> => {
+      await this.spawn(0, []);
+      await Promise.all(this.slots.slice(1).map((s) => this.spawn(s.index, [0])));
+    };
     if (sc.start === 'converged') {
+      await spawnAll();
       const limit = this.opts.formTimeoutMs ?? 30_000 + 1000 * sc.nodes;
       while (!this.tracker.converged) {
         if (performance.now() - formStart > limit) throw new Error(`the ${sc.nodes} agents did not converge within ${fmtMs(limit)} of their start (logs in ${this.tmp})`);
@@ -230,12 +237,16 @@ class RealRun {
       this.t0 = performance.now();
       this.tracker.convergedSince = 0;
       this.forming = false;
+      this.schedule();
+      await this.sampleLoop();
     } else {
+      // start: join: the timeline and the samples run from the first spawn on
+      this.schedule();
+      const sampling = this.sampleLoop();
+      await spawnAll();
       this.formMs = performance.now() - formStart;
+      await sampling;
     }
-    if (sc.network.loss > 0 || sc.network.latencyMs > 1) await this.pushRules();
-    this.schedule();
-    await this.sampleLoop();
     await this.queue;
     return this.finish();
   }
@@ -704,7 +715,6 @@ class RealRun {
     alive.sort((a, b) => a - b);
     const s = this.series;
     const k = s.tMs.length;
-    const dt = k === 0 ? 0 : (tMs - s.tMs[k - 1]!) / 1000;
     s.tMs.push(tMs);
     s.up.push(up);
     s.agreement.push(up === 0 ? 1 : round(1 - this.tracker.total / (up * up), 5));
@@ -714,11 +724,20 @@ class RealRun {
     s.msgsPerNodePerSec.push(0);
     s.bytesPerNodePerSec.push(0);
     s.streamBytesPerNodePerSec.push(0);
-    const scrape = this.scrape().then((d) => {
-      const per = (v: number): number => (dt === 0 || up === 0 ? 0 : round(v / up / dt, 1));
-      s.msgsPerNodePerSec[k] = per(d.packetsOut);
-      s.bytesPerNodePerSec[k] = per(d.datagramBytesOut);
-      s.streamBytesPerNodePerSec[k] = per(d.streamBytesOut);
+    // /metrics costs the agents and the runner CPU the cluster needs: scraped every
+    // SCRAPE_EVERY_MS (and at the end), each rate spread over the samples it covers
+    const from = this.lastScrape;
+    if (k > 0 && !wait && tMs - s.tMs[from]! < SCRAPE_EVERY_MS) return;
+    this.lastScrape = k;
+    const span = (tMs - s.tMs[from]!) / 1000;
+    // time 0: the counters so far (the cluster forming) are the baseline, not traffic of the run
+    const scrape = this.scrape(k === 0).then((d) => {
+      const per = (v: number): number => (span === 0 || up === 0 ? 0 : round(v / up / span, 1));
+      for (let j = from + 1; j <= k; j++) {
+        s.msgsPerNodePerSec[j] = per(d.packetsOut);
+        s.bytesPerNodePerSec[j] = per(d.datagramBytesOut);
+        s.streamBytesPerNodePerSec[j] = per(d.streamBytesOut);
+      }
     });
     if (wait) await scrape;
     else this.hold(scrape);
@@ -729,8 +748,8 @@ class RealRun {
     void p.finally(() => this.pending.delete(p));
   }
 
-  /** Scrapes every running agent's /metrics; returns the counters' growth since the last scrape. */
-  private async scrape(): Promise<AgentTraffic> {
+  /** Scrapes every running agent's /metrics; returns the counters' growth since the last scrape (none for a baseline). */
+  private async scrape(baseline = false): Promise<AgentTraffic> {
     const d = zeroTraffic();
     await Promise.all(this.slots.map(async (slot) => {
       const proc = slot.proc;
@@ -738,7 +757,7 @@ class RealRun {
       try {
         const cur = parseTraffic(await proc.api<string>('GET', '/metrics', undefined, 2000));
         if (slot.proc !== proc) return;
-        const last = slot.last ?? zeroTraffic();
+        const last = baseline ? cur : (slot.last ?? zeroTraffic());
         for (const key of TRAFFIC_KEYS) {
           const inc = Math.max(0, cur[key] - last[key]);
           d[key] += inc;
