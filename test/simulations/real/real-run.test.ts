@@ -17,9 +17,9 @@ const CHROMIUM = '/usr/bin/chromium';
 const scenario = join(dir, 'split-heal.json');
 writeFileSync(scenario, JSON.stringify({
   name: 'split-heal', description: '2/2 split for 5 s, then heal', expected: 'converged after the heal, no false death',
-  nodes: 4, duration: '15s',
+  nodes: 4, duration: '17s',
   timeline: [{ at: '2s', action: 'partition', groups: ['0%..50%'] }, { at: '7s', action: 'heal' }, { at: '7s', action: 'clock-skew', nodes: 'n1', offsetMs: 500 }],
-  invariants: { convergedWithin: '8s' },
+  invariants: { convergedWithin: '10s' },
 }));
 
 /** True while the process exists and is not a zombie waiting to be reaped. */
@@ -53,7 +53,7 @@ t.test('a small split and heal, simulated and real, side by side', { skip: built
   t.ok(res.real.measurements.traffic.framesLost > 0, `fault injection dropped ${res.real.measurements.traffic.framesLost} datagrams/streams`);
   t.ok(Math.min(...res.real.series.agreement) < 1, 'the real views diverged during the split');
   const heal = res.real.measurements.convergence.heals[0];
-  t.ok(heal && heal.convergedAfterMs >= 0 && heal.convergedAfterMs <= 8000, `real: converged ${heal?.convergedAfterMs} ms after the heal`);
+  t.ok(heal && heal.convergedAfterMs >= 0 && heal.convergedAfterMs <= 10_000, `real: converged ${heal?.convergedAfterMs} ms after the heal`);
   t.equal(res.real.measurements.falsePositives.deadDeclarations, 0, 'no healthy node declared dead');
   t.equal(res.real.series.tMs.length, res.sim.series.tMs.length, 'one sample per second on both sides');
   const row = (label: string) => res.comparison.find((x) => x.label === label);
