@@ -195,9 +195,10 @@ class RealRun {
     this.rand = new Random(opts.seed ?? 1).fork('real');
     const o = swimOptions(sc.profile);
     this.graceMs = sc.falseDeathGraceMs ?? suspicionMinTimeout(o.suspicionMult, Math.max(sc.nodes, 2), o.probeIntervalMs) * o.suspicionMaxTimeoutMult + 10_000;
-    this.tmp = mkdtempSync(join(tmpdir(), 'clusterd-real-'));
     for (let i = 0; i < this.cap; i++) loopbackHost(i, opts.baseHost); // fails early on a base that cannot hold them all
     this.checkSelectors();
+    // last: nothing above may throw after the temp dir exists
+    this.tmp = mkdtempSync(join(tmpdir(), 'clusterd-real-'));
   }
 
   private now(): number {
