@@ -144,6 +144,7 @@ export class Agent {
     const metrics = createMetrics({
       node,
       streams: () => this.api?.streams.count ?? 0,
+      eventBuffer: () => ({ events: this.hub.size, bytes: this.hub.heldBytes }),
       logEntries: () => this.dataDir.logEntries,
       faults: () => this.faults?.faultStats,
     });

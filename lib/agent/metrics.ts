@@ -7,6 +7,8 @@ export interface MetricsSources {
   node: ClusterNode;
   /** Subscribers to the event stream (SSE and WebSocket). */
   streams: () => number;
+  /** Events and serialized bytes held by the event hub for resuming streams. */
+  eventBuffer: () => { events: number; bytes: number };
   /** Entries in the history log since the last snapshot. */
   logEntries: () => number;
   /** Frames dropped or delayed by fault injection. */
@@ -108,10 +110,21 @@ export function createMetrics(src: MetricsSources): AgentMetrics {
     return [[{}, node.channels.list().reduce((a, c) => a + c.clients, 0)]];
   });
   gauge('clusterd_history_log_entries', 'Entries in the history log since the last snapshot', [], () => [[{}, src.logEntries()]]);
+  gauge('clusterd_event_buffer', 'Events held for resuming streams (unit=events) and their serialized size (unit=bytes)', ['unit'], () => {
+    const b = src.eventBuffer();
+    return [[{ unit: 'events' }, b.events], [{ unit: 'bytes' }, b.bytes]];
+  });
   gauge('clusterd_event_streams', 'Open event streams (SSE and WebSocket)', [], () => [[{}, src.streams()]]);
   mirror('clusterd_fault_injection_total', 'Datagrams and streams dropped or delayed by fault injection', ['action'], () => {
     const f = src.faults();
     return f ? [[{ action: 'dropped' }, f.dropped], [{ action: 'delayed' }, f.delayed]] : [];
+  });
+
+  // prom-client's defaults lack arrayBuffers, and a soak needs all four side by side to
+  // tell live data (heap used, external) from allocator and heap sizing (RSS, heap total)
+  gauge('clusterd_memory_bytes', 'process.memoryUsage() by kind: rss, heap_total, heap_used, external, array_buffers', ['kind'], () => {
+    const m = process.memoryUsage();
+    return [[{ kind: 'rss' }, m.rss], [{ kind: 'heap_total' }, m.heapTotal], [{ kind: 'heap_used' }, m.heapUsed], [{ kind: 'external' }, m.external], [{ kind: 'array_buffers' }, m.arrayBuffers]];
   });
 
   const httpRequests = new Counter({ name: 'clusterd_http_requests_total', help: 'HTTP API requests by method, route and status', labelNames: ['method', 'route', 'status'] as const, registers: [registry] });
