@@ -28,7 +28,7 @@ export const CLI_COMMANDS: Record<string, string> = {
   members: 'list members: members [--state alive|suspect|dead|left]',
   join: 'ask the agent to join seeds: join HOST:PORT...',
   leave: 'make the agent leave the cluster gracefully and exit',
-  brokers: 'list live brokers, least loaded first: brokers [--tag KEY=VALUE]',
+  brokers: 'list live brokers, least loaded first: brokers [--tag KEY=VALUE] [--sort-by LOADKEY]',
   channels: 'list channels with presence or history',
   presence: 'who is in a channel: presence CHANNEL',
   publish: 'publish a message: publish CHANNEL DATA [--header K=V] [--idempotency-key KEY] (DATA is JSON or a string)',
@@ -102,8 +102,11 @@ async function dispatch(command: string, argv: string[], io: CliIo): Promise<num
       return print(json, body, () => 'the agent is leaving the cluster and will exit\n');
     }
     case 'brokers': {
-      const { values, client, json } = parse({ tag: { type: 'string' } }, [0, 0]);
-      const q = values.tag !== undefined ? `?tag=${encodeURIComponent(values.tag as string)}` : '';
+      const { values, client, json } = parse({ tag: { type: 'string' }, 'sort-by': { type: 'string' } }, [0, 0]);
+      const params = new URLSearchParams();
+      if (values.tag !== undefined) params.set('tag', values.tag as string);
+      if (values['sort-by'] !== undefined) params.set('sortBy', values['sort-by'] as string);
+      const q = params.size > 0 ? `?${params.toString()}` : '';
       const body = await client.request<{ brokers: { name: string; address: string; endpoints: Record<string, string>; load: Record<string, number> }[] }>('GET', `/v1/brokers${q}`);
       return print(json, body, () => renderTable(['NAME', 'ADDRESS', 'ENDPOINTS', 'LOAD'], body.brokers.map((b) => [b.name, b.address, pairs(b.endpoints), pairs(b.load)])));
     }
