@@ -68,6 +68,15 @@ export function createMetrics(src: MetricsSources): AgentMetrics {
     const s = node.stats();
     return [[{ direction: 'in' }, s.bytesIn], [{ direction: 'out' }, s.bytesOut]];
   });
+  const perClass = (pick: (c: ReturnType<ClusterNode['stats']>['byClass']) => Record<string, number>, direction: string): [Labels, number][] =>
+    Object.entries(pick(node.stats().byClass)).map(([cls, n]) => [{ class: cls, direction }, n]);
+  mirror('clusterd_class_frames_total', 'Datagram frames sent that carried a class (membership, replication, sync)', ['class', 'direction'], () => perClass((c) => c.framesOut, 'out'));
+  mirror('clusterd_class_bytes_total', 'Encoded message bytes sent, by class', ['class', 'direction'], () => perClass((c) => c.bytesOut, 'out'));
+  mirror('clusterd_class_messages_total', 'Protocol messages sent and received, by class', ['class', 'direction'], () => [
+    ...perClass((c) => c.messagesOut, 'out'), ...perClass((c) => c.messagesIn, 'in'),
+  ]);
+  mirror('clusterd_class_dropped_total', 'Messages dropped from full outboxes, by class', ['class'], () =>
+    Object.entries(node.stats().byClass.dropped).map(([cls, n]) => [{ class: cls }, n]));
   mirror('clusterd_frames_rejected_total', 'Frames rejected, by reason (error code)', ['reason'], () =>
     Object.entries(node.stats().rejected).map(([reason, n]) => [{ reason }, n]));
   mirror('clusterd_messages_in_total', 'Protocol messages received', [], () => [[{}, node.stats().messagesIn]]);
