@@ -19,7 +19,7 @@ import { HttpApi, memberJson } from './http-api.js';
 import { KeyAdmin } from './key-admin.js';
 import { RateLimitedLog } from './logger.js';
 import type { Logger } from './logger.js';
-import { LoadReporter } from './load-reporter.js';
+import { LoadReporter, ZERO_LOAD } from './load-reporter.js';
 import { createMetrics } from './metrics.js';
 import { DataDir } from './persistence.js';
 import type { StoredMember } from './persistence.js';
@@ -113,7 +113,8 @@ export class Agent {
         label: cfg.label,
         incarnation,
         ...(keyring ? { keyring } : {}),
-        meta: { roles: cfg.roles, tags, endpoints: cfg.endpoints },
+        // the measured load starts at zero: advertising it from the start spares an update
+        meta: { roles: cfg.roles, tags, endpoints: cfg.endpoints, load: cfg.autoLoad ? { ...ZERO_LOAD } : {} },
         ...(restore ? { restore } : {}),
       };
       let node: ClusterNode;

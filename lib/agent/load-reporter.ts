@@ -12,6 +12,9 @@ export interface AutoLoad {
   publishRate: number;
 }
 
+/** The automatic figures of an agent that just started. */
+export const ZERO_LOAD: Readonly<AutoLoad> = { clients: 0, streams: 0, publishRate: 0 };
+
 /** Options of {@link LoadReporter}. */
 export interface LoadReporterOptions {
   node: ClusterNode;
@@ -51,6 +54,8 @@ export class LoadReporter {
     this.autoOn = opts.auto ?? true;
     this.lastTick = Date.now();
     const self = opts.node.name;
+    // what the node started with counts as published: no update until a figure changes
+    this.published = JSON.stringify(opts.node.membership.member(self)?.meta.load ?? {});
     const events = opts.node.channelEvents;
     const key = (e: { channel: string; clientId: string }): string => `${e.channel}\u0000${e.clientId}`;
     // a client id may move between nodes (client-update with another node): track ours only
