@@ -1,5 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { call, startTestAgent, waitFor } from './fixtures.js';
 
 const value = (text: string, series: string): number => {
@@ -39,4 +41,31 @@ t.test('the metrics families are the documented ones, with traffic by class and 
   t.ok(value(text, 'clusterd_memory_bytes{kind="array_buffers"}') >= 0);
   t.ok(value(text, 'clusterd_event_buffer{unit="events"}') >= 5, 'the published messages are held for resuming streams');
   t.ok(value(text, 'clusterd_event_buffer{unit="bytes"}') > 0);
+});
+
+t.test('heap used after the last major GC: live data, not the garbage between collections', async (t) => {
+  const a = await startTestAgent();
+  t.teardown(a.stop);
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  // the observer's callback runs after the collection, asynchronously
+  await new Promise((r) => setTimeout(r, 50));
+  const before = (await call(`${a.url}/metrics`)).text;
+  const live = value(before, 'clusterd_memory_bytes{kind="heap_used_after_gc"}');
+  t.ok(live > 1e6, `${live} bytes live`);
+  t.ok(value(before, 'clusterd_memory_bytes{kind="external_after_gc"}') > 0);
+  // ~40 MiB of short strings held: live at the next major GC, gone at the one after their release
+  const hold: string[] = [];
+  for (let i = 0; i < 400_000; i++) hold.push(`garbage-${i}-${'x'.repeat(80)}`);
+  gc();
+  await new Promise((r) => setTimeout(r, 50));
+  const held = value((await call(`${a.url}/metrics`)).text, 'clusterd_memory_bytes{kind="heap_used_after_gc"}');
+  t.ok(held > live + 30 * 1024 * 1024, `held: ${held} > ${live} + 30 MiB`);
+  t.equal(hold.length, 400_000);
+  hold.length = 0;
+  gc();
+  await new Promise((r) => setTimeout(r, 50));
+  const released = value((await call(`${a.url}/metrics`)).text, 'clusterd_memory_bytes{kind="heap_used_after_gc"}');
+  t.ok(released < live + 10 * 1024 * 1024, `released: ${released} back near ${live}`);
 });
