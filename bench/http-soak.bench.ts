@@ -37,12 +37,15 @@ interface Sample {
   external: number;
   liveHeap: number;
   liveExternal: number;
+  majorGcs: number;
 }
 
 async function memory(http: string): Promise<Record<string, number>> {
   const text = await (await fetch(`http://${http}/metrics`)).text();
   const out: Record<string, number> = {};
   for (const m of text.matchAll(/^clusterd_memory_bytes\{kind="(\w+)"\} (\S+)$/gm)) out[m[1]!] = Number(m[2]);
+  const gc = /^clusterd_process_nodejs_gc_duration_seconds_count\{kind="major"\} (\S+)$/m.exec(text);
+  out.majorGcs = gc ? Number(gc[1]) : 0;
   return out;
 }
 
@@ -95,7 +98,7 @@ export default async function bench(): Promise<BenchResult> {
       const t = Math.round((Date.now() - start) / 1000);
       await Promise.all(agents.map(async (a, i) => {
         const m = await memory(a.http);
-        series[i]!.push({ t, rss: rssBytes(a.proc.pid!), heapUsed: m.heap_used ?? NaN, heapTotal: m.heap_total ?? NaN, external: m.external ?? NaN, liveHeap: m.heap_used_after_gc ?? NaN, liveExternal: m.external_after_gc ?? NaN });
+        series[i]!.push({ t, rss: rssBytes(a.proc.pid!), heapUsed: m.heap_used ?? NaN, heapTotal: m.heap_total ?? NaN, external: m.external ?? NaN, liveHeap: m.heap_used_after_gc ?? NaN, liveExternal: m.external_after_gc ?? NaN, majorGcs: m.majorGcs ?? 0 });
       }));
     }
     clearInterval(timer);
@@ -109,11 +112,14 @@ export default async function bench(): Promise<BenchResult> {
         heap: per10Min(slope(late.map((s) => [s.t, s.liveHeap]))),
         external: per10Min(slope(late.map((s) => [s.t, s.liveExternal]))),
         heapTotal: per10Min(slope(late.map((s) => [s.t, s.heapTotal]))),
+        // the live figures move only at major GCs: the slope needs several of them
+        majorGcs: late[late.length - 1]!.majorGcs - late[0]!.majorGcs,
         rssRange: [Math.min(...late.map((s) => s.rss)), Math.max(...late.map((s) => s.rss))],
       };
     });
     const worst = (k: 'rss' | 'heap' | 'external'): number => Math.max(...verdicts.map((v) => v[k]));
-    const flat = worst('heap') <= THRESHOLDS.liveHeapMiBPer10Min && worst('external') <= THRESHOLDS.liveExternalMiBPer10Min && worst('rss') <= THRESHOLDS.rssMiBPer10Min;
+    const enoughGcs = verdicts.every((v) => v.majorGcs >= 3);
+    const flat = enoughGcs && worst('heap') <= THRESHOLDS.liveHeapMiBPer10Min && worst('external') <= THRESHOLDS.liveExternalMiBPer10Min && worst('rss') <= THRESHOLDS.rssMiBPer10Min;
     const n = series[0]!.length;
     const step = Math.max(1, Math.floor(n / 10));
     const rows = series[0]!.map((_, k) => k).filter((k) => k % step === 0 || k === n - 1).map((k) => {
@@ -132,9 +138,9 @@ export default async function bench(): Promise<BenchResult> {
         '',
         `Least-squares slopes over the second half (t ≥ ${from} s), MiB per 10 minutes; heap used and external as measured just after the last major GC (the live data), RSS and heap total as sampled:`,
         '',
-        table(['agent', 'heap used after GC', 'external after GC', 'RSS', 'heap total', 'RSS range (MiB)'], verdicts.map((v) => [v.name, signed(v.heap), signed(v.external), signed(v.rss), signed(v.heapTotal), `${mib(v.rssRange[0]!)}–${mib(v.rssRange[1]!)}`])),
+        table(['agent', 'heap used after GC', 'external after GC', 'RSS', 'heap total', 'RSS range (MiB)', 'major GCs'], verdicts.map((v) => [v.name, signed(v.heap), signed(v.external), signed(v.rss), signed(v.heapTotal), `${mib(v.rssRange[0]!)}–${mib(v.rssRange[1]!)}`, v.majorGcs])),
         '',
-        `Flat = every agent's slope ≤ ${THRESHOLDS.liveHeapMiBPer10Min} MiB/10 min for heap used after GC, ≤ ${THRESHOLDS.liveExternalMiBPer10Min} for external after GC, ≤ ${THRESHOLDS.rssMiBPer10Min} for RSS (bench/http-soak.bench.ts explains the bounds) → **${flat ? 'FLAT' : 'NOT FLAT'}** (worst: heap ${signed(worst('heap'))}, external ${signed(worst('external'))}, RSS ${signed(worst('rss'))}).`,
+        `Flat = every agent's slope ≤ ${THRESHOLDS.liveHeapMiBPer10Min} MiB/10 min for heap used after GC, ≤ ${THRESHOLDS.liveExternalMiBPer10Min} for external after GC, ≤ ${THRESHOLDS.rssMiBPer10Min} for RSS, with at least 3 major GCs per agent in that half (bench/http-soak.bench.ts explains the bounds) → **${flat ? 'FLAT' : enoughGcs ? 'NOT FLAT' : 'INCONCLUSIVE (too few major GCs: run longer)'}** (worst: heap ${signed(worst('heap'))}, external ${signed(worst('external'))}, RSS ${signed(worst('rss'))}).`,
       ].join('\n'),
     };
   } finally {
