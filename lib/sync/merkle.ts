@@ -43,6 +43,7 @@ export class MerkleTree implements RecordIndex {
   // (lazily created); the key hash finds a key with number compares, not string compares
   private readonly leafKeys: (string[] | undefined)[];
   private readonly leafHashes: (number[] | undefined)[];
+  private occupied = 0;
 
   /** @param options tree shape. */
   constructor(options: MerkleOptions = {}) {
@@ -67,6 +68,11 @@ export class MerkleTree implements RecordIndex {
     this.counts = new Uint32Array(this.nodeCount);
     this.leafKeys = new Array<string[] | undefined>(this.leafCount);
     this.leafHashes = new Array<number[] | undefined>(this.leafCount);
+  }
+
+  /** Leaves holding at least one key (each holds two small arrays; empty leaves hold none). */
+  get occupiedLeaves(): number {
+    return this.occupied;
   }
 
   /** Number of records indexed. */
@@ -150,6 +156,7 @@ export class MerkleTree implements RecordIndex {
       hashes = [];
       this.leafKeys[leaf] = keys;
       this.leafHashes[leaf] = hashes;
+      this.occupied++;
     }
     const at = this.find(leaf, key, keyLo);
     if (at >= 0) {
@@ -185,6 +192,13 @@ export class MerkleTree implements RecordIndex {
     hashes[3 * at + 2] = hashes[3 * last + 2]!;
     keys.pop();
     hashes.length -= 3;
+    if (keys.length === 0) {
+      // an emptied leaf must not keep its arrays: with capped history every key is
+      // eventually deleted, and keeping them grew the heap until all leaves were touched
+      this.leafKeys[leaf] = undefined;
+      this.leafHashes[leaf] = undefined;
+      this.occupied--;
+    }
     this.walk(leaf, oldHi, oldLo, -1, -1);
   }
 
@@ -195,6 +209,7 @@ export class MerkleTree implements RecordIndex {
     this.counts.fill(0);
     this.leafKeys.fill(undefined);
     this.leafHashes.fill(undefined);
+    this.occupied = 0;
   }
 
   /**

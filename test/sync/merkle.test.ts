@@ -85,3 +85,27 @@ t.test('every level sums to the root', async (t) => {
     t.equal(count, tree.size);
   }
 });
+
+t.test('emptied leaves are released: a sliding window of keys holds as many leaves as keys, not every leaf ever touched', async (t) => {
+  const tree = new MerkleTree();
+  const window = 500;
+  let maxOccupied = 0;
+  // 50,000 keys through a window of 500, as capped history does: without the release
+  // the tree ends with most of its 65,536 leaves allocated
+  for (let i = 0; i < 50_000; i++) {
+    tree.set(`key-${i}`, i, 0);
+    if (i >= window) tree.delete(`key-${i - window}`);
+    maxOccupied = Math.max(maxOccupied, tree.occupiedLeaves);
+  }
+  t.equal(tree.size, window);
+  t.ok(tree.occupiedLeaves <= window, `${tree.occupiedLeaves} leaves for ${window} keys`);
+  t.ok(maxOccupied <= window + 1);
+  // a leaf holding two keys stays until both are gone
+  for (let i = 50_000 - window; i < 50_000; i++) tree.delete(`key-${i}`);
+  t.equal(tree.occupiedLeaves, 0);
+  t.same(tree.rootHash(), new Uint8Array(8));
+  tree.set('again', 1, 1);
+  t.equal(tree.occupiedLeaves, 1);
+  tree.clear();
+  t.equal(tree.occupiedLeaves, 0);
+});
