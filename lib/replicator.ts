@@ -856,7 +856,16 @@ export class Replicator {
     const now = this.host.clock.now();
     this.replica.expire(this.nowTs());
     for (const s of [...this.sessions]) if (now - s.lastActivity > this.opts.sessionIdleMs) this.endSession(s, false);
-    if (!this.isReady) this.beginCatchUp();
+    if (!this.isReady) {
+      // the readiness check asks again until a clean answer: otherwise an answer that
+      // needed a Merkle session (or a lost request, once the digests agree) would leave the
+      // node unready for good; a check peer that went away hands over to another peer
+      if (this.catchUp.phase === 'check') {
+        if (this.catchUp.peer !== undefined && this.peers.has(this.catchUp.peer)) this.requestCatchUp(this.catchUp.peer, false);
+        else this.catchUp = { phase: 'idle', peer: undefined, checks: 0 };
+      }
+      this.beginCatchUp();
+    }
   }
 
   private scheduleMerkle(): void {
