@@ -856,6 +856,9 @@ export class Replicator {
     const now = this.host.clock.now();
     this.replica.expire(this.nowTs());
     for (const s of [...this.sessions]) if (now - s.lastActivity > this.opts.sessionIdleMs) this.endSession(s, false);
+    // a removal notice is a datagram and may be lost; the digests cannot tell (the vector
+    // still lists the removed epoch on both sides), so repeat it until the member re-announces
+    for (const name of [...this.removedOrigins.keys()]) this.noticeRemoval(name);
     if (!this.isReady) {
       // the readiness check asks again until a clean answer: otherwise an answer that
       // needed a Merkle session (or a lost request, once the digests agree) would leave the
