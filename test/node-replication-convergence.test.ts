@@ -576,7 +576,7 @@ for (const r of REGRESSIONS) {
 
 t.test('ClusterNodes under loss, partitions, crashes and restarts converge to the reference model', async (t) => {
   const seed = envInt('REPL_PROP_SEED', 20261122);
-  const numRuns = envInt('REPL_PROP_RUNS', 24);
+  const numRuns = envInt('REPL_PROP_RUNS', 60);
   const path = process.env.REPL_PROP_PATH;
   const stats = { runs: 0, virtualMs: 0, quiesceMax: 0, published: 0, optional: 0, excused: 0, held: 0, downs: 0, restarts: 0, live: 0 };
   const started = process.cpuUsage();
