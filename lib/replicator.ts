@@ -37,7 +37,8 @@ export interface ReplicationOptions {
   /**
    * Deltas are pushed directly to every alive member while there are at most this many
    * peers; above, each flush goes to `gossipFanout` random peers which relay what is new
-   * to them (epidemic). See docs/decisions/0024. @default 64
+   * to them (epidemic). Measured in bench/replication-crossover; see docs/decisions/0024.
+   * @default 256
    */
   directPushMax?: number;
   /** Peers per flush (and per relay) in epidemic mode. @default 4 */
@@ -183,7 +184,7 @@ export class Replicator {
     this.host = host;
     this.hlc = new Hlc(host.clock);
     this.opts = {
-      directPushMax: options.directPushMax ?? 64,
+      directPushMax: options.directPushMax ?? 256,
       gossipFanout: options.gossipFanout ?? 4,
       streamThresholdBytes: options.streamThresholdBytes ?? 12_288,
       merkleMinIntervalMs: options.merkleMinIntervalMs ?? 10_000,
