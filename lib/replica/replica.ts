@@ -147,7 +147,8 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
     this.limits = resolveLimits(options.limits);
     this.ringSize = options.ringSize ?? 1024;
     this.maxPending = options.maxPendingPerOrigin ?? 256;
-    this.tree = new MerkleTree(options.merkle);
+    // history entries sit in the tree by reference; their key string is built only when a session lists them
+    this.tree = new MerkleTree(options.merkle, (ref) => historyKey((ref as HistoryEntry).channel, ref as HistoryEntry));
     this.presence = new PresenceStore(this.tree);
     this.history = new HistoryStore({ maxEntriesCeiling: this.limits.maxEntriesPerChannel, ...options.history }, this.tree);
     this.vector.set(this.node, this.currentEpoch, 0);
@@ -378,8 +379,8 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
         return entry ? { kind: 'presence', entry } : undefined;
       }
       case 'h': {
-        if (parts.length !== 5) return undefined;
-        const entry = this.history.get(parts[1]!, { node: parts[2]!, epoch: Number(parts[3]), seq: Number(parts[4]) });
+        if (parts.length !== 6) return undefined;
+        const entry = this.history.get(parts[1]!, { ts: Number(parts[2]), node: parts[3]!, epoch: Number(parts[4]), seq: Number(parts[5]) });
         return entry ? { kind: 'history', entry } : undefined;
       }
       case 'l': {
