@@ -1,3 +1,4 @@
+import { inflateRawSync } from 'node:zlib';
 import { Inflate } from 'fflate';
 import { ClusterError } from '../errors.js';
 
@@ -9,6 +10,14 @@ const MIN_SLICE = 64;
 const MAX_SLICE = 16384;
 
 /**
+ * Compressed inputs from this size on go through native zlib: delta batches on
+ * replication streams (tens of KiB), where the sliced fflate inflater regrew its output
+ * buffer per slice and cost ~9 % of a 3-node replication profile. Below it the call
+ * overhead of native zlib outweighs the gain (datagrams are ≤ 1.4 KiB).
+ */
+const NATIVE_MIN_INPUT = 4096;
+
+/**
  * Inflates raw DEFLATE `data`, throwing E_FRAME_INFLATE as soon as the output passes
  * `maxBytes`. fflate's one-shot inflate would happily grow to whatever a bomb asks for,
  * so the input is fed to the streaming inflater in slices small enough that one slice
@@ -18,6 +27,7 @@ const MAX_SLICE = 16384;
  */
 export function boundedInflate(data: Uint8Array, maxBytes: number): Uint8Array {
   if (data.length === 0) throw new ClusterError('E_FRAME_INFLATE', 'empty deflate stream');
+  if (data.length >= NATIVE_MIN_INPUT) return nativeInflate(data, maxBytes);
   const chunks: Uint8Array[] = [];
   let total = 0;
   let over = false;
@@ -47,4 +57,18 @@ export function boundedInflate(data: Uint8Array, maxBytes: number): Uint8Array {
     at += c.length;
   }
   return out;
+}
+
+// zlib stops with ERR_BUFFER_TOO_LARGE once the output would pass maxOutputLength: it
+// grows its buffer chunk by chunk, so a bomb costs at most the cap plus one chunk
+function nativeInflate(data: Uint8Array, maxBytes: number): Uint8Array {
+  try {
+    const out = inflateRawSync(data, { maxOutputLength: Math.max(1, maxBytes) });
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new ClusterError('E_FRAME_INFLATE', `inflated body exceeds the cap of ${maxBytes} bytes`);
+    }
+    throw new ClusterError('E_FRAME_INFLATE', `corrupt deflate stream: ${(err as Error).message}`, { cause: err });
+  }
 }
