@@ -2,6 +2,7 @@ import type { HlcTimestamp } from '../hlc.js';
 import { hlcWall } from '../hlc.js';
 import { hashString } from '../random.js';
 import { hashString64, mix64 } from '../sync/hash64.js';
+import { payloadSize } from './limits.js';
 import type { RecordIndex } from '../sync/merkle.js';
 import type { EntryId, Position } from './position.js';
 import { comparePositions, decodeCursor, encodeCursor, idKey, positionOf } from './position.js';
@@ -205,7 +206,15 @@ export class HistoryStore {
   /** Held entries with their encoded payload sizes, channel by channel (live: do not mutate while iterating). */
   *allEntries(): IterableIterator<[HistoryEntry, number]> {
     for (const ch of this.channels.values()) {
-      for (let i = ch.head; i < ch.items.length; i++) yield [ch.items[i]!, ch.sizes[i]!];
+      for (let i = ch.head; i < ch.items.length; i++) {
+        const e = ch.items[i]!;
+        let size = ch.sizes[i]!;
+        if (size < 0) {
+          size = payloadSize(e.data, 'history payload');
+          ch.sizes[i] = size;
+        }
+        yield [e, size];
+      }
     }
   }
 
@@ -216,7 +225,9 @@ export class HistoryStore {
 
   /**
    * Inserts an entry (validated by the caller). `size` is its payload size, kept for
-   * chunking. `now` (an HLC timestamp) decides expiry.
+   * chunking, or -1 to measure it only when a bulk stream needs it (entries received
+   * from peers: measuring an object payload means encoding it). `now` (an HLC
+   * timestamp) decides expiry.
    */
   insert(entry: HistoryEntry, size: number, now: HlcTimestamp): InsertStatus {
     const ch = this.channel(entry.channel);
