@@ -10,6 +10,7 @@
  *   joiner's side of a bulk catch-up, inflate and transport excluded).
  * Standalone: `node --import=tsx bench/replication-core.bench.ts`.
  */
+import os from 'node:os';
 import { encode, decode } from '@msgpack/msgpack';
 import type { BenchResult } from './harness.js';
 import { Replica, type ReplicaEvent } from '../lib/replica/replica.js';
@@ -103,6 +104,8 @@ export default async function bench(): Promise<BenchResult> {
       ['history insert alone (no tree), same entries', fmt(noTree, 2), Math.round(1e6 / noTree).toLocaleString('en-US')],
       ['bulk receiver: msgpack decode + validate + insert + Merkle, 1,000,000 records (inflate and transport excluded)', `${fmt(bulkUs, 2)} (${fmt(bulk.decode, 2)} decode + ${fmt(bulk.apply, 2)} apply)`, Math.round(1e6 / bulkUs).toLocaleString('en-US')],
     ]),
+    '',
+    `1-minute load average at the end: ${fmt(os.loadavg()[0]!, 1)} on ${os.availableParallelism()} CPUs (other processes on the machine inflate CPU time too, through shared caches; compare runs at similar load).`,
     '',
     'For the 3-node UDP goal (≥ 50,000 replicated publishes/s) the whole runtime should reach ≥ ~55,000 publishes per CPU-second (≤ ~18 CPU µs per publish across the three nodes, so that one thread could carry all three); the pipeline row is the part of that cost that does not depend on the transport.',
   ].join('\n');
