@@ -1,20 +1,22 @@
 /** One queued gossip message, linked into the list of its transmit level. */
-interface Item {
+interface Item<M> {
   key: string;
   /** The encoded message, once something needed it (see {@link BroadcastQueue.queue}). */
   bytes: Uint8Array | undefined;
   /** Encodes the message the first time it is offered for a frame. */
   encode: (() => Uint8Array) | undefined;
+  /** The message itself, when queued with {@link BroadcastQueue.queueMessage}. */
+  msg: M | undefined;
   transmits: number;
   done: (() => void) | undefined;
-  prev: Item | undefined;
-  next: Item | undefined;
+  prev: Item<M> | undefined;
+  next: Item<M> | undefined;
 }
 
 /** A doubly linked list of items, oldest at the head. */
-interface Level {
-  head: Item | undefined;
-  tail: Item | undefined;
+interface Level<M> {
+  head: Item<M> | undefined;
+  tail: Item<M> | undefined;
 }
 
 /**
@@ -31,18 +33,20 @@ interface Level {
  * and replacing a message are O(1) and allocate nothing: this runs for every frame
  * every node sends, thousands of times per virtual second in a large simulation.
  */
-export class BroadcastQueue {
-  private readonly byKey = new Map<string, Item>();
+export class BroadcastQueue<M = never> {
+  private readonly byKey = new Map<string, Item<M>>();
   /** levels[t]: items transmitted t times. */
-  private readonly levels: Level[] = [];
+  private readonly levels: Level<M>[] = [];
 
   /**
    * @param retransmitMult multiplier of the transmit limit. @default 4
    * @param maxQueued most messages kept; beyond it the most-transmitted go first. @default 8192
+   * @param encodeMessage encodes what {@link queueMessage} queues, lazily. @default undefined (queueMessage needs bytes)
    */
   constructor(
     private readonly retransmitMult = 4,
     private readonly maxQueued = 8192,
+    private readonly encodeMessage?: (msg: M) => Uint8Array,
   ) {}
 
   /** Number of queued messages. */
@@ -63,12 +67,25 @@ export class BroadcastQueue {
    * it in a busy cluster, is never encoded.
    */
   queue(key: string, bytes: Uint8Array | (() => Uint8Array), done?: () => void): void {
-    const old = this.byKey.get(key);
+    if (typeof bytes === 'function') this.insert({ key, bytes: undefined, encode: bytes, msg: undefined, transmits: 0, done, prev: undefined, next: undefined });
+    else this.insert({ key, bytes, encode: undefined, msg: undefined, transmits: 0, done, prev: undefined, next: undefined });
+  }
+
+  /**
+   * Queues the message `msg` under `key`, like {@link queue}: it is encoded with the
+   * queue's `encodeMessage` the first time a frame has room to consider it, unless
+   * `bytes` gives its encoding already. {@link takeMessages} hands out `msg` itself (an
+   * in-process network needs no bytes), {@link take} its encoding; one closure fewer
+   * per queued message than passing an encoder function.
+   */
+  queueMessage(key: string, msg: M, bytes?: Uint8Array, done?: () => void): void {
+    this.insert({ key, bytes, encode: undefined, msg, transmits: 0, done, prev: undefined, next: undefined });
+  }
+
+  private insert(item: Item<M>): void {
+    const old = this.byKey.get(item.key);
     if (old) this.drop(old);
-    const item: Item = typeof bytes === 'function'
-      ? { key, bytes: undefined, encode: bytes, transmits: 0, done, prev: undefined, next: undefined }
-      : { key, bytes, encode: undefined, transmits: 0, done, prev: undefined, next: undefined };
-    this.byKey.set(key, item);
+    this.byKey.set(item.key, item);
     this.append(item);
     if (this.byKey.size > this.maxQueued) this.dropMostTransmitted();
   }
@@ -84,18 +101,35 @@ export class BroadcastQueue {
    */
   take(budget: number, n: number): Uint8Array[] {
     const out: Uint8Array[] = [];
-    if (this.byKey.size === 0 || budget <= 0) return out;
+    this.scan(budget, n, out, false);
+    return out;
+  }
+
+  /**
+   * {@link take} for messages queued with {@link queueMessage}: appends the messages
+   * themselves to `out` (the same ones, in the same order, with the same transmit
+   * accounting as `take`) and returns the bytes they take encoded.
+   */
+  takeMessages(budget: number, n: number, out: M[]): number {
+    return this.scan(budget, n, out as unknown[], true);
+  }
+
+  /** One take: appends the bytes (or, with `messages`, the messages) to `out`; returns the bytes used. */
+  private scan(budget: number, n: number, out: unknown[], messages: boolean): number {
+    if (this.byKey.size === 0 || budget <= 0) return 0;
     const limit = this.limit(n);
     let left = budget;
     // taken items are promoted after the scan, so one call never sends a message twice
-    let taken: Item | undefined;
+    let taken: Item<M> | undefined;
     for (let t = 0; t < this.levels.length && left > 0; t++) {
       let item = this.levels[t]!.tail;
       while (item && left > 0) {
         const prev = item.prev;
         const bytes = (item.bytes ??= this.encoded(item));
         if (bytes.length <= left) {
-          out.push(bytes);
+          if (!messages) out.push(bytes);
+          else if (item.msg !== undefined) out.push(item.msg);
+          else throw new Error('takeMessages: a message was queued as bytes');
           left -= bytes.length;
           this.unlink(item);
           item.next = taken;
@@ -116,7 +150,7 @@ export class BroadcastQueue {
         this.append(item);
       }
     }
-    return out;
+    return budget - left;
   }
 
   /** Drops everything (running the `done` callbacks). */
@@ -127,13 +161,17 @@ export class BroadcastQueue {
     for (const item of items) item.done?.();
   }
 
-  private encoded(item: Item): Uint8Array {
-    const bytes = item.encode!();
-    item.encode = undefined;
-    return bytes;
+  private encoded(item: Item<M>): Uint8Array {
+    if (item.encode) {
+      const bytes = item.encode();
+      item.encode = undefined;
+      return bytes;
+    }
+    if (!this.encodeMessage) throw new Error('BroadcastQueue: queueMessage without bytes needs encodeMessage');
+    return this.encodeMessage(item.msg!);
   }
 
-  private append(item: Item): void {
+  private append(item: Item<M>): void {
     while (this.levels.length <= item.transmits) this.levels.push({ head: undefined, tail: undefined });
     const level = this.levels[item.transmits]!;
     item.prev = level.tail;
@@ -143,7 +181,7 @@ export class BroadcastQueue {
     level.tail = item;
   }
 
-  private unlink(item: Item): void {
+  private unlink(item: Item<M>): void {
     const level = this.levels[item.transmits]!;
     if (item.prev) item.prev.next = item.next;
     else level.head = item.next;
@@ -153,7 +191,7 @@ export class BroadcastQueue {
     item.next = undefined;
   }
 
-  private drop(item: Item): void {
+  private drop(item: Item<M>): void {
     this.unlink(item);
     this.byKey.delete(item.key);
     item.done?.();
