@@ -37,6 +37,16 @@ export class BroadcastQueue<M = never> {
   private readonly byKey = new Map<string, Item<M>>();
   /** levels[t]: items transmitted t times. */
   private readonly levels: Level<M>[] = [];
+  /**
+   * sizes[b]: queued items whose encoding is b bytes long; `minSize` the smallest such b
+   * (Infinity when none), `unencoded` the items not encoded yet (all at level 0). A take
+   * whose room left is below `minSize`, with nothing left unencoded, can take nothing
+   * more: it stops there instead of walking the rest of the queue (during a split of
+   * 1,000 nodes, hundreds of items on every one of thousands of takes per second).
+   */
+  private readonly sizes: number[] = [];
+  private minSize = Infinity;
+  private unencoded = 0;
 
   /**
    * @param retransmitMult multiplier of the transmit limit. @default 4
@@ -85,6 +95,8 @@ export class BroadcastQueue<M = never> {
   private insert(item: Item<M>): void {
     const old = this.byKey.get(item.key);
     if (old) this.drop(old);
+    if (item.bytes) this.countSize(item.bytes.length);
+    else this.unencoded++;
     this.byKey.set(item.key, item);
     this.append(item);
     if (this.byKey.size > this.maxQueued) this.dropMostTransmitted();
@@ -121,9 +133,11 @@ export class BroadcastQueue<M = never> {
     let left = budget;
     // taken items are promoted after the scan, so one call never sends a message twice
     let taken: Item<M> | undefined;
-    for (let t = 0; t < this.levels.length && left > 0; t++) {
+    levels: for (let t = 0; t < this.levels.length && left > 0; t++) {
       let item = this.levels[t]!.tail;
       while (item && left > 0) {
+        // nothing queued fits any more: the rest of the walk would skip every item
+        if (left < this.minSize && this.unencoded === 0) break levels;
         const prev = item.prev;
         const bytes = (item.bytes ??= this.encoded(item));
         if (bytes.length <= left) {
@@ -145,6 +159,7 @@ export class BroadcastQueue<M = never> {
       item.transmits++;
       if (item.transmits >= limit) {
         this.byKey.delete(item.key);
+        this.uncountSize(item.bytes!.length);
         item.done?.();
       } else {
         this.append(item);
@@ -158,17 +173,39 @@ export class BroadcastQueue<M = never> {
     const items = [...this.byKey.values()];
     this.byKey.clear();
     this.levels.length = 0;
+    this.sizes.length = 0;
+    this.minSize = Infinity;
+    this.unencoded = 0;
     for (const item of items) item.done?.();
   }
 
   private encoded(item: Item<M>): Uint8Array {
+    let bytes: Uint8Array;
     if (item.encode) {
-      const bytes = item.encode();
+      bytes = item.encode();
       item.encode = undefined;
-      return bytes;
+    } else if (this.encodeMessage) {
+      bytes = this.encodeMessage(item.msg!);
+    } else {
+      throw new Error('BroadcastQueue: queueMessage without bytes needs encodeMessage');
     }
-    if (!this.encodeMessage) throw new Error('BroadcastQueue: queueMessage without bytes needs encodeMessage');
-    return this.encodeMessage(item.msg!);
+    this.unencoded--;
+    this.countSize(bytes.length);
+    return bytes;
+  }
+
+  private countSize(len: number): void {
+    while (this.sizes.length <= len) this.sizes.push(0);
+    this.sizes[len]!++;
+    if (len < this.minSize) this.minSize = len;
+  }
+
+  private uncountSize(len: number): void {
+    if (--this.sizes[len]! > 0 || len !== this.minSize) return;
+    // the smallest size is gone: find the next one up (rare, and sizes are few)
+    let b = len + 1;
+    while (b < this.sizes.length && this.sizes[b] === 0) b++;
+    this.minSize = b < this.sizes.length ? b : Infinity;
   }
 
   private append(item: Item<M>): void {
@@ -194,6 +231,8 @@ export class BroadcastQueue<M = never> {
   private drop(item: Item<M>): void {
     this.unlink(item);
     this.byKey.delete(item.key);
+    if (item.bytes) this.uncountSize(item.bytes.length);
+    else this.unencoded--;
     item.done?.();
   }
 
