@@ -78,8 +78,7 @@ const MEMBER_EVENTS = new Set<string>(['member-join', 'member-update', 'member-s
  * ping) are reliable but blocked by partitions and time out like TCP.
  *
  * Messages travel as objects: gossip is the broadcast queue's own message objects
- * (`Membership.piggybackMessages`, sized by their encoding, which the queue makes once
- * per message), shared by every receiver, since Membership never mutates what it
+ * (`Membership.piggybackMessages`, sized with {@link wireSize}, never encoded), shared by every receiver, since Membership never mutates what it
  * handles; these are messages a node relays, all of which came out of the strict decoder
  * or its own table (decision 0041), so decoding them again would only cost time. Direct
  * messages are never encoded, their size comes from {@link wireSize}.
@@ -344,6 +343,7 @@ export class SimNetwork {
       clock: this.nodeClock(node, node.gen),
       random: node.random.fork(node.gen),
       out: this.outbound(node, node.gen),
+      messageSize: wireSize,
     });
     node.m.onAny((type, payload) => {
       if (!MEMBER_EVENTS.has(type as string)) return;

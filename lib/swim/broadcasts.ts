@@ -7,6 +7,8 @@ interface Item<M> {
   encode: (() => Uint8Array) | undefined;
   /** The message itself, when queued with {@link BroadcastQueue.queueMessage}. */
   msg: M | undefined;
+  /** Encoded length in bytes, or −1 until something needed it. */
+  size: number;
   transmits: number;
   done: (() => void) | undefined;
   prev: Item<M> | undefined;
@@ -39,24 +41,28 @@ export class BroadcastQueue<M = never> {
   private readonly levels: Level<M>[] = [];
   /**
    * sizes[b]: queued items whose encoding is b bytes long; `minSize` the smallest such b
-   * (Infinity when none), `unencoded` the items not encoded yet (all at level 0). A take
-   * whose room left is below `minSize`, with nothing left unencoded, can take nothing
+   * (Infinity when none), `unsized` the items not measured yet (all at level 0). A take
+   * whose room left is below `minSize`, with nothing left unmeasured, can take nothing
    * more: it stops there instead of walking the rest of the queue (during a split of
    * 1,000 nodes, hundreds of items on every one of thousands of takes per second).
    */
   private readonly sizes: number[] = [];
   private minSize = Infinity;
-  private unencoded = 0;
+  private unsized = 0;
 
   /**
    * @param retransmitMult multiplier of the transmit limit. @default 4
    * @param maxQueued most messages kept; beyond it the most-transmitted go first. @default 8192
    * @param encodeMessage encodes what {@link queueMessage} queues, lazily. @default undefined (queueMessage needs bytes)
+   * @param sizeOf the exact encoded size of a message without encoding it: with it,
+   *   {@link takeMessages} never encodes (an in-process network needs sizes, not bytes).
+   *   @default undefined (measure by encoding)
    */
   constructor(
     private readonly retransmitMult = 4,
     private readonly maxQueued = 8192,
     private readonly encodeMessage?: (msg: M) => Uint8Array,
+    private readonly sizeOf?: (msg: M) => number,
   ) {}
 
   /** Number of queued messages. */
@@ -77,8 +83,8 @@ export class BroadcastQueue<M = never> {
    * it in a busy cluster, is never encoded.
    */
   queue(key: string, bytes: Uint8Array | (() => Uint8Array), done?: () => void): void {
-    if (typeof bytes === 'function') this.insert({ key, bytes: undefined, encode: bytes, msg: undefined, transmits: 0, done, prev: undefined, next: undefined });
-    else this.insert({ key, bytes, encode: undefined, msg: undefined, transmits: 0, done, prev: undefined, next: undefined });
+    if (typeof bytes === 'function') this.insert({ key, bytes: undefined, encode: bytes, msg: undefined, size: -1, transmits: 0, done, prev: undefined, next: undefined });
+    else this.insert({ key, bytes, encode: undefined, msg: undefined, size: bytes.length, transmits: 0, done, prev: undefined, next: undefined });
   }
 
   /**
@@ -89,14 +95,14 @@ export class BroadcastQueue<M = never> {
    * per queued message than passing an encoder function.
    */
   queueMessage(key: string, msg: M, bytes?: Uint8Array, done?: () => void): void {
-    this.insert({ key, bytes, encode: undefined, msg, transmits: 0, done, prev: undefined, next: undefined });
+    this.insert({ key, bytes, encode: undefined, msg, size: bytes ? bytes.length : -1, transmits: 0, done, prev: undefined, next: undefined });
   }
 
   private insert(item: Item<M>): void {
     const old = this.byKey.get(item.key);
     if (old) this.drop(old);
-    if (item.bytes) this.countSize(item.bytes.length);
-    else this.unencoded++;
+    if (item.size >= 0) this.countSize(item.size);
+    else this.unsized++;
     this.byKey.set(item.key, item);
     this.append(item);
     if (this.byKey.size > this.maxQueued) this.dropMostTransmitted();
@@ -137,14 +143,14 @@ export class BroadcastQueue<M = never> {
       let item = this.levels[t]!.tail;
       while (item && left > 0) {
         // nothing queued fits any more: the rest of the walk would skip every item
-        if (left < this.minSize && this.unencoded === 0) break levels;
+        if (left < this.minSize && this.unsized === 0) break levels;
         const prev = item.prev;
-        const bytes = (item.bytes ??= this.encoded(item));
-        if (bytes.length <= left) {
-          if (!messages) out.push(bytes);
+        const size = item.size >= 0 ? item.size : this.measure(item, messages);
+        if (size <= left) {
+          if (!messages) out.push((item.bytes ??= this.encoded(item)));
           else if (item.msg !== undefined) out.push(item.msg);
           else throw new Error('takeMessages: a message was queued as bytes');
-          left -= bytes.length;
+          left -= size;
           this.unlink(item);
           item.next = taken;
           taken = item;
@@ -159,7 +165,7 @@ export class BroadcastQueue<M = never> {
       item.transmits++;
       if (item.transmits >= limit) {
         this.byKey.delete(item.key);
-        this.uncountSize(item.bytes!.length);
+        this.uncountSize(item.size);
         item.done?.();
       } else {
         this.append(item);
@@ -175,23 +181,27 @@ export class BroadcastQueue<M = never> {
     this.levels.length = 0;
     this.sizes.length = 0;
     this.minSize = Infinity;
-    this.unencoded = 0;
+    this.unsized = 0;
     for (const item of items) item.done?.();
   }
 
+  /** Sizes an item the first time a take considers it: by `sizeOf` when only the message is wanted, else by encoding it. */
+  private measure(item: Item<M>, messages: boolean): number {
+    const size = messages && this.sizeOf && item.msg !== undefined ? this.sizeOf(item.msg) : (item.bytes ??= this.encoded(item)).length;
+    item.size = size;
+    this.unsized--;
+    this.countSize(size);
+    return size;
+  }
+
   private encoded(item: Item<M>): Uint8Array {
-    let bytes: Uint8Array;
     if (item.encode) {
-      bytes = item.encode();
+      const bytes = item.encode();
       item.encode = undefined;
-    } else if (this.encodeMessage) {
-      bytes = this.encodeMessage(item.msg!);
-    } else {
-      throw new Error('BroadcastQueue: queueMessage without bytes needs encodeMessage');
+      return bytes;
     }
-    this.unencoded--;
-    this.countSize(bytes.length);
-    return bytes;
+    if (!this.encodeMessage) throw new Error('BroadcastQueue: queueMessage without bytes needs encodeMessage');
+    return this.encodeMessage(item.msg!);
   }
 
   private countSize(len: number): void {
@@ -231,8 +241,8 @@ export class BroadcastQueue<M = never> {
   private drop(item: Item<M>): void {
     this.unlink(item);
     this.byKey.delete(item.key);
-    if (item.bytes) this.uncountSize(item.bytes.length);
-    else this.unencoded--;
+    if (item.size >= 0) this.uncountSize(item.size);
+    else this.unsized--;
     item.done?.();
   }
 

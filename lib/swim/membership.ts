@@ -120,6 +120,13 @@ export interface MembershipInit {
   ackPayload?: () => Uint8Array | undefined;
   /** Called with the probed member's name when an ack of one of our probes carries a payload. @default undefined */
   onAckPayload?: (member: string, payload: Uint8Array) => void;
+  /**
+   * The exact encoded size of a message, computed without encoding it. Given it,
+   * {@link Membership.piggybackMessages} never encodes gossip (the simulator passes its
+   * `wireSize`); {@link Membership.piggyback} still encodes what it hands out.
+   * @default undefined (gossip is measured by encoding it)
+   */
+  messageSize?: (msg: Message) => number;
 }
 
 /** Fraction of the probe timeout after which an indirect-probe helper nacks (Lifeguard). */
@@ -192,6 +199,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private readonly metaCache = new WeakMap<Uint8Array, NodeMeta>();
   private seeds: Address[] = [];
   private timers: Timer[] = [];
+  /** The periodic loops of {@link every}: each one's pending timer. */
+  private loops: { timer: Timer | undefined }[] = [];
   private seq = 0;
   private running = false;
   private leaving = false;
@@ -207,7 +216,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.onAckPayload = init.onAckPayload;
     this.table = new MemberTable(init.random);
     this.awareness = new Awareness(init.options.awarenessMaxMultiplier);
-    this.queue = new BroadcastQueue<Message>(init.options.retransmitMult, undefined, encodeTrustedMessage);
+    this.queue = new BroadcastQueue<Message>(init.options.retransmitMult, undefined, encodeTrustedMessage, init.messageSize);
     this.self = {
       name: init.name,
       addr: init.address,
@@ -240,6 +249,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.running = false;
     for (const t of this.timers) t.cancel();
     this.timers = [];
+    for (const slot of this.loops) slot.timer?.cancel();
+    this.loops = [];
     for (const { timer } of this.suspicions.values()) timer.cancel();
     this.suspicions.clear();
   }
@@ -942,17 +953,20 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     return this.seq;
   }
 
+  /**
+   * Runs `fn` every `interval()` ms from `firstDelay` until `stop`. One closure and one
+   * slot per loop for its whole life (this runs for every gossip round of every node).
+   */
   private every(interval: () => number, fn: () => void, firstDelay: number): void {
-    const run = (delay: number): void => {
-      const t = this.clock.setTimer(delay, () => {
-        this.timers = this.timers.filter((x) => x !== t);
-        if (!this.running) return;
-        fn();
-        run(interval());
-      });
-      this.timers.push(t);
+    const slot: { timer: Timer | undefined } = { timer: undefined };
+    const tick = (): void => {
+      slot.timer = undefined;
+      if (!this.running) return;
+      fn();
+      if (this.running) slot.timer = this.clock.setTimer(interval(), tick);
     };
-    run(firstDelay);
+    slot.timer = this.clock.setTimer(firstDelay, tick);
+    this.loops.push(slot);
   }
 
   private decodeMetaOf(m: Member): NodeMeta {
