@@ -13,6 +13,12 @@ export interface SwimOptions {
   indirectChecks: number;
   /** Run a stream (TCP) ping in parallel with the indirect probes. @default true */
   streamFallbackPing: boolean;
+  /**
+   * Verify before declaring death (our extension, decision 0040 §8): one probe period before
+   * a suspicion's deadline the suspecter probes the suspect itself and declares it dead only
+   * if that probe fails. `false` declares at the deadline, as memberlist does. @default true
+   */
+  verifyBeforeDeath: boolean;
   /** Time between gossip rounds that push queued broadcasts to random members. @default 200 (lan) */
   gossipIntervalMs: number;
   /** Members gossiped to per round. @default 3 (lan) */
@@ -53,6 +59,7 @@ const LAN: SwimOptions = {
   probeTimeoutMs: 500,
   indirectChecks: 3,
   streamFallbackPing: true,
+  verifyBeforeDeath: true,
   gossipIntervalMs: 200,
   gossipNodes: 3,
   gossipToTheDeadMs: 30_000,
@@ -112,7 +119,7 @@ export function swimOptions(profile: ProfileName = 'lan', overrides: Partial<Swi
     if (value !== undefined) (opts as unknown as Record<string, unknown>)[key] = value;
   }
   for (const [key, value] of Object.entries(opts)) {
-    if (key === 'streamFallbackPing') {
+    if (key === 'streamFallbackPing' || key === 'verifyBeforeDeath') {
       if (typeof value !== 'boolean') throw new ClusterError('E_CONFIG', `${key} must be true or false`);
     } else if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       throw new ClusterError('E_CONFIG', `${key} must be a non-negative number, got ${JSON.stringify(value)}`);

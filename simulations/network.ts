@@ -96,6 +96,8 @@ export class SimNetwork {
   framesLost = 0;
   /** Extra cut: return true to drop traffic from → to (checked after the partition groups). */
   blocked: ((from: SimNode, to: SimNode) => boolean) | undefined;
+  /** Sees every datagram a node sends (after piggybacking, before loss), e.g. to time the first probe of a crashed member. */
+  onFrame: ((from: SimNode, to: SimNode, msgs: readonly Message[]) => void) | undefined;
 
   private readonly byName = new Map<string, SimNode>();
   private readonly byAddr = new Map<string, SimNode>();
@@ -420,6 +422,7 @@ export class SimNetwork {
       this.framesLost++;
       return;
     }
+    this.onFrame?.(node, to, msgs);
     const link = this.linkOf(node, to);
     if (this.cut(node, to) || (link.loss > 0 && this.random.next() < link.loss)) {
       this.framesLost++;

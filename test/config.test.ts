@@ -26,4 +26,5 @@ t.test('invalid options are refused with E_CONFIG naming the option', async (t) 
   bad(() => swimOptions('lan', { probeTimeoutMs: 2000 }), /probeTimeoutMs \(2000\) must be shorter/);
   bad(() => swimOptions('lan', { bogus: 1 } as never), /unknown membership option "bogus"/);
   bad(() => swimOptions('lan', { streamFallbackPing: 'yes' as never }), /streamFallbackPing must be true or false/);
+  bad(() => swimOptions('lan', { verifyBeforeDeath: 1 as never }), /verifyBeforeDeath must be true or false/);
 });

@@ -129,8 +129,14 @@ export interface MembershipInit {
   messageSize?: (msg: Message) => number;
 }
 
-/** Fraction of the probe timeout after which an indirect-probe helper nacks (Lifeguard). */
+/** Fraction of the probe timeout after which an indirect-probe helper nacks at the latest (Lifeguard). */
 const NACK_TIMEOUT_FRACTION = 0.8;
+/**
+ * Fraction of the requester's indirect window (probe interval − probe timeout) after which a
+ * helper nacks, when that is sooner: the nacks then complete a failed probe's evidence around
+ * three quarters into the period, and the requester can judge it there (decision 0040 §11).
+ */
+const NACK_WINDOW_FRACTION = 0.5;
 
 /** A local suspicion: its Lifeguard timeout, the timer, and whether it is being verified. */
 interface SuspicionState {
@@ -156,6 +162,12 @@ interface PendingProbe {
   expectedNacks: number;
   /** When the indirect probes went out (the probe timeout timer ran). */
   indirectAt?: number;
+  /** May be judged as soon as its evidence is complete (a probe of the probe loop). */
+  early?: boolean;
+  /** The stream fallback ping ran and failed. */
+  streamFailed?: boolean;
+  /** Its verdict is taken (early) or scheduled; later evidence changes nothing. */
+  judged?: boolean;
   /** For a relayed (ping-req) probe: what to do with the answer. */
   relay?: { seq: number; to: Address };
 }
@@ -499,7 +511,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
    */
   private probe(target: Member, interval: number, done?: (result: ProbeResult) => void): void {
     const seq = this.nextSeq();
-    const probe: PendingProbe = { target: target.name, sentAt: this.clock.now(), acked: false, nacks: 0, expectedNacks: 0 };
+    // A verification is not judged early: its verdict belongs on the suspicion's deadline.
+    const probe: PendingProbe = { target: target.name, sentAt: this.clock.now(), acked: false, nacks: 0, expectedNacks: 0, early: done === undefined };
     this.pending.set(seq, probe);
     this.counters.probes++;
     const ping: PingMessage = { type: 'ping', seq, target: target.name, source: this.name, sourceAddr: this.self.addr };
@@ -525,7 +538,10 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       if (this.opts.streamFallbackPing) {
         this.counters.streamPings++;
         this.out.streamPing(target.addr, ping, (ok) => {
-          if (ok && !probe.acked && this.pending.get(seq) === probe) this.probeAcked(probe);
+          if (this.pending.get(seq) !== probe || probe.acked) return;
+          if (ok) return this.probeAcked(probe);
+          probe.streamFailed = true;
+          this.judgeIfComplete(seq, probe);
         });
       }
     });
@@ -536,8 +552,28 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.clock.setTimer(interval, () => this.clock.setTimer(0, () => this.probeVerdict(seq, probe, interval - timeout, done)));
   }
 
+  /**
+   * Judges a failed probe before its period ends once the evidence is complete (decision
+   * 0040 §11): the direct ping timed out, every helper nacked and the stream ping (if
+   * enabled) failed, so nothing is left that could still bring an ack in the rest of the
+   * period. The verdict waits one loop turn, like the end-of-period one, so an ack read
+   * in the same turn as the last nack still counts. Without complete evidence (a helper
+   * silent, the stream ping pending) the probe is judged at the period's end as before.
+   */
+  private judgeIfComplete(seq: number, probe: PendingProbe): void {
+    if (!probe.early || probe.judged || probe.acked || probe.indirectAt === undefined) return;
+    const stream = this.opts.streamFallbackPing;
+    // nothing indirect was tried (no helper, no stream ping): the direct ping keeps its period
+    if (probe.expectedNacks === 0 && !stream) return;
+    if (probe.nacks < probe.expectedNacks || (stream && !probe.streamFailed)) return;
+    probe.judged = true;
+    this.clock.setTimer(0, () => this.probeVerdict(seq, probe, 0));
+  }
+
   /** Ends a probe: suspects the target when neither it nor the helpers answered in time. */
   private probeVerdict(seq: number, probe: PendingProbe, indirectWindow: number, done?: (result: ProbeResult) => void): void {
+    // the end-of-period verdict of a probe judged early (or the other way round) is void
+    if (this.pending.get(seq) !== probe) return;
     this.pending.delete(seq);
     if (probe.acked) return done?.('acked');
     if ((!this.running && !done) || this.leaving) return;
@@ -587,11 +623,14 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const relay: PendingProbe = { target: msg.target, sentAt: this.clock.now(), acked: false, nacks: 0, expectedNacks: 0, relay: { seq: msg.seq, to: msg.sourceAddr } };
     this.pending.set(seq, relay);
     this.out.send(msg.targetAddr, { type: 'ping', seq, target: msg.target, source: this.name, sourceAddr: this.self.addr }, true);
-    // Nack at 80 % of the probe timeout, as Lifeguard proposes: the requester sent this
-    // ping-req one probe timeout into its period and decides at the period's end, one probe
-    // timeout later; a nack sent after a full timeout lands a round trip too late, and every
-    // failed probe then costs a healthy requester its missing nacks in health.
-    this.clock.setTimer(Math.floor(this.opts.probeTimeoutMs * NACK_TIMEOUT_FRACTION), () => {
+    // The requester sent this ping-req one probe timeout into its period and decides at the
+    // period's end at the latest. Lifeguard proposes nacking at 80 % of the probe timeout (a
+    // nack after a full timeout lands a round trip too late, and every failed probe then
+    // costs a healthy requester its missing nacks in health); we nack sooner still, halfway
+    // through the requester's remaining window, so that with every nack in hand it can judge
+    // a failed probe there instead of at the period's end (decision 0040 §11). An ack after
+    // our nack is still relayed: a nack is "no answer yet", and a relayed ack wins.
+    this.clock.setTimer(this.nackDelay(), () => {
       if (!relay.acked && msg.nack) {
         this.counters.nacksSent++;
         this.out.send(msg.sourceAddr, { type: 'nack', seq: msg.seq }, true);
@@ -618,6 +657,14 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     if (!probe || probe.relay) return;
     this.counters.nacksReceived++;
     probe.nacks++;
+    this.judgeIfComplete(seq, probe);
+  }
+
+  /** How long a ping-req helper waits for the target before nacking: see onPingReq. */
+  private nackDelay(): number {
+    const late = this.opts.probeTimeoutMs * NACK_TIMEOUT_FRACTION;
+    const window = this.opts.probeIntervalMs - this.opts.probeTimeoutMs;
+    return Math.floor(window > 0 ? Math.min(late, window * NACK_WINDOW_FRACTION) : late);
   }
 
   // ---------------------------------------------------------------- state changes
@@ -704,7 +751,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const min = suspicionMinTimeout(this.opts.suspicionMult, n, this.opts.probeIntervalMs);
     const suspicion = new Suspicion(now, msg.from, k, min, min * this.opts.suspicionMaxTimeoutMult);
     const incarnation = m.incarnation;
-    const state: SuspicionState = { suspicion, minMs: min, k, heardAt: undefined, timer: this.clock.setTimer(this.untilVerification(suspicion.timeout()), () => this.verifySuspicion(m.name, incarnation)), verifying: false };
+    const state: SuspicionState = { suspicion, minMs: min, k, heardAt: undefined, timer: this.suspicionTimer(m.name, incarnation, suspicion.timeout()), verifying: false };
     this.suspicions.set(m.name, state);
     this.queue.queueMessage(m.name, msg);
     this.emit('member-suspect', this.info(m));
@@ -717,15 +764,42 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     if (!s || !m || s.verifying) return;
     s.timer.cancel();
     const incarnation = m.incarnation;
-    s.timer = this.clock.setTimer(this.untilVerification(s.suspicion.deadline() - this.clock.now()), () => this.verifySuspicion(name, incarnation));
+    s.timer = this.suspicionTimer(name, incarnation, s.suspicion.deadline() - this.clock.now());
   }
 
   /**
-   * Delay until a suspicion due in `ms` must be verified: one probe period earlier, so
-   * that a healthy node's verdict lands on the deadline itself.
+   * The timer of a suspicion of `name`@`incarnation` due in `ms`: its verification one
+   * probe period earlier, so that a healthy node's verdict lands on the deadline itself;
+   * or, with `verifyBeforeDeath` off, the declaration on the deadline (memberlist).
    */
+  private suspicionTimer(name: string, incarnation: number, ms: number): Timer {
+    if (!this.opts.verifyBeforeDeath) return this.clock.setTimer(Math.max(0, ms), () => this.suspicionExpired(name, incarnation));
+    return this.clock.setTimer(this.untilVerification(ms), () => this.verifySuspicion(name, incarnation));
+  }
+
+  /** Delay until a suspicion due in `ms` must be verified. */
   private untilVerification(ms: number): number {
     return Math.max(0, ms - this.opts.probeIntervalMs);
+  }
+
+  /**
+   * An unverified suspicion ran out (`verifyBeforeDeath` off): the suspect is dead, once
+   * what already arrived has been read. An event loop runs due timers before it polls the
+   * socket, so a refutation may be waiting there; after a pause (the timer is late by more
+   * than a probe timeout) many may be, and declaring now would be our own slowness talking
+   * (Lifeguard's premise), so gossip gets a period; otherwise one loop turn.
+   */
+  private suspicionExpired(name: string, incarnation: number, graced = false): void {
+    const s = this.suspicions.get(name);
+    const m = this.table.get(name);
+    if (!s || !m || m.state !== 'suspect' || m.incarnation !== incarnation) return;
+    if (!graced) {
+      const late = this.clock.now() - s.suspicion.deadline() > this.opts.probeTimeoutMs;
+      s.timer = this.clock.setTimer(late ? this.opts.probeIntervalMs : 0, () => this.suspicionExpired(name, incarnation, true));
+      return;
+    }
+    this.suspicions.delete(name);
+    this.onDead({ type: 'dead', node: name, incarnation, from: this.name });
   }
 
   /**
@@ -753,7 +827,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         // as a suspicion of our own, instead of on the old one's deadline.
         s.heardAt = undefined;
         s.suspicion = new Suspicion(this.clock.now(), this.name, s.k, s.minMs, s.minMs * this.opts.suspicionMaxTimeoutMult);
-        s.timer = this.clock.setTimer(this.untilVerification(s.suspicion.timeout()), () => this.verifySuspicion(name, incarnation));
+        s.timer = this.suspicionTimer(name, incarnation, s.suspicion.timeout());
         return;
       }
       if (result === 'failed') {

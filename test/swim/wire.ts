@@ -28,18 +28,27 @@ export class Wire {
   readonly sent: Sent[] = [];
   /** Return true to lose this datagram. */
   drop: (from: string, to: string, msgs: Message[]) => boolean = () => false;
+  /**
+   * How a stream (TCP) fallback ping from → to ends: after `afterMs`, acked or not.
+   * @default never answered: fails after streamTimeoutMs
+   */
+  streamPing: (from: string, to: string) => { afterMs: number; ok: boolean };
   private readonly paused = new Map<string, { timers: (() => void)[]; inbox: (() => void)[] }>();
   private readonly silent = new Set<string>();
 
   constructor(names: string[], overrides: Partial<SwimOptions> = {}, seed = 1) {
     const options = swimOptions('lan', overrides);
+    this.streamPing = () => ({ afterMs: options.streamTimeoutMs, ok: false });
     const random = new Random(seed);
     for (const name of names) {
       const m = new Membership({ name, address: addr(name), options, clock: this.nodeClock(name), random: random.fork(name), out: {
         send: (to, msg) => this.deliver(name, to, [msg]),
         gossip: (to) => this.deliver(name, to, []),
         pushPull: () => {},
-        streamPing: (_to, _ping, done) => void this.clock.setTimer(options.streamTimeoutMs, () => done(false)),
+        streamPing: (to, _ping, done) => {
+          const { afterMs, ok } = this.streamPing(name, to.slice(0, -2));
+          this.clock.setTimer(afterMs, () => done(ok));
+        },
       } });
       this.nodes.set(name, m);
     }
