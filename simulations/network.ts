@@ -7,7 +7,7 @@ import { decodeMessage } from '../lib/codec/messages.js';
 import type { MemberSnapshot, Message, PingMessage, PushPullMessage } from '../lib/codec/messages.js';
 import { Random } from '../lib/random.js';
 import { Membership } from '../lib/swim/membership.js';
-import type { MemberInfo, MembershipEvents, SwimOutbound } from '../lib/swim/membership.js';
+import type { MemberInfo, MembershipEvents, MembershipInit, SwimOutbound } from '../lib/swim/membership.js';
 import { NodeTimer, SimNode } from './sim-node.js';
 import type { Deferred, Frame, StreamHop } from './sim-node.js';
 import { wireSize } from './wire-size.js';
@@ -97,6 +97,11 @@ export class SimNetwork {
   framesLost = 0;
   /** Extra cut: return true to drop traffic from → to (checked after the partition groups). */
   blocked: ((from: SimNode, to: SimNode) => boolean) | undefined;
+  /**
+   * Ack-payload hooks given to every Membership booted from now on (the replication
+   * digest rides on acks); undefined for membership-only runs.
+   */
+  membershipHooks: ((node: SimNode) => Pick<MembershipInit, 'ackPayload' | 'onAckPayload'>) | undefined;
 
   private readonly byName = new Map<string, SimNode>();
   private readonly byAddr = new Map<string, SimNode>();
@@ -244,6 +249,22 @@ export class SimNetwork {
     });
   }
 
+  /**
+   * Skews a node's clocks from now on: its wall clock runs `offsetMs` ahead of the shared
+   * one, and its clocks (monotonic and wall, hence its timers) gain `driftPpm` parts per
+   * million. Replaces an earlier skew (the drift gained so far is kept).
+   */
+  setSkew(name: string, offsetMs: number, driftPpm: number): void {
+    const node = this.node(name);
+    const now = this.clock.now();
+    node.skew = { offsetMs, driftPpm, sinceMs: now, driftMs: node.driftAt(now) };
+  }
+
+  /** The link from `from` to `to`, or undefined when a partition or `blocked` cuts it. */
+  route(from: SimNode, to: SimNode): LinkProfile | undefined {
+    return this.cut(from, to) ? undefined : this.linkOf(from, to);
+  }
+
   /** True while `name` is stalled. */
   isStalled(name: string): boolean {
     return this.clock.now() < this.node(name).stalledUntil;
@@ -345,6 +366,7 @@ export class SimNetwork {
       clock: this.nodeClock(node, node.gen),
       random: node.random.fork(node.gen),
       out: this.outbound(node, node.gen),
+      ...this.membershipHooks?.(node),
     });
     node.m.onAny((type, payload) => {
       if (!MEMBER_EVENTS.has(type as string)) return;
@@ -354,15 +376,20 @@ export class SimNetwork {
     });
   }
 
-  /** The node's view of the shared clock: its timers die with it and wait out its stalls. */
-  private nodeClock(node: SimNode, gen: number): Clock {
+  /**
+   * The node's view of the shared clock: its timers die with it and wait out its stalls;
+   * a skewed node (setSkew) reads and times by its own, skewed clock.
+   */
+  nodeClock(node: SimNode, gen: number): Clock {
     const shared = this.clock;
     return {
-      now: () => shared.now(),
-      wall: () => shared.wall(),
+      now: () => (node.skew === undefined ? shared.now() : shared.now() + node.driftAt(shared.now())),
+      wall: () => (node.skew === undefined ? shared.wall() : shared.wall() + node.skew.offsetMs + node.driftAt(shared.now())),
       setTimer: (ms: number, fn: () => void): Timer => {
         const t = new NodeTimer(fn);
-        t.inner = shared.setTimer(ms, () => {
+        // a clock that gains runs its timers early by the same rate
+        const delay = node.skew === undefined ? ms : ms / (1 + node.skew.driftPpm / 1e6);
+        t.inner = shared.setTimer(delay, () => {
           if (node.gen !== gen) return;
           if (shared.now() < node.stalledUntil) node.deferred.push(t);
           else fn();
