@@ -12,7 +12,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outDir = join(root, 'node_modules', '.cache', 'clusterd-bench');
+// inside the checkout, not node_modules: worktrees may share one node_modules, and a
+// bench in one must not run another's bundle (packages still resolve from the root)
+const outDir = join(root, '.scratch', 'clusterd-bench');
 
 /** Bundles bin/clusterd.ts to one ESM file (dependencies stay external) and returns its path. */
 export function bundleAgent(): string {

@@ -4,6 +4,8 @@
  * (crash-detection scenario, converged start). Heap is reported as the peak RSS of each
  * run, in a child process so one run's garbage does not weigh on the other.
  * Standalone: `node --import=tsx bench/sim-split-brain.bench.ts [nodes-for-the-large-run]`.
+ * One run, for A/B comparisons on a shared machine (compare `cpuSeconds`):
+ * `node --max-old-space-size=22000 --import=tsx bench/sim-split-brain.bench.ts --child split-brain 400 150000`.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +21,8 @@ interface Measured {
   nodes: number;
   virtualSeconds: number;
   wallSeconds: number;
+  /** CPU-seconds of the whole process (user + system), less distorted than wall time on a shared machine. */
+  cpuSeconds: number;
   startSeconds: number;
   peakRssMiB: number;
   passed: boolean;
@@ -30,15 +34,18 @@ interface Measured {
 async function measure(name: string, nodes: number, durationMs: number): Promise<Measured> {
   const sc = await loadScenario(`${LIBRARY_DIR}/${name}.json`, nodes);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let startSeconds = 0;
   // membership only: the goal is the membership simulation's (the library's split brain
   // also carries a workload, whose replication runtime on 1,000 nodes is another matter,
   // see docs/simulations.md)
   const r: SimResult = runScenario({ ...sc, durationMs, workload: undefined }, { onProgress: (done) => (startSeconds ||= done > 0 ? (performance.now() - t0) / 1000 : 0) });
   const wallSeconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const conv = r.invariants[0]!;
   return {
-    scenario: name, nodes, virtualSeconds: durationMs / 1000, wallSeconds, startSeconds, peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    scenario: name, nodes, virtualSeconds: durationMs / 1000, wallSeconds, cpuSeconds, startSeconds, peakRssMiB: process.resourceUsage().maxRSS / 1024,
     passed: r.passed, converged: `${conv.status}: ${conv.evidence}`, msgsPerNodePerSec: r.measurements.traffic.msgsPerNodePerSec,
   };
 }
@@ -56,7 +63,7 @@ export default async function bench(): Promise<BenchResult> {
   const markdown = [
     'The simulation runner (`clusterd sim`) on the goals of issue 6, each run in its own process (`--max-old-space-size=22000`). "start" is the time until the first virtual sample, i.e. building the converged cluster (every node bulk-loading every other with `Membership.seedMembers`, decision 0041).',
     '',
-    table(['scenario', 'nodes', 'virtual s', 'wall s', 'of which start', 'peak RSS (MiB)', 'msg/node/s', 'invariants'], runs.map((m) => [m.scenario, m.nodes, m.virtualSeconds, fmt(m.wallSeconds, 1), fmt(m.startSeconds, 1), fmt(m.peakRssMiB, 0), m.msgsPerNodePerSec, m.passed ? 'pass' : 'FAIL'])),
+    table(['scenario', 'nodes', 'virtual s', 'wall s', 'CPU s', 'of which start (wall s)', 'peak RSS (MiB)', 'msg/node/s', 'invariants'], runs.map((m) => [m.scenario, m.nodes, m.virtualSeconds, fmt(m.wallSeconds, 1), fmt(m.cpuSeconds, 1), fmt(m.startSeconds, 1), fmt(m.peakRssMiB, 0), m.msgsPerNodePerSec, m.passed ? 'pass' : 'FAIL'])),
     '',
     `Goal: 1,000 nodes × 10 virtual minutes of split brain in ≤ 60 s wall → ${verdict(sb.wallSeconds <= 60)} (${fmt(sb.wallSeconds, 1)} s). Goal: ${big.nodes.toLocaleString('en-US')} nodes × 2 virtual minutes completes → ${verdict(true)} (${fmt(big.wallSeconds, 1)} s, ${fmt(big.peakRssMiB / 1024, 1)} GiB peak).`,
     '',

@@ -31,15 +31,19 @@ export class SystemClock implements Clock {
   }
 }
 
-/** A pending timer of a ManualClock; it is its own handle (no closure per timer). */
+/**
+ * A pending timer of a ManualClock; it is its own handle. The callback gets `arg`, so a
+ * caller with many timers (the simulator: one per frame in flight) can pass one shared
+ * function and a per-timer object instead of a closure per timer.
+ */
 class Scheduled implements Timer {
   cancelled = false;
 
   constructor(
     readonly clock: ManualClock,
     readonly at: number,
-    readonly order: number,
-    readonly fn: () => void,
+    readonly fn: (arg: never) => void,
+    readonly arg: unknown,
   ) {}
 
   cancel(): void {
@@ -50,18 +54,32 @@ class Scheduled implements Timer {
   }
 }
 
+/** The timers due at one instant, in scheduling order; `next` is the first not yet run. */
+interface Bucket {
+  items: Scheduled[];
+  next: number;
+}
+
 /**
  * A virtual clock for tests and the simulator. Time moves only when `advance`,
  * `advanceTo` or `runNext` is called; timers fire in (time, scheduling order) order,
- * so a run is reproducible. Timers are kept in a binary heap: O(log n) per timer even
- * with hundreds of thousands pending (a 10,000-node simulation).
+ * so a run is reproducible.
+ *
+ * Timers are kept in one bucket per distinct due time (appended in scheduling order,
+ * which is the order they fire in) plus a binary heap of the distinct times: a
+ * simulation schedules hundreds of thousands of timers on a few thousand distinct
+ * milliseconds, so scheduling is O(1) for most timers (a Map lookup and a push) and the
+ * heap stays small. Cancelled timers stay in their bucket until their time comes, or
+ * until they outnumber the live ones and the buckets are compacted.
  */
 export class ManualClock implements Clock {
   private time: number;
   private readonly epoch: number;
-  private heap: Scheduled[] = [];
-  private seq = 0;
+  private readonly buckets = new Map<number, Bucket>();
+  /** Binary min-heap of the keys of `buckets`. */
+  private times: number[] = [];
   private live = 0;
+  private dead = 0;
 
   /**
    * @param start initial monotonic time in ms. @default 0
@@ -81,13 +99,22 @@ export class ManualClock implements Clock {
   }
 
   setTimer(ms: number, fn: () => void): Timer {
-    const item = new Scheduled(this, this.time + Math.max(0, ms), this.seq++, fn);
-    // cancelled timers stay in the heap until they reach its top; when they outnumber
-    // the live ones, rebuild it without them (a sorted array is a heap)
-    if (this.heap.length >= 4096 && this.heap.length > 2 * this.live) {
-      this.heap = this.heap.filter((x) => !x.cancelled).sort((a, b) => a.at - b.at || a.order - b.order);
+    return this.schedule(ms, fn, undefined);
+  }
+
+  /**
+   * Like {@link setTimer}, calling `fn(arg)`: one function shared by many timers, with
+   * the per-timer state in `arg`, allocates no closure per timer.
+   */
+  schedule<T>(ms: number, fn: (arg: T) => void, arg: T): Timer {
+    const at = ms > 0 ? this.time + ms : this.time;
+    const item = new Scheduled(this, at, fn as (arg: never) => void, arg);
+    const bucket = this.buckets.get(at);
+    if (bucket) bucket.items.push(item);
+    else {
+      this.buckets.set(at, { items: [item], next: 0 });
+      this.pushTime(at);
     }
-    this.push(item);
     this.live++;
     return item;
   }
@@ -95,6 +122,8 @@ export class ManualClock implements Clock {
   /** Called by a pending timer being cancelled. @internal */
   cancelled(): void {
     this.live--;
+    // cancelled timers wait in their buckets; when they outnumber the live ones, drop them
+    if (++this.dead >= 4096 && this.dead > 2 * this.live) this.compact();
   }
 
   /** Number of timers scheduled and not yet fired or cancelled. */
@@ -104,20 +133,18 @@ export class ManualClock implements Clock {
 
   /** Time of the next pending timer, or undefined when none is pending. */
   nextAt(): number | undefined {
-    this.dropCancelled();
-    return this.heap[0]?.at;
+    return this.head()?.at;
   }
 
   /** Fires the earliest timer (moving time to it) if it is due by `limit`; true if one fired. */
   runNext(limit = Infinity): boolean {
-    this.dropCancelled();
-    const top = this.heap[0];
+    const top = this.head();
     if (!top || top.at > limit) return false;
-    this.pop();
+    this.buckets.get(top.at)!.next++;
     this.live--;
     top.cancelled = true;
     if (top.at > this.time) this.time = top.at;
-    top.fn();
+    (top.fn as (arg: unknown) => void)(top.arg);
     return true;
   }
 
@@ -134,41 +161,66 @@ export class ManualClock implements Clock {
     this.advanceTo(this.time + ms);
   }
 
-  private dropCancelled(): void {
-    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
+  /** The earliest live timer (left in place), dropping spent buckets on the way. */
+  private head(): Scheduled | undefined {
+    while (this.times.length > 0) {
+      const at = this.times[0]!;
+      const bucket = this.buckets.get(at)!;
+      const items = bucket.items;
+      while (bucket.next < items.length) {
+        const item = items[bucket.next]!;
+        if (!item.cancelled) return item;
+        // a timer cancelled before its turn: it no longer counts as waiting
+        this.dead--;
+        bucket.next++;
+      }
+      this.buckets.delete(at);
+      this.popTime();
+    }
+    return undefined;
   }
 
-  private less(a: Scheduled, b: Scheduled): boolean {
-    return a.at < b.at || (a.at === b.at && a.order < b.order);
+  /** Drops every cancelled timer from the buckets, and the buckets left empty. */
+  private compact(): void {
+    for (const [at, bucket] of this.buckets) {
+      const kept = bucket.items.slice(bucket.next).filter((x) => !x.cancelled);
+      if (kept.length > 0) this.buckets.set(at, { items: kept, next: 0 });
+      else this.buckets.delete(at);
+    }
+    // a sorted array is a heap
+    this.times = [...this.buckets.keys()].sort((a, b) => a - b);
+    this.dead = 0;
   }
 
-  private push(item: Scheduled): void {
-    const h = this.heap;
-    h.push(item);
+  private pushTime(at: number): void {
+    const h = this.times;
+    h.push(at);
     let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
+      const up = h[p]!;
+      if (up <= at) break;
+      h[i] = up;
       i = p;
     }
+    h[i] = at;
   }
 
-  private pop(): void {
-    const h = this.heap;
+  private popTime(): void {
+    const h = this.times;
     const last = h.pop()!;
-    if (h.length === 0) return;
-    h[0] = last;
+    const n = h.length;
+    if (n === 0) return;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= n) break;
       const r = l + 1;
-      let m = i;
-      if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-      if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
+      const c = r < n && h[r]! < h[l]! ? r : l;
+      if (h[c]! >= last) break;
+      h[i] = h[c]!;
+      i = c;
     }
+    h[i] = last;
   }
 }

@@ -4,7 +4,7 @@ import type { Clock, Timer } from './clock.js';
 import { swimOptions } from './config.js';
 import type { ProfileName, SwimOptions } from './config.js';
 import { Batcher } from './codec/batcher.js';
-import type { BatchOutput } from './codec/batcher.js';
+import type { BatchOutput, TrafficClass } from './codec/batcher.js';
 import { FrameDecoder, FrameEncoder } from './codec/frame.js';
 import type { Keyring } from './codec/keyring.js';
 import { encodeMessage } from './codec/messages.js';
@@ -81,6 +81,13 @@ export interface NodeStats {
   streamErrors: number;
   /** Replication payloads refused after their frame decoded (bad bulk chunks, invalid deltas, misplaced messages). */
   replicationRejected: number;
+  /**
+   * Traffic by class (membership, replication, sync). Out: datagram frames that carried
+   * the class (gossip-only frames count as membership), the class's encoded message bytes
+   * (membership includes gossip-only frames whole), messages, and messages dropped from
+   * full outboxes. In: messages received, datagrams and streams.
+   */
+  byClass: { framesOut: Record<TrafficClass, number>; bytesOut: Record<TrafficClass, number>; messagesOut: Record<TrafficClass, number>; dropped: Record<TrafficClass, number>; messagesIn: Record<TrafficClass, number> };
 }
 
 /**
@@ -105,6 +112,7 @@ export class ClusterNode {
   private closed = false;
   private readonly openStreams = new Set<Stream>();
   private readonly statsIn = { framesIn: 0, bytesIn: 0, messagesIn: 0, unknownMessages: 0, streamErrors: 0, replicationRejected: 0 };
+  private readonly messagesInByClass: Record<TrafficClass, number> = { membership: 0, replication: 0, sync: 0 };
   // bulk chunks are deflated by the replicator (level 1, fast): frames must not deflate again
   private readonly rawStreamEncoder: FrameEncoder;
   // delta links carry up to megabytes per flush: deflate level 1 costs a fraction of level 6
@@ -247,6 +255,13 @@ export class ClusterNode {
       replicationRejected: this.statsIn.replicationRejected,
       framesOut: b.frames + this.gossipFrames,
       bytesOut: b.frameBytes + this.gossipBytes,
+      byClass: {
+        framesOut: { ...b.framesByClass, membership: b.framesByClass.membership + this.gossipFrames },
+        bytesOut: { ...b.bytesOut, membership: b.bytesOut.membership + this.gossipBytes },
+        messagesOut: { ...b.messagesOut },
+        dropped: { ...b.dropped },
+        messagesIn: { ...this.messagesInByClass },
+      },
       rejected: Object.fromEntries(
         Object.entries(this.decoder.rejected).map(([reason, n]) => [reason, n + (this.streamDecoder.rejected[reason as keyof typeof this.streamDecoder.rejected] ?? 0)]),
       ),
@@ -366,6 +381,7 @@ export class ClusterNode {
 
   private dispatch(m: AnyMessage, from: Address): void {
     this.statsIn.messagesIn++;
+    this.messagesInByClass[classOf(m)]++;
     if (Replicator.handles(m)) return this.replicator.handle(m, from);
     // a death certificate for us (not a leave): the others dropped our presence, so after
     // the refutation it must come back under a new epoch
@@ -426,10 +442,12 @@ export class ClusterNode {
       for (const m of r.messages) {
         if (owner) {
           this.statsIn.messagesIn++;
+          this.messagesInByClass[classOf(m)]++;
           owner(m);
         } else if (Replicator.handles(m)) {
           timer.cancel();
           this.statsIn.messagesIn++;
+          this.messagesInByClass[classOf(m)]++;
           owner = this.replicator.adoptStream(new FramedStream(stream, this.streamEncoder, this.streamDecoder));
           owner(m);
         } else if (m.type === 'push-pull') {
@@ -446,4 +464,10 @@ export class ClusterNode {
       }
     });
   }
+}
+
+/** The traffic class of a received message, as the sender's batcher classed it. */
+function classOf(m: AnyMessage): TrafficClass {
+  if (!Replicator.handles(m)) return 'membership';
+  return m.type === 'deltas' ? 'replication' : 'sync';
 }

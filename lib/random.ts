@@ -8,6 +8,8 @@ export class Random {
   private b: number;
   private c: number;
   private d: number;
+  /** The displaced-index map of {@link sample}, kept between calls (taken while in use). */
+  private scratch: Map<number, number> | undefined;
 
   /** @param seed any integer or string; the same seed gives the same sequence. */
   constructor(seed: number | string = 1) {
@@ -82,7 +84,9 @@ export class Random {
     if (k <= 0 || items.length === 0) return out;
     // partial Fisher–Yates over indices: O(k) expected for small k, no full copy of items
     const n = items.length;
-    const swapped = new Map<number, number>();
+    // one scratch map per generator, reused (a gossip round of every simulated node samples)
+    const swapped = this.scratch ?? new Map<number, number>();
+    this.scratch = undefined;
     for (let i = 0; i < n && out.length < k; i++) {
       const j = i + this.int(n - i);
       const vj = swapped.get(j) ?? j;
@@ -90,6 +94,8 @@ export class Random {
       const item = items[vj]!;
       if (!exclude || !exclude(item)) out.push(item);
     }
+    swapped.clear();
+    this.scratch = swapped;
     return out;
   }
 

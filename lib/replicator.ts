@@ -37,7 +37,8 @@ export interface ReplicationOptions {
   /**
    * Deltas are pushed directly to every alive member while there are at most this many
    * peers; above, each flush goes to `gossipFanout` random peers which relay what is new
-   * to them (epidemic). See docs/decisions/0024. @default 64
+   * to them (epidemic). Measured in bench/replication-crossover; see docs/decisions/0024.
+   * @default 256
    */
   directPushMax?: number;
   /** Peers per flush (and per relay) in epidemic mode. @default 4 */
@@ -189,7 +190,7 @@ export class Replicator {
     this.host = host;
     this.hlc = new Hlc(host.clock);
     this.opts = {
-      directPushMax: options.directPushMax ?? 64,
+      directPushMax: options.directPushMax ?? 256,
       gossipFanout: options.gossipFanout ?? 4,
       streamThresholdBytes: options.streamThresholdBytes ?? 12_288,
       merkleMinIntervalMs: options.merkleMinIntervalMs ?? 10_000,
@@ -863,7 +864,19 @@ export class Replicator {
     const now = this.host.clock.now();
     this.replica.expire(this.nowTs());
     for (const s of [...this.sessions]) if (now - s.lastActivity > this.opts.sessionIdleMs) this.endSession(s, false);
-    if (!this.isReady) this.beginCatchUp();
+    // a removal notice is a datagram and may be lost; the digests cannot tell (the vector
+    // still lists the removed epoch on both sides), so repeat it until the member re-announces
+    for (const name of [...this.removedOrigins.keys()]) this.noticeRemoval(name);
+    if (!this.isReady) {
+      // the readiness check asks again until a clean answer: otherwise an answer that
+      // needed a Merkle session (or a lost request, once the digests agree) would leave the
+      // node unready for good; a check peer that went away hands over to another peer
+      if (this.catchUp.phase === 'check') {
+        if (this.catchUp.peer !== undefined && this.peers.has(this.catchUp.peer)) this.requestCatchUp(this.catchUp.peer, false);
+        else this.catchUp = { phase: 'idle', peer: undefined, checks: 0 };
+      }
+      this.beginCatchUp();
+    }
   }
 
   private scheduleMerkle(): void {

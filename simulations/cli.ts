@@ -11,14 +11,19 @@ import { renderHtml } from './html-report.js';
 import { LIBRARY_DIR, libraryFiles, loadLibrary } from './library.js';
 import { runScenario } from './runner.js';
 import type { SimResult } from './runner.js';
-import { loadScenario, ScenarioError } from './scenario.js';
+import { loadScenario, parseDuration, ScenarioError } from './scenario.js';
+import { withDuration } from './scenario-duration.js';
 import { progressBar, summary } from './summary.js';
 
 export const SIM_USAGE = `Usage:
-  clusterd sim <scenario-file | library-name> [--seed N] [--nodes N] [--json out.json] [--html out.html]
+  clusterd sim <scenario-file | library-name> [--seed N] [--nodes N] [--duration D] [--json out.json] [--html out.html]
+  clusterd sim <scenario> --real [--nodes N] [--duration D] [--keep-data] [--json ...] [--html ...]
+                                              the same scenario simulated and against real agent processes
+                                              on 127.0.0.101+ (needs npm run build), side by side
   clusterd sim --all [--seed N] [--nodes N]   run every scenario of the library
   clusterd sim --list                         list the scenario library
-  clusterd sim <scenario> --real              (not available yet)
+
+--duration D (e.g. 3m, 180s) runs the scenario for D instead of its own duration.
 
 Exit codes: 0 every invariant holds, 1 an invariant failed, 2 usage error.
 `;
@@ -88,6 +93,8 @@ async function sim(argv: string[], io: SimIo): Promise<number> {
       list: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
       real: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      'keep-data': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -106,12 +113,14 @@ async function sim(argv: string[], io: SimIo): Promise<number> {
   const seed = intFlag(values.seed, '--seed', 0) ?? 1;
   if (seed > 0xffffffff) throw new Usage('--seed must fit in 32 bits');
   const nodes = intFlag(values.nodes, '--nodes', 1);
+  const durationMs = values.duration === undefined ? undefined : parseDuration(values.duration, '--duration');
   if (values.all) {
+    if (values.real) throw new Usage('--real takes one scenario, not --all');
     if (positionals.length > 0) throw new Usage('--all takes no scenario file');
     if (values.json !== undefined || values.html !== undefined) throw new Usage('--json and --html take one scenario, not --all');
     let failed = 0;
     for (const file of libraryFiles()) {
-      const code = await runOne(file, seed, nodes, undefined, undefined, io);
+      const code = await runOne(file, seed, nodes, durationMs, undefined, undefined, io);
       if (code !== 0) failed++;
       io.out('\n');
     }
@@ -121,14 +130,16 @@ async function sim(argv: string[], io: SimIo): Promise<number> {
   if (positionals.length !== 1) throw new Usage(`expected one scenario file, got ${positionals.length}\n${SIM_USAGE}`);
   const file = resolveFile(positionals[0]!);
   if (values.real) {
-    await loadScenario(file, nodes); // a bad file is still a usage error first
-    throw new Usage('--real is not available yet: needs the daemon\'s fault-injection hook');
+    const { realCommand } = await import('./real/command.js');
+    return realCommand({ file: display(file), seed, nodes, durationMs, json: values.json, html: values.html, keepData: values['keep-data'] }, io);
   }
-  return runOne(file, seed, nodes, values.json, values.html, io);
+  if (values['keep-data']) throw new Usage('--keep-data goes with --real');
+  return runOne(file, seed, nodes, durationMs, values.json, values.html, io);
 }
 
-async function runOne(file: string, seed: number, nodes: number | undefined, json: string | undefined, html: string | undefined, io: SimIo): Promise<number> {
-  const scenario = await loadScenario(display(file), nodes);
+async function runOne(file: string, seed: number, nodes: number | undefined, durationMs: number | undefined, json: string | undefined, html: string | undefined, io: SimIo): Promise<number> {
+  let scenario = await loadScenario(display(file), nodes);
+  if (durationMs !== undefined) scenario = withDuration(scenario, durationMs);
   const bar = progressBar();
   const started = performance.now();
   let result: SimResult;
@@ -150,6 +161,6 @@ async function runOne(file: string, seed: number, nodes: number | undefined, jso
   const failed = result.invariants.filter((i) => i.status === 'fail');
   if (failed.length === 0) return 0;
   for (const f of failed) io.out(`FAIL: ${f.name}: ${f.evidence}\n`);
-  io.out(`replay: clusterd sim ${display(file)} --seed ${seed}${nodes === undefined ? '' : ` --nodes ${nodes}`}\n`);
+  io.out(`replay: clusterd sim ${display(file)} --seed ${seed}${nodes === undefined ? '' : ` --nodes ${nodes}`}${durationMs === undefined ? '' : ` --duration ${durationMs}ms`}\n`);
   return 1;
 }

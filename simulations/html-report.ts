@@ -17,7 +17,8 @@ const H = 260;
 const PAD = { l: 64, r: 16, t: 28, b: 34 };
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#4b5563', '#ca8a04'];
 
-function esc(s: string): string {
+/** HTML-escapes text. */
+export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
@@ -36,13 +37,15 @@ function ticks(min: number, max: number, count = 5): number[] {
   return out;
 }
 
-interface Line {
+/** One line of {@link lineChart}. */
+export interface Line {
   name: string;
   values: readonly number[];
   color?: string;
 }
 
-interface ChartOptions {
+/** Options of {@link lineChart}. */
+export interface ChartOptions {
   id: string;
   title: string;
   yLabel: string;
@@ -77,7 +80,8 @@ function frame(o: ChartOptions, x0: number, x1: number, y0: number, y1: number, 
   return `<svg id="${o.id}" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(o.title)}" data-x0="${x0}" data-x1="${x1}" data-plot-left="${PAD.l}" data-plot-width="${iw}">${parts.join('')}${body}</svg>`;
 }
 
-function lineChart(o: ChartOptions, xs: readonly number[], lines: Line[]): string {
+/** An SVG line chart of `lines` over `xs` (also used by the --real side-by-side report). */
+export function lineChart(o: ChartOptions, xs: readonly number[], lines: Line[]): string {
   const x0 = xs[0] ?? 0;
   const x1 = xs[xs.length - 1] ?? 1;
   const all = lines.flatMap((l) => l.values.filter((v) => Number.isFinite(v)));
@@ -125,7 +129,8 @@ function heat(v: number): string {
   return `hsl(${hue},70%,${f === 1 ? 38 : 48}%)`;
 }
 
-function heatmap(r: SimResult): string {
+/** The per-node membership view heatmap; `id` and `caption` let a page hold two (sim and real). */
+export function heatmap(r: SimResult, id = 'chart-views', caption = ''): string {
   const v = r.views;
   const cols = v.tMs.length;
   const k = Math.max(1, Math.ceil(cols / 240));
@@ -139,7 +144,7 @@ function heatmap(r: SimResult): string {
   const rh = rows.length === 0 ? 0 : ih / rows.length;
   const x0 = v.tMs[0] ?? 0;
   const x1 = v.tMs[v.tMs.length - 1] ?? 1;
-  const parts: string[] = [`<text x="${PAD.l}" y="16" class="title">Membership view per node over time (fraction of members seen right; ${rows.length} rows${rows.length < r.nodes ? ' of node groups' : ''})</text>`];
+  const parts: string[] = [`<text x="${PAD.l}" y="16" class="title">${esc(caption)}Membership view per node over time (fraction of members seen right; ${rows.length} rows${rows.length < r.nodes ? ' of node groups' : ''})</text>`];
   rows.forEach((row, ri) => {
     const label = v.rows[ri] ?? '';
     const cells = row
@@ -154,7 +159,7 @@ function heatmap(r: SimResult): string {
     const x = PAD.l + (x1 === x0 ? 0 : ((e.atMs - x0) / (x1 - x0)) * iw);
     parts.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${PAD.t}" y2="${PAD.t + ih}" class="marker"><title>${esc(`${fmtMs(e.atMs)}: ${e.what}`)}</title></line>`);
   }
-  return `<svg id="chart-views" class="chart" viewBox="0 0 ${W} ${h}" width="${W}" height="${h}" role="img" aria-label="membership view per node" data-x0="${x0}" data-x1="${x1}" data-plot-left="${PAD.l}" data-plot-width="${iw}">${parts.join('')}</svg>`;
+  return `<svg id="${id}" class="chart" viewBox="0 0 ${W} ${h}" width="${W}" height="${h}" role="img" aria-label="membership view per node" data-x0="${x0}" data-x1="${x1}" data-plot-left="${PAD.l}" data-plot-width="${iw}">${parts.join('')}</svg>`;
 }
 
 function dissemination(r: SimResult): string {

@@ -1,9 +1,7 @@
-import { decode } from '@msgpack/msgpack';
 import { ManualClock } from '../lib/clock.js';
 import type { Clock, Timer } from '../lib/clock.js';
 import { swimOptions } from '../lib/config.js';
 import type { ProfileName, SwimOptions } from '../lib/config.js';
-import { decodeMessage } from '../lib/codec/messages.js';
 import type { MemberSnapshot, Message, PingMessage, PushPullMessage } from '../lib/codec/messages.js';
 import { Random } from '../lib/random.js';
 import { Membership } from '../lib/swim/membership.js';
@@ -79,10 +77,11 @@ const MEMBER_EVENTS = new Set<string>(['member-join', 'member-update', 'member-s
  * link's latency, jitter and loss, and to partitions. Streams (push-pull, the fallback
  * ping) are reliable but blocked by partitions and time out like TCP.
  *
- * Messages travel as objects: gossip bytes from the broadcast queue are decoded once per
- * distinct buffer (the queue hands out the same buffer on every retransmission) and the
- * decoded message is shared by every receiver, since Membership never mutates what it
- * handles; direct messages are never encoded, their size comes from {@link wireSize}.
+ * Messages travel as objects: gossip is the broadcast queue's own message objects
+ * (`Membership.piggybackMessages`, sized with {@link wireSize}, never encoded), shared by every receiver, since Membership never mutates what it
+ * handles; these are messages a node relays, all of which came out of the strict decoder
+ * or its own table (decision 0041), so decoding them again would only cost time. Direct
+ * messages are never encoded, their size comes from {@link wireSize}.
  */
 export class SimNetwork {
   readonly clock = new ManualClock();
@@ -108,7 +107,6 @@ export class SimNetwork {
   private readonly links = new Map<number, LinkProfile>();
   private readonly groupOf: number[] = [];
   private readonly cuts = new Set<number>();
-  private readonly decoded = new WeakMap<Uint8Array, Message>();
   private readonly listeners: MemberEventListener[] = [];
   private readonly batchWindowMs: number;
   private readonly budget: number;
@@ -366,6 +364,7 @@ export class SimNetwork {
       clock: this.nodeClock(node, node.gen),
       random: node.random.fork(node.gen),
       out: this.outbound(node, node.gen),
+      messageSize: wireSize,
       ...this.membershipHooks?.(node),
     });
     node.m.onAny((type, payload) => {
@@ -386,14 +385,10 @@ export class SimNetwork {
       now: () => (node.skew === undefined ? shared.now() : shared.now() + node.driftAt(shared.now())),
       wall: () => (node.skew === undefined ? shared.wall() : shared.wall() + node.skew.offsetMs + node.driftAt(shared.now())),
       setTimer: (ms: number, fn: () => void): Timer => {
-        const t = new NodeTimer(fn);
-        // a clock that gains runs its timers early by the same rate
-        const delay = node.skew === undefined ? ms : ms / (1 + node.skew.driftPpm / 1e6);
-        t.inner = shared.setTimer(delay, () => {
-          if (node.gen !== gen) return;
-          if (shared.now() < node.stalledUntil) node.deferred.push(t);
-          else fn();
-        });
+        // one shared callback and the NodeTimer as its argument: no closure per timer; a
+        // clock that gains (setSkew) runs its timers early by the same rate
+        const t = new NodeTimer(fn, node, gen);
+        t.inner = shared.schedule(node.skew === undefined ? ms : ms / (1 + node.skew.driftPpm / 1e6), this.fireNodeTimer, t);
         return t;
       },
     };
@@ -435,26 +430,13 @@ export class SimNetwork {
     return link.jitterMs > 0 ? link.latencyMs + this.random.next() * link.jitterMs : link.latencyMs;
   }
 
-  private decodeGossip(bytes: Uint8Array): Message {
-    let msg = this.decoded.get(bytes);
-    if (!msg) {
-      msg = decodeMessage(decode(bytes)) as Message;
-      this.decoded.set(bytes, msg);
-    }
-    return msg;
-  }
-
   /** Sends one frame: `msgs` (sizes in `bytes`) plus gossip up to the budget. */
   private sendFrame(node: SimNode, toAddr: string, msgs: Message[], bytes: number): void {
     if (this.clock.now() < node.stalledUntil) return;
-    let left = this.budget - bytes;
-    if (left > 0) {
-      for (const b of node.m.piggyback(left)) {
-        msgs.push(this.decodeGossip(b));
-        bytes += b.length;
-        left -= b.length;
-      }
-    }
+    const left = this.budget - bytes;
+    // the queued messages themselves, shared by every receiver (Membership never mutates
+    // what it handles); the queue still encodes each once, for its size
+    if (left > 0) bytes += node.m.piggybackMessages(left, msgs);
     if (msgs.length === 0) return;
     node.framesSent++;
     node.msgsSent += msgs.length;
@@ -470,8 +452,19 @@ export class SimNetwork {
       return;
     }
     const frame: Frame = { fromAddr: node.addr, to, msgs, bytes };
-    this.clock.setTimer(this.delay(link), () => this.arrive(frame));
+    this.clock.schedule(this.delay(link), this.arriveFn, frame);
   }
+
+  /** Fires a node's timer unless its process is gone; holds it back while the node is stalled. */
+  private readonly fireNodeTimer = (t: NodeTimer): void => {
+    const node = t.node;
+    if (node.gen !== t.gen) return;
+    if (this.clock.now() < node.stalledUntil) node.deferred.push(t);
+    else t.fire();
+  };
+
+  /** `arrive` bound once, so a frame in flight costs no closure. */
+  private readonly arriveFn = (frame: Frame): void => this.arrive(frame);
 
   private arrive(frame: Frame): void {
     const to = frame.to;

@@ -185,7 +185,7 @@ export class ReplicationChecks {
 
   /** Presence of dead and departed nodes: continuous (1 s after each confirmation) and at the end. */
   purgeVerdict(): Verdict {
-    const name = 'presence of dead and departed nodes purged everywhere (within 1 s)';
+    const name = 'presence of dead and departed nodes purged everywhere: within 1 s of each confirmation and at the end';
     const live = this.live();
     const up = new Set(live.map((r) => r.node.name));
     const stale: string[] = [];
@@ -210,7 +210,7 @@ export class ReplicationChecks {
 
   /** Every live replica's presence and history equal at the end: same entries, same order. */
   equalityVerdict(quietSinceMs: number, endMs: number): Verdict {
-    const name = 'presence and history replicas equal at the end (same entries, same order)';
+    const name = 'presence and history replicas equal at the end: same entries, same order';
     const live = this.live();
     if (live.length === 0) return { name, status: 'not-measured', evidence: 'no live replica at the end' };
     const ref = live[0]!;

@@ -27,7 +27,12 @@ export class NodeTimer implements Timer {
   inner: Timer | undefined;
   private cancelled = false;
 
-  constructor(private readonly fn: () => void) {}
+  constructor(
+    private readonly fn: () => void,
+    /** The node whose process set it, and that process's generation (its timers die with it). */
+    readonly node: SimNode,
+    readonly gen: number,
+  ) {}
 
   cancel(): void {
     this.cancelled = true;

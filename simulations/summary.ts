@@ -5,8 +5,11 @@
 import type { Distribution, SimResult } from './runner.js';
 import { fmtMs } from './runner.js';
 
-/** A progress bar on `stream` that redraws at most every 100 ms; a no-op when it is not a TTY. */
-export function progressBar(stream: NodeJS.WriteStream = process.stderr): { update: (doneMs: number, totalMs: number) => void; clear: () => void } {
+/**
+ * A progress bar on `stream` that redraws at most every 100 ms; a no-op when it is not a TTY.
+ * @param what the time the bar counts @default "virtual" (the real-process runner says "real")
+ */
+export function progressBar(stream: NodeJS.WriteStream = process.stderr, what = 'virtual'): { update: (doneMs: number, totalMs: number) => void; clear: () => void } {
   if (!stream.isTTY) return { update: () => {}, clear: () => {} };
   const started = performance.now();
   let last = 0;
@@ -19,7 +22,7 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr): { upda
       const width = 30;
       const full = Math.round(f * width);
       const wall = (now - started) / 1000;
-      stream.write(`\r[${'█'.repeat(full)}${'░'.repeat(width - full)}] ${String(Math.floor(f * 100)).padStart(3)}%  ${fmtMs(doneMs)} / ${fmtMs(totalMs)} virtual  ${wall.toFixed(1)} s wall `);
+      stream.write(`\r[${'█'.repeat(full)}${'░'.repeat(width - full)}] ${String(Math.floor(f * 100)).padStart(3)}%  ${fmtMs(doneMs)} / ${fmtMs(totalMs)} ${what}  ${wall.toFixed(1)} s wall `);
     },
     clear() {
       stream.write('\r\x1b[2K');

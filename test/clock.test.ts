@@ -47,6 +47,32 @@ t.test('heap order holds for many random timers', async (t) => {
   t.ok(fired.every((v, i) => i === 0 || fired[i - 1]! <= v), 'non-decreasing');
 });
 
+t.test('schedule passes its argument; order holds across compaction of cancelled timers', async (t) => {
+  const c = new ManualClock();
+  const fired: number[] = [];
+  const record = (v: number): void => {
+    fired.push(v);
+  };
+  const keep: number[] = [];
+  const timers = [];
+  // 20,000 timers on 50 distinct instants, most cancelled: the buckets get compacted
+  for (let i = 0; i < 20_000; i++) {
+    const at = (i * 7919) % 50;
+    timers.push(c.schedule(at, record, i));
+    if (i % 5 === 0) keep.push(i);
+  }
+  for (let i = 0; i < 20_000; i++) if (i % 5 !== 0) timers[i]!.cancel();
+  t.equal(c.pending, keep.length);
+  // one more after compaction, at an instant that already has timers: it fires last there
+  c.schedule(0, record, -1);
+  c.advance(100);
+  const expected = [...keep].sort((a, b) => ((a * 7919) % 50) - ((b * 7919) % 50) || a - b);
+  expected.splice(expected.findIndex((v) => (v * 7919) % 50 > 0), 0, -1);
+  t.same(fired, expected, 'time order, then scheduling order');
+  t.equal(c.pending, 0);
+  t.equal(c.nextAt(), undefined);
+});
+
 t.test('system clock is monotonic and its timers fire', async (t) => {
   const c = new SystemClock();
   const a = c.now();

@@ -19,6 +19,7 @@ import { HttpApi, memberJson } from './http-api.js';
 import { KeyAdmin } from './key-admin.js';
 import { RateLimitedLog } from './logger.js';
 import type { Logger } from './logger.js';
+import { LoadReporter, ZERO_LOAD } from './load-reporter.js';
 import { createMetrics } from './metrics.js';
 import { DataDir } from './persistence.js';
 import type { StoredMember } from './persistence.js';
@@ -46,6 +47,8 @@ const PRESENCE_EVENTS = ['client-join', 'client-update', 'client-leave', 'user-j
 export class Agent {
   readonly hub = new EventHub();
   private api: HttpApi | undefined;
+  /** Advertises this node's load in its membership metadata. */
+  readonly load: LoadReporter;
   private timers: NodeJS.Timeout[] = [];
   private stopping: Promise<void> | undefined;
   private savedIncarnation: number;
@@ -64,6 +67,7 @@ export class Agent {
     private readonly onExit: (code: number) => void,
   ) {
     this.savedIncarnation = node.membership.incarnation;
+    this.load = new LoadReporter({ node, streams: () => this.api?.streams.count ?? 0, intervalMs: config.loadIntervalMs, auto: config.autoLoad });
   }
 
   /**
@@ -109,7 +113,8 @@ export class Agent {
         label: cfg.label,
         incarnation,
         ...(keyring ? { keyring } : {}),
-        meta: { roles: cfg.roles, tags, endpoints: cfg.endpoints },
+        // the measured load starts at zero: advertising it from the start spares an update
+        meta: { roles: cfg.roles, tags, endpoints: cfg.endpoints, load: cfg.autoLoad ? { ...ZERO_LOAD } : {} },
         ...(restore ? { restore } : {}),
       };
       let node: ClusterNode;
@@ -144,12 +149,13 @@ export class Agent {
     const metrics = createMetrics({
       node,
       streams: () => this.api?.streams.count ?? 0,
+      eventBuffer: () => ({ events: this.hub.size, bytes: this.hub.heldBytes }),
       logEntries: () => this.dataDir.logEntries,
       faults: () => this.faults?.faultStats,
     });
     if (cfg.http !== 'off') {
       this.api = new HttpApi({
-        node, hub: this.hub, metrics, keys: this.keys, faults: this.faults, token: cfg.token, authReads: cfg.authReads,
+        node, hub: this.hub, metrics, keys: this.keys, load: this.load, faults: this.faults, token: cfg.token, authReads: cfg.authReads,
         maxBodyBytes: cfg.maxBodyBytes, log,
         self: () => ({ http: this.httpAddress, bind: node.transport.bindAddress, dataDir: cfg.dataDir, profile: cfg.profile, uptimeMs: Date.now() - this.started, pid: process.pid, cursor: this.hub.cursor }),
         join: (seeds) => node.join(seeds),
@@ -188,6 +194,7 @@ export class Agent {
       t.unref();
       this.timers.push(t);
     };
+    this.load.start();
     every(100, () => this.dataDir.flush());
     every(2000, () => this.persistState());
     const netLog = new RateLimitedLog(log, 30_000);
@@ -259,6 +266,7 @@ export class Agent {
     this.stopping ??= (async () => {
       this.log.info({ event: 'leaving', reason, graceful }, 'leaving');
       for (const t of this.timers) clearInterval(t);
+      this.load.stop();
       try {
         if (graceful) await this.node.leave();
         else await this.node.close();

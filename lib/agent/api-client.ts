@@ -15,6 +15,35 @@ export class UnreachableError extends Error {
   override readonly name = 'UnreachableError';
 }
 
+/** The event stream went silent (no event or heartbeat) for longer than allowed. */
+export class StreamStalledError extends Error {
+  override readonly name = 'StreamStalledError';
+}
+
+/** The event stream broke mid-way (connection reset, agent killed). */
+export class StreamLostError extends Error {
+  override readonly name = 'StreamLostError';
+}
+
+/** One Server-Sent Event. */
+export interface StreamEvent {
+  /** The event's cursor (`id:` line), when it has one. */
+  id: string | undefined;
+  /** The `event:` line. @default "message" */
+  type: string;
+  data: string;
+}
+
+/** Options of {@link ApiClient.stream}. */
+export interface StreamOptions {
+  /** Ends the stream (the promise resolves). @default undefined */
+  signal?: AbortSignal;
+  /** Gives up with StreamStalledError when no byte arrives for this long, ms (the agent sends a heartbeat every 15 s). @default undefined (wait forever) */
+  idleMs?: number;
+  /** Called with the agent's current cursor when it accepts the stream. @default undefined */
+  onOpen?: (cursor: string) => void;
+}
+
 /** Options of {@link ApiClient}. */
 export interface ApiClientOptions {
   /** Agent address, `host:port` or a URL. @default "127.0.0.1:7947" */
@@ -69,48 +98,82 @@ export class ApiClient {
     return json as T;
   }
 
-  /** Opens the SSE stream and calls `onEvent` per event until `signal` aborts or the stream ends. */
-  async stream(path: string, onEvent: (e: { id: string | undefined; type: string; data: string }) => void, signal?: AbortSignal): Promise<void> {
-    let res: Response;
+  /**
+   * Opens the SSE stream and calls `onEvent` per event until `signal` aborts (resolves)
+   * or the stream ends (resolves too: the agent went away). Rejects with ApiError when
+   * the agent refuses the stream, UnreachableError when it cannot be reached, and
+   * {@link StreamStalledError} when nothing (not even a heartbeat) arrived for `idleMs`.
+   */
+  async stream(path: string, onEvent: (e: StreamEvent) => void, opts: StreamOptions = {}): Promise<void> {
+    const { signal, idleMs, onOpen } = opts;
+    // one controller for the caller's abort and our stall detection
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort();
+    if (signal?.aborted) return;
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let stalled = false;
+    let idle: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      if (idleMs === undefined) return;
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        stalled = true;
+        ac.abort();
+      }, idleMs);
+    };
     try {
-      res = await fetch(`${this.base}${path}`, { headers: this.headers(false), ...(signal ? { signal } : {}) });
-    } catch (err) {
-      if (signal?.aborted) return;
-      throw this.unreachable(err);
-    }
-    if (!res.ok || !res.body) {
-      const text = await res.text();
-      let e: { code?: string; message?: string } | undefined;
+      let res: Response;
+      arm();
       try {
-        e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
-      } catch {
-        // not JSON
+        res = await fetch(`${this.base}${path}`, { headers: this.headers(false), signal: ac.signal });
+      } catch (err) {
+        if (signal?.aborted) return;
+        if (stalled) throw new StreamStalledError(`no answer from ${this.base} within ${idleMs} ms`);
+        throw this.unreachable(err);
       }
-      throw new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? `HTTP ${res.status}`);
-    }
-    const decoder = new TextDecoder();
-    let buf = '';
-    try {
-      for await (const chunk of res.body) {
-        buf += decoder.decode(chunk as Uint8Array, { stream: true });
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          let id: string | undefined;
-          let type = 'message';
-          const data: string[] = [];
-          for (const line of block.split('\n')) {
-            if (line.startsWith('id: ')) id = line.slice(4);
-            else if (line.startsWith('event: ')) type = line.slice(7);
-            else if (line.startsWith('data: ')) data.push(line.slice(6));
-          }
-          if (data.length > 0) onEvent({ id, type, data: data.join('\n') });
+      if (!res.ok || !res.body) {
+        const text = await res.text();
+        let e: { code?: string; message?: string } | undefined;
+        try {
+          e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+        } catch {
+          // not JSON
         }
+        throw new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? `HTTP ${res.status}`);
       }
-    } catch (err) {
-      if (signal?.aborted) return;
-      throw err;
+      const decoder = new TextDecoder();
+      let buf = '';
+      try {
+        for await (const chunk of res.body) {
+          arm();
+          buf += decoder.decode(chunk as Uint8Array, { stream: true });
+          let i: number;
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            let id: string | undefined;
+            let type = 'message';
+            const data: string[] = [];
+            for (const line of block.split('\n')) {
+              if (line.startsWith('id: ')) id = line.slice(4);
+              else if (line.startsWith('event: ')) type = line.slice(7);
+              else if (line.startsWith('data: ')) data.push(line.slice(6));
+              else if (line.startsWith(': connected, cursor ')) onOpen?.(line.slice(20));
+            }
+            if (data.length > 0) onEvent({ id, type, data: data.join('\n') });
+          }
+          // a stream that never sends a blank line must not grow the buffer without bound
+          if (buf.length > 16 * 1024 * 1024) throw new ApiError(502, 'E_BAD_RESPONSE', `${this.base} sent an event over 16 MiB`);
+        }
+      } catch (err) {
+        if (signal?.aborted) return;
+        if (stalled) throw new StreamStalledError(`nothing received from ${this.base} for ${idleMs} ms`);
+        if (err instanceof ApiError) throw err;
+        throw new StreamLostError(`the stream from ${this.base} broke: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}`);
+      }
+    } finally {
+      clearTimeout(idle);
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 

@@ -16,14 +16,19 @@ export interface CliIo {
   out: (s: string) => void;
   err: (s: string) => void;
   env: NodeJS.ProcessEnv;
+  /** Ends long-running commands (monitor) as SIGINT/SIGTERM do. @default undefined (the signals only) */
+  signal?: AbortSignal;
 }
+
+/** Reconnect delays of `monitor`: doubling from the first to the last, with jitter. */
+export const MONITOR_BACKOFF = { firstMs: 250, maxMs: 5000, idleMs: 45_000 } as const;
 
 /** The commands the CLI knows, with a one-line description each. */
 export const CLI_COMMANDS: Record<string, string> = {
   members: 'list members: members [--state alive|suspect|dead|left]',
   join: 'ask the agent to join seeds: join HOST:PORT...',
   leave: 'make the agent leave the cluster gracefully and exit',
-  brokers: 'list live brokers, least loaded first: brokers [--tag KEY=VALUE]',
+  brokers: 'list live brokers, least loaded first: brokers [--tag KEY=VALUE] [--sort-by LOADKEY]',
   channels: 'list channels with presence or history',
   presence: 'who is in a channel: presence CHANNEL',
   publish: 'publish a message: publish CHANNEL DATA [--header K=V] [--idempotency-key KEY] (DATA is JSON or a string)',
@@ -97,8 +102,11 @@ async function dispatch(command: string, argv: string[], io: CliIo): Promise<num
       return print(json, body, () => 'the agent is leaving the cluster and will exit\n');
     }
     case 'brokers': {
-      const { values, client, json } = parse({ tag: { type: 'string' } }, [0, 0]);
-      const q = values.tag !== undefined ? `?tag=${encodeURIComponent(values.tag as string)}` : '';
+      const { values, client, json } = parse({ tag: { type: 'string' }, 'sort-by': { type: 'string' } }, [0, 0]);
+      const params = new URLSearchParams();
+      if (values.tag !== undefined) params.set('tag', values.tag as string);
+      if (values['sort-by'] !== undefined) params.set('sortBy', values['sort-by'] as string);
+      const q = params.size > 0 ? `?${params.toString()}` : '';
       const body = await client.request<{ brokers: { name: string; address: string; endpoints: Record<string, string>; load: Record<string, number> }[] }>('GET', `/v1/brokers${q}`);
       return print(json, body, () => renderTable(['NAME', 'ADDRESS', 'ENDPOINTS', 'LOAD'], body.brokers.map((b) => [b.name, b.address, pairs(b.endpoints), pairs(b.load)])));
     }
@@ -147,23 +155,7 @@ async function dispatch(command: string, argv: string[], io: CliIo): Promise<num
     }
     case 'monitor': {
       const { values, client, json } = parse({ channel: { type: 'string' }, types: { type: 'string' }, cursor: { type: 'string' } }, [0, 0]);
-      const q = new URLSearchParams();
-      for (const k of ['channel', 'types', 'cursor'] as const) if (values[k] !== undefined) q.set(k, values[k] as string);
-      const qs = q.toString();
-      const ac = new AbortController();
-      const stop = (): void => ac.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      try {
-        await client.stream(`/v1/events${qs ? `?${qs}` : ''}`, (e) => {
-          if (json) io.out(`${JSON.stringify({ id: e.id, type: e.type, data: safeJson(e.data) })}\n`);
-          else io.out(`${new Date().toISOString()} ${e.type.padEnd(14)} ${e.data}\n`);
-        }, ac.signal);
-      } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-      }
-      return EXIT.ok;
+      return monitor(client, { channel: values.channel as string | undefined, types: values.types as string | undefined, cursor: values.cursor as string | undefined }, json, io);
     }
     case 'keys':
       return keys(argv, io, parse);
@@ -191,6 +183,95 @@ async function dispatch(command: string, argv: string[], io: CliIo): Promise<num
     default:
       throw new CliUsageError(`unknown command "${command}"`);
   }
+}
+
+/**
+ * `monitor`: tails the event stream until SIGINT/SIGTERM. When the agent goes away or
+ * the connection drops (or goes silent past three missed heartbeats), it reconnects with
+ * backoff and resumes from the last cursor it saw, so no event is lost or repeated. When
+ * the agent cannot resume (it restarted, or the events were dropped from its buffer) it
+ * says so on stderr, prints the `reset` event, and carries on from the agent's present.
+ * Only the first connection failing is fatal (exit 3): that is a wrong --http.
+ */
+async function monitor(client: ApiClient, opts: { channel: string | undefined; types: string | undefined; cursor: string | undefined }, json: boolean, io: CliIo): Promise<number> {
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  io.signal?.addEventListener('abort', stop, { once: true });
+  let cursor = opts.cursor;
+  let connected = false;
+  let delay: number = MONITOR_BACKOFF.firstMs;
+  let lostAt = 0;
+  let lastNotice = 0;
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      ac.signal.removeEventListener('abort', done);
+      resolve();
+    }
+    ac.signal.addEventListener('abort', done, { once: true });
+  });
+  try {
+    while (!ac.signal.aborted) {
+      const q = new URLSearchParams();
+      if (opts.channel !== undefined) q.set('channel', opts.channel);
+      if (opts.types !== undefined) q.set('types', opts.types);
+      if (cursor !== undefined) q.set('cursor', cursor);
+      const qs = q.toString();
+      let why: string;
+      try {
+        await client.stream(`/v1/events${qs ? `?${qs}` : ''}`, (e) => {
+          if (e.type === 'reset') {
+            const r = safeJson(e.data) as { reason?: string; cursor?: string } | string;
+            const reason = typeof r === 'object' && r !== null ? r.reason : undefined;
+            const now = typeof r === 'object' && r !== null ? r.cursor : undefined;
+            const what = reason === 'agent-restarted' ? 'the agent restarted since then' : reason === 'cursor-expired' ? 'the agent no longer holds the events after it' : 'the agent does not know that cursor';
+            io.err(`clusterd monitor: cannot resume from cursor ${cursor ?? '?'}: ${what} (${reason ?? 'reset'}); events in between are lost, continuing from now${now ? ` (cursor ${now})` : ''}\n`);
+            if (now !== undefined) cursor = now;
+          } else if (e.id !== undefined) {
+            cursor = e.id;
+          }
+          if (json) io.out(`${JSON.stringify({ id: e.id, type: e.type, data: safeJson(e.data) })}\n`);
+          else io.out(`${new Date().toISOString()} ${e.type.padEnd(14)} ${e.data}\n`);
+        }, {
+          signal: ac.signal,
+          idleMs: MONITOR_BACKOFF.idleMs,
+          onOpen: (now) => {
+            if (lostAt > 0) io.err(`clusterd monitor: reconnected after ${((Date.now() - lostAt) / 1000).toFixed(1)} s${cursor !== undefined ? `, resuming after ${cursor}` : ''}\n`);
+            // without a cursor of our own, events from here on are what we owe the user
+            cursor ??= now;
+            connected = true;
+            lostAt = 0;
+            delay = MONITOR_BACKOFF.firstMs;
+          },
+        });
+        if (ac.signal.aborted) break;
+        why = 'the agent closed the stream';
+      } catch (err) {
+        if (err instanceof ApiError && err.status < 500 && err.status !== 408 && err.status !== 429) throw err;
+        if (err instanceof UnreachableError && !connected) throw err;
+        why = err instanceof UnreachableError ? 'the agent is unreachable' : (err as Error).message;
+      }
+      const now = Date.now();
+      if (lostAt === 0) {
+        lostAt = now;
+        lastNotice = now;
+        io.err(`clusterd monitor: connection lost (${why}); reconnecting${cursor !== undefined ? ` to resume after ${cursor}` : ''}\n`);
+      } else if (now - lastNotice >= 30_000) {
+        lastNotice = now;
+        io.err(`clusterd monitor: still reconnecting after ${Math.round((now - lostAt) / 1000)} s (${why})\n`);
+      }
+      await sleep(delay * (0.75 + Math.random() * 0.5));
+      delay = Math.min(delay * 2, MONITOR_BACKOFF.maxMs);
+    }
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    io.signal?.removeEventListener('abort', stop);
+  }
+  return EXIT.ok;
 }
 
 type Parser = (options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>, positionals: [number, number]) => { values: Record<string, unknown>; args: string[]; client: ApiClient; json: boolean };

@@ -58,6 +58,10 @@ export interface AgentConfig {
   maxBodyBytes: number;
   /** History log fsync policy. @default "interval" */
   fsync: FsyncPolicy;
+  /** Advertise this node's measured load (clients, streams, publishRate) in its metadata. @default true */
+  autoLoad: boolean;
+  /** Shortest time between two load updates of the metadata, ms. @default 1000 */
+  loadIntervalMs: number;
   /** Enables the fault-injection admin routes (testing only). @default false */
   enableFaults: boolean;
   /** Config file the options were read from. @default undefined */
@@ -102,6 +106,8 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   { key: 'authReads', flag: 'auth-reads', kind: 'bool', arg: 'true|false', help: 'with --token, reads need it too (default: true)' },
   { key: 'maxBodyBytes', flag: 'max-body-bytes', kind: 'int', arg: 'N', help: 'largest HTTP request body (default: 1048576)' },
   { key: 'fsync', flag: 'fsync', kind: 'string', arg: 'POLICY', help: 'history log fsync: always, interval (1 s) or never (default: interval)' },
+  { key: 'autoLoad', flag: 'auto-load', kind: 'bool', arg: 'true|false', help: 'advertise measured load (clients, streams, publishRate) for broker selection (default: true)' },
+  { key: 'loadIntervalMs', flag: 'load-interval', kind: 'int', arg: 'MS', help: 'shortest time between two load updates, each one a gossip broadcast (default: 1000)' },
   { key: 'enableFaults', flag: 'enable-faults', kind: 'bool', arg: 'true|false', help: 'enable the fault-injection admin routes (tests only)' },
 ];
 
@@ -111,7 +117,7 @@ export function defaultConfig(): AgentConfig {
     name: undefined, bind: DEFAULT_BIND, advertise: undefined, join: [], roles: [], tags: {}, endpoints: {},
     profile: 'lan', encryptKey: undefined, keyringFile: undefined, label: '', http: DEFAULT_HTTP,
     dataDir: './clusterd-data', logLevel: 'info', logFormat: 'pretty', token: undefined, authReads: true,
-    maxBodyBytes: 1024 * 1024, fsync: 'interval', enableFaults: false, config: undefined,
+    maxBodyBytes: 1024 * 1024, fsync: 'interval', autoLoad: true, loadIntervalMs: 1000, enableFaults: false, config: undefined,
   };
 }
 
@@ -268,6 +274,7 @@ function validate(cfg: AgentConfig): void {
     throw new ConfigError('--token must be at least 8 printable ASCII characters without spaces');
   }
   if (cfg.maxBodyBytes < 1024 || cfg.maxBodyBytes > 64 * 1024 * 1024) throw new ConfigError(`--max-body-bytes must be between 1024 and 67108864, got ${cfg.maxBodyBytes}`);
+  if (cfg.loadIntervalMs < 100 || cfg.loadIntervalMs > 600_000) throw new ConfigError(`--load-interval must be between 100 and 600000 ms, got ${cfg.loadIntervalMs}`);
   if (cfg.dataDir === '') throw new ConfigError('--data-dir must not be empty');
 }
 

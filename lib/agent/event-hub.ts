@@ -75,6 +75,11 @@ export class EventHub {
     return this.ring.length - this.head;
   }
 
+  /** Serialized bytes of the events held. */
+  get heldBytes(): number {
+    return this.bytes;
+  }
+
   get subscriberCount(): number {
     return this.subscribers.size;
   }

@@ -13,6 +13,7 @@ import { EventStreams } from './event-streams.js';
 import type { FaultTransport } from './faults.js';
 import { checkFields, checkQuery, HttpError, intParam, readJsonBody, sendError, sendJson, stringField, TokenCheck } from './http-util.js';
 import type { KeyAdmin } from './key-admin.js';
+import type { LoadReporter } from './load-reporter.js';
 import type { Logger } from './logger.js';
 import type { AgentMetrics } from './metrics.js';
 import { isClientError } from './replication.js';
@@ -23,6 +24,8 @@ export interface HttpApiContext {
   hub: EventHub;
   metrics: AgentMetrics;
   keys: KeyAdmin;
+  /** The load this node advertises (automatic and custom figures). */
+  load: LoadReporter;
   /** The fault layer when the agent runs with --enable-faults. @default undefined */
   faults?: FaultTransport | undefined;
   /** Bearer token; writes (and reads, with authReads) need it. @default undefined */
@@ -223,6 +226,26 @@ export class HttpApi {
         const me = node.membership.member(node.name);
         sendJson(res, 200, { ...(me ? memberJson(me) : { name: node.name }), ready: node.ready, healthScore: node.membership.health, ...this.ctx.self() });
       }),
+      r('GET', '/v1/self/load', false, (_req, res, _p, q) => {
+        checkQuery(q, []);
+        this.sendLoad(res);
+      }),
+      r('PUT', '/v1/self/load', true, async (req, res) => {
+        const b = await body(req);
+        checkFields(b, ['load'], ['load']);
+        const load = b.load;
+        if (typeof load !== 'object' || load === null || Array.isArray(load) || !Object.values(load).every((v) => typeof v === 'number' && Number.isFinite(v))) {
+          throw new HttpError(400, 'E_INVALID_ARGUMENT', 'field "load" must be an object of finite numbers, e.g. {"load": {"clients": 120}}');
+        }
+        if (Object.keys(load).length > 32) throw new HttpError(400, 'E_INVALID_ARGUMENT', 'field "load" holds at most 32 figures');
+        this.ctx.load.setCustom(load as Record<string, number>);
+        this.sendLoad(res);
+      }),
+      r('DELETE', '/v1/self/load', true, (_req, res, _p, q) => {
+        checkQuery(q, []);
+        this.ctx.load.setCustom({});
+        this.sendLoad(res);
+      }),
       r('GET', '/v1/members', false, (_req, res, _p, q) => {
         checkQuery(q, ['state']);
         const state = q.get('state');
@@ -347,6 +370,12 @@ export class HttpApi {
         res.end(text);
       }),
     ];
+  }
+
+  private sendLoad(res: ServerResponse): void {
+    const { load, node } = this.ctx;
+    const advertised = node.membership.member(node.name)?.meta.load ?? {};
+    sendJson(res, 200, { advertised, next: load.current(), auto: load.auto(), custom: load.customLoad });
   }
 
   private faults(): FaultTransport {

@@ -1,3 +1,4 @@
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ClusterNode } from '../node.js';
 import type { NetTransportStats } from '../transport/net-stats.js';
@@ -7,6 +8,8 @@ export interface MetricsSources {
   node: ClusterNode;
   /** Subscribers to the event stream (SSE and WebSocket). */
   streams: () => number;
+  /** Events and serialized bytes held by the event hub for resuming streams. */
+  eventBuffer: () => { events: number; bytes: number };
   /** Entries in the history log since the last snapshot. */
   logEntries: () => number;
   /** Frames dropped or delayed by fault injection. */
@@ -66,6 +69,15 @@ export function createMetrics(src: MetricsSources): AgentMetrics {
     const s = node.stats();
     return [[{ direction: 'in' }, s.bytesIn], [{ direction: 'out' }, s.bytesOut]];
   });
+  const perClass = (pick: (c: ReturnType<ClusterNode['stats']>['byClass']) => Record<string, number>, direction: string): [Labels, number][] =>
+    Object.entries(pick(node.stats().byClass)).map(([cls, n]) => [{ class: cls, direction }, n]);
+  mirror('clusterd_class_frames_total', 'Datagram frames sent that carried a class (membership, replication, sync)', ['class', 'direction'], () => perClass((c) => c.framesOut, 'out'));
+  mirror('clusterd_class_bytes_total', 'Encoded message bytes sent, by class', ['class', 'direction'], () => perClass((c) => c.bytesOut, 'out'));
+  mirror('clusterd_class_messages_total', 'Protocol messages sent and received, by class', ['class', 'direction'], () => [
+    ...perClass((c) => c.messagesOut, 'out'), ...perClass((c) => c.messagesIn, 'in'),
+  ]);
+  mirror('clusterd_class_dropped_total', 'Messages dropped from full outboxes, by class', ['class'], () =>
+    Object.entries(node.stats().byClass.dropped).map(([cls, n]) => [{ class: cls }, n]));
   mirror('clusterd_frames_rejected_total', 'Frames rejected, by reason (error code)', ['reason'], () =>
     Object.entries(node.stats().rejected).map(([reason, n]) => [{ reason }, n]));
   mirror('clusterd_messages_in_total', 'Protocol messages received', [], () => [[{}, node.stats().messagesIn]]);
@@ -108,10 +120,26 @@ export function createMetrics(src: MetricsSources): AgentMetrics {
     return [[{}, node.channels.list().reduce((a, c) => a + c.clients, 0)]];
   });
   gauge('clusterd_history_log_entries', 'Entries in the history log since the last snapshot', [], () => [[{}, src.logEntries()]]);
+  gauge('clusterd_event_buffer', 'Events held for resuming streams (unit=events) and their serialized size (unit=bytes)', ['unit'], () => {
+    const b = src.eventBuffer();
+    return [[{ unit: 'events' }, b.events], [{ unit: 'bytes' }, b.bytes]];
+  });
   gauge('clusterd_event_streams', 'Open event streams (SSE and WebSocket)', [], () => [[{}, src.streams()]]);
   mirror('clusterd_fault_injection_total', 'Datagrams and streams dropped or delayed by fault injection', ['action'], () => {
     const f = src.faults();
     return f ? [[{ action: 'dropped' }, f.dropped], [{ action: 'delayed' }, f.delayed]] : [];
+  });
+
+  // prom-client's defaults lack arrayBuffers, and a soak needs all four side by side to
+  // tell live data (heap used, external) from allocator and heap sizing (RSS, heap total)
+  const afterGc = watchMajorGc();
+  gauge('clusterd_memory_bytes', 'process.memoryUsage() by kind (rss, heap_total, heap_used, external, array_buffers), and heap used and external right after the last major GC (live data)', ['kind'], () => {
+    const m = process.memoryUsage();
+    return [
+      [{ kind: 'rss' }, m.rss], [{ kind: 'heap_total' }, m.heapTotal], [{ kind: 'heap_used' }, m.heapUsed], [{ kind: 'external' }, m.external], [{ kind: 'array_buffers' }, m.arrayBuffers],
+      // before the first major collection the live figure is unknown: report the current one
+      [{ kind: 'heap_used_after_gc' }, afterGc.at > 0 ? afterGc.heapUsed : m.heapUsed], [{ kind: 'external_after_gc' }, afterGc.at > 0 ? afterGc.external : m.external],
+    ];
   });
 
   const httpRequests = new Counter({ name: 'clusterd_http_requests_total', help: 'HTTP API requests by method, route and status', labelNames: ['method', 'route', 'status'] as const, registers: [registry] });
@@ -120,4 +148,39 @@ export function createMetrics(src: MetricsSources): AgentMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
   });
   return { registry, httpRequests, httpDuration };
+}
+
+/** Heap used and external as measured just after the latest major (mark-compact) GC. */
+interface AfterGc {
+  heapUsed: number;
+  external: number;
+  /** When it was measured (ms since the epoch); 0 before the first major GC. */
+  at: number;
+}
+
+let majorGc: AfterGc | undefined;
+
+/**
+ * Samples memory right after each major GC, once per process (agents in one test process
+ * share it). A sample taken at a random moment carries up to a young generation's worth
+ * of garbage; just after a mark-compact it is close to the live data, which is what a
+ * leak shows in. The observer's callback runs shortly after the collection, so little is
+ * allocated in between.
+ */
+function watchMajorGc(): AfterGc {
+  if (majorGc) return majorGc;
+  const state: AfterGc = { heapUsed: 0, external: 0, at: 0 };
+  majorGc = state;
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if ((e as { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
+      const m = process.memoryUsage();
+      state.heapUsed = m.heapUsed;
+      state.external = m.external;
+      state.at = Date.now();
+      break;
+    }
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  return state;
 }

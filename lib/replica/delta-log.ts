@@ -1,4 +1,6 @@
 import type { Delta } from './delta.js';
+import { deltaSize } from './delta.js';
+import { payloadSize } from './limits.js';
 
 /**
  * The recent changes of one origin (one epoch), kept so that this replica can answer a
@@ -30,7 +32,12 @@ export class DeltaRing {
     return this.next;
   }
 
-  /** Appends the change with seq `endSeq` (callers append in order, without gaps). */
+  /**
+   * Appends the change with seq `endSeq` (callers append in order, without gaps). `size`
+   * is its {@link deltaSize}, or -1 to measure it only if a catch-up ever asks: most
+   * changes received from peers leave the ring unread, and measuring an object payload
+   * means encoding it.
+   */
   push(delta: Delta, size: number): void {
     if (delta.seq !== this.next) {
       // a gap (e.g. the replica jumped ahead after a bulk catch-up): restart the ring there
@@ -57,6 +64,14 @@ export class DeltaRing {
 
   /** The size bound of the change with `seq` (0 when not held). */
   sizeOf(seq: number): number {
-    return seq >= this.first && seq < this.next ? this.sizes[seq % this.capacity]! : 0;
+    if (seq < this.first || seq >= this.next) return 0;
+    const slot = seq % this.capacity;
+    let size = this.sizes[slot]!;
+    if (size < 0) {
+      const d = this.items[slot]!;
+      size = deltaSize(d, d.kind === 'publish' ? payloadSize(d.data, 'history payload') : d.kind === 'leave' ? 0 : payloadSize(d.info, 'presence info'));
+      this.sizes[slot] = size;
+    }
+    return size;
   }
 }

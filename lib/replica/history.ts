@@ -1,6 +1,8 @@
 import type { HlcTimestamp } from '../hlc.js';
 import { hlcWall } from '../hlc.js';
 import { hashString } from '../random.js';
+import { hashString64, mix64 } from '../sync/hash64.js';
+import { payloadSize } from './limits.js';
 import type { RecordIndex } from '../sync/merkle.js';
 import type { EntryId, Position } from './position.js';
 import { comparePositions, decodeCursor, encodeCursor, idKey, positionOf } from './position.js';
@@ -65,19 +67,39 @@ interface ChannelHistory {
   items: HistoryEntry[];
   sizes: number[];
   head: number;
-  // keyed by the entry's record key (historyKey), the same string the Merkle tree stores:
-  // one key per held entry instead of two
-  ids: Map<string, HistoryEntry>;
+  // 64-bit hash of the name: with the entry id it gives the entry's Merkle key hash
+  // without building a key string per entry (decision 0026)
+  hashHi: number;
+  hashLo: number;
   lowWater: Position | undefined;
   dedupe: Map<string, EntryId>;
   maxEntries: number;
   ttlMs: number;
 }
 
-/** The record key of a history entry in the Merkle tree. */
-export function historyKey(channel: string, id: EntryId): string {
-  return `h\u0000${channel}\u0000${id.node}\u0000${id.epoch}\u0000${id.seq}`;
+/**
+ * The record key of a history entry: the local handle a Merkle session lists and looks
+ * up (`Replica.getRecord`). It carries the whole position so the lookup is a binary
+ * search. The tree does not hash it: see {@link historyKeyHash}.
+ */
+export function historyKey(channel: string, p: Position): string {
+  return `h\u0000${channel}\u0000${p.ts}\u0000${p.node}\u0000${p.epoch}\u0000${p.seq}`;
 }
+
+/**
+ * The 64-bit Merkle key hash of history entry `id` in a channel whose name hashes to
+ * (`channelHi`, `channelLo`) ({@link hashString64}), written to `out64`: mix(mix(channel
+ * hash, node hash), epoch, seq). Computed from the fields, so no key string is built
+ * per entry; every replica computes the same value.
+ */
+export function historyKeyHash(channelHi: number, channelLo: number, id: EntryId): Uint32Array {
+  const n = hashString64(id.node);
+  const c = mix64(channelHi, channelLo, n[0]!, n[1]!);
+  return mix64(c[0]!, c[1]!, id.epoch, id.seq);
+}
+
+// placeholder for dropped slots of the dead prefix, so evicted entries can be collected
+const DEAD: HistoryEntry = { ts: 0, node: '', epoch: 0, seq: 0, channel: '', data: null };
 
 /** The record key of a channel's low-water mark in the Merkle tree. */
 export function lowWaterKey(channel: string): string {
@@ -151,14 +173,28 @@ export class HistoryStore {
     return this.channels.get(channel)?.lowWater;
   }
 
-  /** The held entry with this id. */
-  get(channel: string, id: EntryId): HistoryEntry | undefined {
-    return this.channels.get(channel)?.ids.get(historyKey(channel, id));
+  /**
+   * The held entry with this id. With the position (`ts` given) it is a binary search;
+   * with the id alone, a scan from the newest entry (idempotent repeats are recent).
+   */
+  get(channel: string, id: EntryId | Position): HistoryEntry | undefined {
+    const ch = this.channels.get(channel);
+    if (!ch) return undefined;
+    if ('ts' in id && typeof id.ts === 'number') {
+      const at = this.search(ch, id);
+      const e = ch.items[at];
+      return at < ch.items.length && e !== undefined && comparePositions(e, id) === 0 ? e : undefined;
+    }
+    for (let i = ch.items.length - 1; i >= ch.head; i--) {
+      const e = ch.items[i]!;
+      if (e.seq === id.seq && e.epoch === id.epoch && e.node === id.node) return e;
+    }
+    return undefined;
   }
 
-  /** True when the entry id is held. */
-  has(channel: string, id: EntryId): boolean {
-    return this.channels.get(channel)?.ids.has(historyKey(channel, id)) ?? false;
+  /** True when the entry is held (see {@link get}). */
+  has(channel: string, id: EntryId | Position): boolean {
+    return this.get(channel, id) !== undefined;
   }
 
   /** Held entries of a channel, oldest first (a fresh array). */
@@ -170,7 +206,15 @@ export class HistoryStore {
   /** Held entries with their encoded payload sizes, channel by channel (live: do not mutate while iterating). */
   *allEntries(): IterableIterator<[HistoryEntry, number]> {
     for (const ch of this.channels.values()) {
-      for (let i = ch.head; i < ch.items.length; i++) yield [ch.items[i]!, ch.sizes[i]!];
+      for (let i = ch.head; i < ch.items.length; i++) {
+        const e = ch.items[i]!;
+        let size = ch.sizes[i]!;
+        if (size < 0) {
+          size = payloadSize(e.data, 'history payload');
+          ch.sizes[i] = size;
+        }
+        yield [e, size];
+      }
     }
   }
 
@@ -181,28 +225,24 @@ export class HistoryStore {
 
   /**
    * Inserts an entry (validated by the caller). `size` is its payload size, kept for
-   * chunking. `now` (an HLC timestamp) decides expiry.
+   * chunking, or -1 to measure it only when a bulk stream needs it (entries received
+   * from peers: measuring an object payload means encoding it). `now` (an HLC
+   * timestamp) decides expiry.
    */
   insert(entry: HistoryEntry, size: number, now: HlcTimestamp): InsertStatus {
     const ch = this.channel(entry.channel);
-    const key = historyKey(entry.channel, entry);
-    if (ch.ids.has(key)) return 'duplicate';
+    // an entry's identity is its position: its origin gives an id one timestamp, once,
+    // so the sorted entries themselves answer "held already?" (no id map, decision 0026)
+    let at = ch.items.length;
+    if (at > ch.head && comparePositions(ch.items[at - 1]!, entry) >= 0) {
+      at = this.search(ch, entry);
+      if (comparePositions(ch.items[at]!, entry) === 0) return 'duplicate';
+    }
     if (ch.lowWater && comparePositions(entry, ch.lowWater) <= 0) return 'below-low-water';
     if (this.isExpired(ch, entry.ts, now)) {
       this.raise(ch, positionOf(entry));
       this.collect(ch, now);
       return 'expired';
-    }
-    let at = ch.items.length;
-    if (at > ch.head && comparePositions(ch.items[at - 1]!, entry) > 0) {
-      let lo = ch.head;
-      let hi = at - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (comparePositions(ch.items[mid]!, entry) < 0) lo = mid + 1;
-        else hi = mid;
-      }
-      at = lo;
     }
     if (at === ch.items.length) {
       ch.items.push(entry);
@@ -211,9 +251,11 @@ export class HistoryStore {
       ch.items.splice(at, 0, entry);
       ch.sizes.splice(at, 0, size);
     }
-    ch.ids.set(key, entry);
     this.total++;
-    this.index?.set(key, entry.ts, 0);
+    if (this.index) {
+      const k = historyKeyHash(ch.hashHi, ch.hashLo, entry);
+      this.index.setRef(entry, k[0]!, k[1]!, entry.ts, 0);
+    }
     if (entry.idempotencyKey !== undefined) this.remember(ch, entry.idempotencyKey, entry);
     if (ch.items.length - ch.head > ch.maxEntries) {
       const drop = ch.items.length - ch.head - ch.maxEntries;
@@ -319,10 +361,23 @@ export class HistoryStore {
     let ch = this.channels.get(name);
     if (!ch) {
       const s = this.settings(name);
-      ch = { name, items: [], sizes: [], head: 0, ids: new Map(), lowWater: undefined, dedupe: new Map(), maxEntries: s.maxEntries, ttlMs: s.ttlMs };
+      const h = hashString64(name);
+      ch = { name, items: [], sizes: [], head: 0, hashHi: h[0]!, hashLo: h[1]!, lowWater: undefined, dedupe: new Map(), maxEntries: s.maxEntries, ttlMs: s.ttlMs };
       this.channels.set(name, ch);
     }
     return ch;
+  }
+
+  // index of the first held entry at or after `p` (items.length when none)
+  private search(ch: ChannelHistory, p: Position): number {
+    let lo = ch.head;
+    let hi = ch.items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (comparePositions(ch.items[mid]!, p) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   private isExpired(ch: ChannelHistory | undefined, ts: number, now: HlcTimestamp, name?: string): boolean {
@@ -335,9 +390,13 @@ export class HistoryStore {
     ch.lowWater = mark;
     this.index?.set(lowWaterKey(ch.name), mark.ts, hashString(idKey(mark)));
     while (ch.head < ch.items.length && comparePositions(ch.items[ch.head]!, mark) <= 0) {
-      const key = historyKey(ch.name, ch.items[ch.head]!);
-      ch.ids.delete(key);
-      this.index?.delete(key);
+      const e = ch.items[ch.head]!;
+      if (this.index) {
+        const k = historyKeyHash(ch.hashHi, ch.hashLo, e);
+        this.index.deleteRef(e, k[0]!, k[1]!);
+      }
+      // release the reference now: the dead prefix is compacted lazily
+      ch.items[ch.head] = DEAD;
       this.total--;
       ch.head++;
     }

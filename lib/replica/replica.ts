@@ -147,7 +147,8 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
     this.limits = resolveLimits(options.limits);
     this.ringSize = options.ringSize ?? 1024;
     this.maxPending = options.maxPendingPerOrigin ?? 256;
-    this.tree = new MerkleTree(options.merkle);
+    // history entries sit in the tree by reference; their key string is built only when a session lists them
+    this.tree = new MerkleTree(options.merkle, (ref) => historyKey((ref as HistoryEntry).channel, ref as HistoryEntry));
     this.presence = new PresenceStore(this.tree);
     this.history = new HistoryStore({ maxEntriesCeiling: this.limits.maxEntriesPerChannel, ...options.history }, this.tree);
     this.vector.set(this.node, this.currentEpoch, 0);
@@ -378,8 +379,8 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
         return entry ? { kind: 'presence', entry } : undefined;
       }
       case 'h': {
-        if (parts.length !== 5) return undefined;
-        const entry = this.history.get(parts[1]!, { node: parts[2]!, epoch: Number(parts[3]), seq: Number(parts[4]) });
+        if (parts.length !== 6) return undefined;
+        const entry = this.history.get(parts[1]!, { ts: Number(parts[2]), node: parts[3]!, epoch: Number(parts[4]), seq: Number(parts[5]) });
         return entry ? { kind: 'history', entry } : undefined;
       }
       case 'l': {
@@ -454,7 +455,8 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
   applyHistoryEntry(entry: HistoryEntry, now: HlcTimestamp, events: ReplicaEvent[]): string {
     if (entry.node !== this.node) this.observeEpoch(entry.node, entry.epoch, events);
     // the caller built `entry` for us: store it as is, no defensive copy
-    const status = this.history.insert(entry, payloadSize(entry.data, 'history payload'), now);
+    // size measured lazily (-1): only a bulk stream from this node would need it
+    const status = this.history.insert(entry, -1, now);
     if (status === 'added') events.push({ type: 'message', entry });
     return status;
   }
@@ -576,7 +578,7 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
   private applyInOrder(d: Delta, now: HlcTimestamp, result: ApplyResult): void {
     const payloadBytes = this.effect(d, now, result.events);
     this.vector.set(d.node, d.epoch, d.seq);
-    this.ring(d.node, d.epoch).push(d, deltaSize(d, payloadBytes));
+    this.ring(d.node, d.epoch).push(d, payloadBytes < 0 ? -1 : deltaSize(d, payloadBytes));
     result.applied++;
   }
 
@@ -596,11 +598,12 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
     if (p.deltas.size === 0) this.pending.delete(node);
   }
 
-  // applies one change's effect on state; returns its payload size
+  // applies one change's effect on state; returns its payload size, or -1 for a history
+  // payload of a peer's change that was not measured (measured lazily if ever needed)
   private effect(d: Delta, now: HlcTimestamp, events: ReplicaEvent[], knownSize?: number): number {
     switch (d.kind) {
       case 'publish': {
-        const size = knownSize ?? payloadSize(d.data, 'history payload');
+        const size = knownSize ?? -1;
         const entry: HistoryEntry = { ts: d.ts, node: d.node, epoch: d.epoch, seq: d.seq, channel: d.channel, data: d.data };
         if (d.headers !== undefined) entry.headers = d.headers;
         if (d.idempotencyKey !== undefined) entry.idempotencyKey = d.idempotencyKey;
@@ -630,7 +633,7 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
     const entry: HistoryEntry = { ts: e.ts, node: e.node, epoch: e.epoch, seq: e.seq, channel: e.channel, data: e.data };
     if (e.headers !== undefined) entry.headers = e.headers;
     if (e.idempotencyKey !== undefined) entry.idempotencyKey = e.idempotencyKey;
-    const status = this.history.insert(entry, payloadSize(e.data, 'history payload'), now);
+    const status = this.history.insert(entry, -1, now);
     if (status === 'added') events.push({ type: 'message', entry });
     return status;
   }

@@ -109,11 +109,12 @@ export class MemberTable {
   /** Up to `k` random members matching `filter`. */
   sample(k: number, filter: (m: Member) => boolean): Member[] {
     // sampling over the probe order avoids copying the map for every gossip round
-    return this.random
-      .sample(this.order, k, (name) => {
-        const m = this.byName.get(name);
-        return !m || !filter(m);
-      })
-      .map((name) => this.byName.get(name)!);
+    const names = this.random.sample(this.order, k, (name) => {
+      const m = this.byName.get(name);
+      return !m || !filter(m);
+    });
+    const out: Member[] = [];
+    for (const name of names) out.push(this.byName.get(name)!);
+    return out;
   }
 }

@@ -120,6 +120,13 @@ export interface MembershipInit {
   ackPayload?: () => Uint8Array | undefined;
   /** Called with the probed member's name when an ack of one of our probes carries a payload. @default undefined */
   onAckPayload?: (member: string, payload: Uint8Array) => void;
+  /**
+   * The exact encoded size of a message, computed without encoding it. Given it,
+   * {@link Membership.piggybackMessages} never encodes gossip (the simulator passes its
+   * `wireSize`); {@link Membership.piggyback} still encodes what it hands out.
+   * @default undefined (gossip is measured by encoding it)
+   */
+  messageSize?: (msg: Message) => number;
 }
 
 /** Fraction of the probe timeout after which an indirect-probe helper nacks (Lifeguard). */
@@ -185,13 +192,15 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private readonly table: MemberTable;
   private readonly self: Member;
   private readonly awareness: Awareness;
-  private readonly queue: BroadcastQueue;
+  private readonly queue: BroadcastQueue<Message>;
   private readonly pending = new Map<number, PendingProbe>();
   private readonly suspicions = new Map<string, SuspicionState>();
   private readonly brokerSet = new Map<string, string>();
   private readonly metaCache = new WeakMap<Uint8Array, NodeMeta>();
   private seeds: Address[] = [];
   private timers: Timer[] = [];
+  /** The periodic loops of {@link every}: each one's pending timer. */
+  private loops: { timer: Timer | undefined }[] = [];
   private seq = 0;
   private running = false;
   private leaving = false;
@@ -207,7 +216,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.onAckPayload = init.onAckPayload;
     this.table = new MemberTable(init.random);
     this.awareness = new Awareness(init.options.awarenessMaxMultiplier);
-    this.queue = new BroadcastQueue(init.options.retransmitMult);
+    this.queue = new BroadcastQueue<Message>(init.options.retransmitMult, undefined, encodeTrustedMessage, init.messageSize);
     this.self = {
       name: init.name,
       addr: init.address,
@@ -240,6 +249,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.running = false;
     for (const t of this.timers) t.cancel();
     this.timers = [];
+    for (const slot of this.loops) slot.timer?.cancel();
+    this.loops = [];
     for (const { timer } of this.suspicions.values()) timer.cancel();
     this.suspicions.clear();
   }
@@ -293,7 +304,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const live = this.table.live;
     // alone: nobody to tell
     if (live === 0) return finish();
-    this.queue.queue(this.name, encodeMessage(msg), finish);
+    this.queue.queueMessage(this.name, msg, encodeMessage(msg), finish);
     for (const m of this.table.sample(this.opts.gossipNodes, (x) => x.state === 'alive' || x.state === 'suspect')) {
       this.out.gossip(m.addr);
     }
@@ -414,6 +425,16 @@ export class Membership extends TypedEmitter<MembershipEvents> {
    */
   piggyback(budget: number): Uint8Array[] {
     return this.queue.take(budget, this.table.live);
+  }
+
+  /**
+   * {@link piggyback} for an in-process network (the simulator): appends the broadcast
+   * messages themselves to `out` instead of their encodings, and returns the bytes they
+   * take encoded. The same messages, order and transmit counts as `piggyback`. The
+   * receivers must treat them as read-only (as {@link handle} does).
+   */
+  piggybackMessages(budget: number, out: Message[]): number {
+    return this.queue.takeMessages(budget, this.table.live, out);
   }
 
   /** Handles one received membership message. `from` is the socket address it came from. */
@@ -626,7 +647,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       const member: Member = { name: msg.node, addr: msg.addr, incarnation: msg.incarnation, state: 'alive', meta: msg.meta, changedAt: now, rttMs: undefined };
       this.table.add(member);
       this.trackBroker(member);
-      this.queue.queue(msg.node, () => encodeTrustedMessage(msg));
+      this.queue.queueMessage(msg.node, msg);
       this.emit('member-join', this.info(member));
       return;
     }
@@ -645,7 +666,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.clearSuspicion(m.name);
     this.table.setState(m, 'alive', now);
     this.trackBroker(m);
-    this.queue.queue(msg.node, () => encodeTrustedMessage(msg));
+    this.queue.queueMessage(msg.node, msg);
     if (prev === 'suspect') this.emit('member-alive', this.info(m));
     else if (prev === 'dead' || prev === 'left') this.emit('member-join', this.info(m));
     else if (metaChanged) this.emit('member-update', this.info(m));
@@ -665,7 +686,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         if (s && s.suspicion.confirm(msg.from)) {
           this.counters.confirmations++;
           this.rescheduleSuspicion(m.name);
-          this.queue.queue(m.name, () => encodeTrustedMessage(msg));
+          this.queue.queueMessage(m.name, msg);
         }
         return;
       }
@@ -685,7 +706,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const incarnation = m.incarnation;
     const state: SuspicionState = { suspicion, minMs: min, k, heardAt: undefined, timer: this.clock.setTimer(this.untilVerification(suspicion.timeout()), () => this.verifySuspicion(m.name, incarnation)), verifying: false };
     this.suspicions.set(m.name, state);
-    this.queue.queue(m.name, () => encodeTrustedMessage(msg));
+    this.queue.queueMessage(m.name, msg);
     this.emit('member-suspect', this.info(m));
   }
 
@@ -772,7 +793,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.clearSuspicion(m.name);
     this.table.setState(m, state, this.clock.now());
     this.trackBroker(m);
-    this.queue.queue(m.name, () => encodeTrustedMessage(msg));
+    this.queue.queueMessage(m.name, msg);
     if (state === 'dead') {
       this.counters.deaths++;
       this.emit('member-dead', this.info(m));
@@ -806,7 +827,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private broadcastSelf(): void {
     if (this.leaving) return;
     const msg: AliveMessage = { type: 'alive', node: this.name, incarnation: this.self.incarnation, addr: this.self.addr, meta: this.self.meta };
-    this.queue.queue(this.name, encodeMessage(msg));
+    this.queue.queueMessage(this.name, msg, encodeMessage(msg));
   }
 
   private adjustHealth(delta: number): void {
@@ -932,17 +953,20 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     return this.seq;
   }
 
+  /**
+   * Runs `fn` every `interval()` ms from `firstDelay` until `stop`. One closure and one
+   * slot per loop for its whole life (this runs for every gossip round of every node).
+   */
   private every(interval: () => number, fn: () => void, firstDelay: number): void {
-    const run = (delay: number): void => {
-      const t = this.clock.setTimer(delay, () => {
-        this.timers = this.timers.filter((x) => x !== t);
-        if (!this.running) return;
-        fn();
-        run(interval());
-      });
-      this.timers.push(t);
+    const slot: { timer: Timer | undefined } = { timer: undefined };
+    const tick = (): void => {
+      slot.timer = undefined;
+      if (!this.running) return;
+      fn();
+      if (this.running) slot.timer = this.clock.setTimer(interval(), tick);
     };
-    run(firstDelay);
+    slot.timer = this.clock.setTimer(firstDelay, tick);
+    this.loops.push(slot);
   }
 
   private decodeMetaOf(m: Member): NodeMeta {

@@ -9,7 +9,12 @@
  * where c is the number of distinct confirmations and k the number expected.
  */
 export class Suspicion {
-  private readonly confirmers = new Set<string>();
+  /**
+   * The originator, then each distinct confirmer. At most k + 1 names (confirmations past
+   * k are ignored), k being SuspicionMult − 2 (2 by default): a short array is cheaper
+   * than a Set, and a split of n nodes holds n²/2 suspicions at once.
+   */
+  private readonly confirmers: string[];
 
   /**
    * @param start time the suspicion began (monotonic ms).
@@ -25,18 +30,18 @@ export class Suspicion {
     private readonly minMs: number,
     private readonly maxMs: number,
   ) {
-    this.confirmers.add(from);
+    this.confirmers = [from];
   }
 
   /** Distinct confirmations received so far (excluding the originator). */
   get confirmations(): number {
-    return this.confirmers.size - 1;
+    return this.confirmers.length - 1;
   }
 
   /** Records a confirmation; true when it came from a member not heard before. */
   confirm(from: string): boolean {
-    if (this.confirmations >= this.k || this.confirmers.has(from)) return false;
-    this.confirmers.add(from);
+    if (this.confirmers.length > this.k || this.confirmers.includes(from)) return false;
+    this.confirmers.push(from);
     return true;
   }
 

@@ -15,7 +15,19 @@ export interface RecordIndex {
   set(key: string, versionA: number, versionB: number): void;
   /** Removes `key`; a no-op when absent. */
   delete(key: string): void;
+  /**
+   * Inserts the record `ref` (an object the caller keeps, identified by reference) whose
+   * 64-bit key hash the caller computed (`keyHi`, `keyLo`), with the given version. No
+   * key string is built or hashed; the tree derives one with its `keyOf` only when a
+   * session lists the record. The caller must not insert the same ref twice.
+   */
+  setRef(ref: object, keyHi: number, keyLo: number, versionA: number, versionB: number): void;
+  /** Removes the record `ref` inserted with this key hash; a no-op when absent. */
+  deleteRef(ref: object, keyHi: number, keyLo: number): void;
 }
+
+/** Derives the key string of a record inserted by reference (see {@link RecordIndex.setRef}). */
+export type RecordKeyOf = (ref: object) => string;
 
 const TWO32 = 4294967296;
 
@@ -36,16 +48,21 @@ export class MerkleTree implements RecordIndex {
   readonly leafCount: number;
   readonly nodeCount: number;
   private readonly levelStart: number[] = [];
-  private readonly hi: Uint32Array;
-  private readonly lo: Uint32Array;
-  private readonly counts: Uint32Array;
-  // per leaf: its record keys and, interleaved [record hi, record lo, key lo], their hashes
-  // (lazily created); the key hash finds a key with number compares, not string compares
-  private readonly leafKeys: (string[] | undefined)[];
+  // per leaf: its records (a key string, or an object inserted by reference) and,
+  // interleaved [record hi, record lo, key lo], their hashes (lazily created); the key
+  // hash finds a record with number compares, then one identity/string compare
+  private readonly leafKeys: ((string | object)[] | undefined)[];
   private readonly leafHashes: (number[] | undefined)[];
+  private occupied = 0;
+  // node hashes and counts interleaved [hi, lo, count, -] so that an update touches one
+  // cache line per level instead of three
+  private readonly nodes: Uint32Array;
 
-  /** @param options tree shape. */
-  constructor(options: MerkleOptions = {}) {
+  /**
+   * @param options tree shape.
+   * @param keyOf key string of a record inserted by reference (called only to list records). @default a function that throws
+   */
+  constructor(options: MerkleOptions = {}, private readonly keyOf: RecordKeyOf = noKeyOf) {
     this.fanoutBits = options.fanoutBits ?? 4;
     this.depth = options.depth ?? 4;
     if (!Number.isInteger(this.fanoutBits) || !Number.isInteger(this.depth) || this.fanoutBits < 1 ||
@@ -62,16 +79,19 @@ export class MerkleTree implements RecordIndex {
     }
     this.nodeCount = start;
     this.leafCount = width / this.fanout;
-    this.hi = new Uint32Array(this.nodeCount);
-    this.lo = new Uint32Array(this.nodeCount);
-    this.counts = new Uint32Array(this.nodeCount);
-    this.leafKeys = new Array<string[] | undefined>(this.leafCount);
+    this.nodes = new Uint32Array(this.nodeCount * 4);
+    this.leafKeys = new Array<(string | object)[] | undefined>(this.leafCount);
     this.leafHashes = new Array<number[] | undefined>(this.leafCount);
+  }
+
+  /** Leaves holding at least one key (each holds two small arrays; empty leaves hold none). */
+  get occupiedLeaves(): number {
+    return this.occupied;
   }
 
   /** Number of records indexed. */
   get size(): number {
-    return this.counts[0]!;
+    return this.nodes[2]!;
   }
 
   /** The level of node `node` (0 = root). */
@@ -95,28 +115,28 @@ export class MerkleTree implements RecordIndex {
 
   /** Number of records under `node`. */
   countOf(node: number): number {
-    return this.counts[node]!;
+    return this.nodes[4 * node + 2]!;
   }
 
   /** High lane of the hash of `node`. */
   hiOf(node: number): number {
-    return this.hi[node]!;
+    return this.nodes[4 * node]!;
   }
 
   /** Low lane of the hash of `node`. */
   loOf(node: number): number {
-    return this.lo[node]!;
+    return this.nodes[4 * node + 1]!;
   }
 
   /** True when `node` hashes to (hi, lo). */
   hashEquals(node: number, hi: number, lo: number): boolean {
-    return this.hi[node] === hi && this.lo[node] === lo;
+    return this.nodes[4 * node] === hi && this.nodes[4 * node + 1] === lo;
   }
 
   /** The root hash as 8 bytes. */
   rootHash(): Uint8Array {
     const out = new Uint8Array(8);
-    writeHash(out, 0, this.hi[0]!, this.lo[0]!);
+    writeHash(out, 0, this.nodes[0]!, this.nodes[1]!);
     return out;
   }
 
@@ -127,8 +147,8 @@ export class MerkleTree implements RecordIndex {
     return this.find(leaf, key, h[1]!) >= 0;
   }
 
-  // index of `key` in its leaf, or -1
-  private find(leaf: number, key: string, keyLo: number): number {
+  // index of `key` (a string, compared by value, or a ref, compared by identity) in its leaf, or -1
+  private find(leaf: number, key: string | object, keyLo: number): number {
     const keys = this.leafKeys[leaf];
     const hashes = this.leafHashes[leaf];
     if (keys === undefined || hashes === undefined) return -1;
@@ -138,9 +158,25 @@ export class MerkleTree implements RecordIndex {
 
   set(key: string, versionA: number, versionB: number): void {
     const h = hashString64(key);
-    const leaf = h[0]! >>> (32 - this.fanoutBits * this.depth);
-    const keyLo = h[1]!;
-    const r = mix64(h[0]!, keyLo, versionA, versionB);
+    this.put(key, h[0]!, h[1]!, versionA, versionB);
+  }
+
+  setRef(ref: object, keyHi: number, keyLo: number, versionA: number, versionB: number): void {
+    this.put(ref, keyHi >>> 0, keyLo >>> 0, versionA, versionB);
+  }
+
+  delete(key: string): void {
+    const h = hashString64(key);
+    this.remove(key, h[0]!, h[1]!);
+  }
+
+  deleteRef(ref: object, keyHi: number, keyLo: number): void {
+    this.remove(ref, keyHi >>> 0, keyLo >>> 0);
+  }
+
+  private put(key: string | object, keyHi: number, keyLo: number, versionA: number, versionB: number): void {
+    const leaf = keyHi >>> (32 - this.fanoutBits * this.depth);
+    const r = mix64(keyHi, keyLo, versionA, versionB);
     const rHi = r[0]!;
     const rLo = r[1]!;
     let keys = this.leafKeys[leaf];
@@ -150,6 +186,7 @@ export class MerkleTree implements RecordIndex {
       hashes = [];
       this.leafKeys[leaf] = keys;
       this.leafHashes[leaf] = hashes;
+      this.occupied++;
     }
     const at = this.find(leaf, key, keyLo);
     if (at >= 0) {
@@ -167,13 +204,12 @@ export class MerkleTree implements RecordIndex {
     this.walk(leaf, rHi, rLo, 1, 1);
   }
 
-  delete(key: string): void {
-    const h = hashString64(key);
-    const leaf = h[0]! >>> (32 - this.fanoutBits * this.depth);
+  private remove(key: string | object, keyHi: number, keyLo: number): void {
+    const leaf = keyHi >>> (32 - this.fanoutBits * this.depth);
     const keys = this.leafKeys[leaf];
     const hashes = this.leafHashes[leaf];
     if (keys === undefined || hashes === undefined) return;
-    const at = this.find(leaf, key, h[1]!);
+    const at = this.find(leaf, key, keyLo);
     if (at < 0) return;
     const oldHi = hashes[3 * at]!;
     const oldLo = hashes[3 * at + 1]!;
@@ -185,16 +221,22 @@ export class MerkleTree implements RecordIndex {
     hashes[3 * at + 2] = hashes[3 * last + 2]!;
     keys.pop();
     hashes.length -= 3;
+    if (keys.length === 0) {
+      // an emptied leaf must not keep its arrays: with capped history every key is
+      // eventually deleted, and keeping them grew the heap until all leaves were touched
+      this.leafKeys[leaf] = undefined;
+      this.leafHashes[leaf] = undefined;
+      this.occupied--;
+    }
     this.walk(leaf, oldHi, oldLo, -1, -1);
   }
 
   /** Removes every record. */
   clear(): void {
-    this.hi.fill(0);
-    this.lo.fill(0);
-    this.counts.fill(0);
+    this.nodes.fill(0);
     this.leafKeys.fill(undefined);
     this.leafHashes.fill(undefined);
+    this.occupied = 0;
   }
 
   /**
@@ -209,16 +251,20 @@ export class MerkleTree implements RecordIndex {
       const keys = this.leafKeys[leaf];
       const hashes = this.leafHashes[leaf];
       if (keys === undefined || hashes === undefined) continue;
-      for (let i = 0; i < keys.length; i++) fn(keys[i]!, hashes[3 * i]!, hashes[3 * i + 1]!);
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
+        fn(typeof k === 'string' ? k : this.keyOf(k), hashes[3 * i]!, hashes[3 * i + 1]!);
+      }
     }
   }
 
   // adds (sign 1) or subtracts (sign -1) a record hash along the path leaf → root
   private walk(leaf: number, rHi: number, rLo: number, sign: 1 | -1, countDelta: number): void {
     let index = leaf;
+    const nodes = this.nodes;
     for (let level = this.depth; level >= 0; level--) {
-      const node = this.levelStart[level]! + index;
-      let lo = this.lo[node]! + sign * rLo;
+      const at = 4 * (this.levelStart[level]! + index);
+      let lo = nodes[at + 1]! + sign * rLo;
       let carry = 0;
       if (lo >= TWO32) {
         lo -= TWO32;
@@ -227,10 +273,14 @@ export class MerkleTree implements RecordIndex {
         lo += TWO32;
         carry = -1;
       }
-      this.lo[node] = lo;
-      this.hi[node] = this.hi[node]! + sign * rHi + carry;
-      this.counts[node] = this.counts[node]! + countDelta;
+      nodes[at + 1] = lo;
+      nodes[at] = nodes[at]! + sign * rHi + carry;
+      nodes[at + 2] = nodes[at + 2]! + countDelta;
       index >>>= this.fanoutBits;
     }
   }
+}
+
+function noKeyOf(): string {
+  throw new ClusterError('E_INVALID_ARGUMENT', 'this Merkle tree has records inserted by reference but no keyOf');
 }

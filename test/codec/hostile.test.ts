@@ -152,3 +152,18 @@ t.test('deflate bomb: 100 MiB of zeros never inflates past the cap', async (t) =
   t.throws(() => boundedInflate(tiny, 4999), { code: 'E_FRAME_INFLATE' });
   t.throws(() => boundedInflate(new Uint8Array(0), 10), { code: 'E_FRAME_INFLATE' });
 });
+
+t.test('large deflated bodies (native zlib path): exact cap, over cap, truncated and corrupt', async (t) => {
+  // text-like bytes that deflate to well over the native threshold (4 KiB)
+  const rnd = new Random('inflate');
+  const plain = new Uint8Array(200_000);
+  for (let i = 0; i < plain.length; i++) plain[i] = 97 + rnd.int(20);
+  const packed = deflateSync(plain, { level: 1 });
+  t.ok(packed.length > 8192, `compressed ${packed.length} bytes`);
+  t.same(boundedInflate(packed, plain.length), plain);
+  t.throws(() => boundedInflate(packed, plain.length - 1), { code: 'E_FRAME_INFLATE', message: /exceeds the cap/ });
+  t.throws(() => boundedInflate(packed.subarray(0, packed.length - 100), plain.length), { code: 'E_FRAME_INFLATE' }, 'truncated');
+  const corrupt = packed.slice();
+  for (let i = 100; i < 5000; i++) corrupt[i] = 0xff;
+  t.throws(() => boundedInflate(corrupt, plain.length), { code: 'E_FRAME_INFLATE' }, 'corrupt');
+});

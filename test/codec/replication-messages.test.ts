@@ -118,6 +118,18 @@ t.test('strict validation: every malformed field is refused with its name', asyn
   rejects([16, 'a', [[3, 'n', 1, 1, 'x'.repeat(2000), 1, 'x']]], /longer than 1024 bytes/);
   rejects([16, 'a', [[3, 'n', 1, 1, 'c', 1, 'x', { h: 5 }]]], /headers/);
   rejects([16, 'a', [[3, 'n', 1, 1, 'c', 1]]], /publish has 6 fields/);
+  // the fast path for plain publishes accepts only what the checked path accepts
+  rejects([16, 'a', [[3, 'é'.repeat(70), 1, 1, 'c', 1, 'x']]], /deltas\[0\]\.node: longer than 128 bytes/);
+  rejects([16, 'a', [[3, 'n\u0000', 1, 1, 'c', 1, 'x']]], /deltas\[0\]\.node: contains NUL/);
+  rejects([16, 'a', [[3, 'n', 1, 1, 'c', -1, 'x']]], /deltas\[0\]\.ts/);
+  rejects([16, 'a', [[3, 'n', 1, 1, 'c', 1, 'x', null, 'k', 'extra']]], /deltas\[0\]: 10 items exceed/);
+  rejects([16, 'a', [[3, 'n', 1, 1, 'c', 1, 'x', null, 5]]], /deltas\[0\]\.idempotencyKey/);
+  const accepted = decodeMessage([16, 'a', [[3, 'n'.repeat(100), 1, 2, 'c', 3, { x: 1 }], [3, 'n', 1, 3, 'c', 4, 'y', { h: 'v' }, 'k'], [3, 'n', 1, 4, 'c', 5, null, null, null]]]) as { deltas: Delta[] };
+  t.same(accepted.deltas, [
+    { kind: 'publish', node: 'n'.repeat(100), epoch: 1, seq: 2, channel: 'c', ts: 3, data: { x: 1 } },
+    { kind: 'publish', node: 'n', epoch: 1, seq: 3, channel: 'c', ts: 4, data: 'y', headers: { h: 'v' }, idempotencyKey: 'k' },
+    { kind: 'publish', node: 'n', epoch: 1, seq: 4, channel: 'c', ts: 5, data: null },
+  ]);
   rejects([16, 'a', [[0, 'n', 1, 1, 'c', 'id', 'u', null]]], /join has 8 fields/);
   rejects([17, 'a', [['n', 1]]], /vector\[0\]/);
   rejects([17, 'a', [['n', 1, -1]]], /vector\[0\]\.seq/);

@@ -89,9 +89,10 @@ t.test('clusterd dash in tmux against a live 3-agent cluster', { skip: hasTmux ?
 
   keys(`cd '${root}' && '${process.execPath}' --import tsx '${bin}' dash --http ${a.http}; echo "DASH-EXIT=$?"`, 'Enter');
 
-  let s = await waitScreen('the three members, alive', (x) => x.includes('members 3: 3 alive') && ['alpha', 'bravo', 'charlie'].every((n) => / alive /.test(row(x, n) ?? '')));
+  // the in-sync flag comes from the dashboard's first /v1/sync poll, which may land after the member list
+  let s = await waitScreen('the three members, alive, and the first sync poll', (x) => x.includes('members 3: 3 alive') && ['alpha', 'bravo', 'charlie'].every((n) => / alive /.test(row(x, n) ?? '')) && /in sync (yes|no|catching up|n\/a)/.test(x));
   t.match(s, /clusterd dash 127\.0\.0\.41:\d+ +node alpha +● live/, 'header: agent, node, live stream');
-  t.match(s, /in sync (yes|no|n\/a)/, 'header: in-sync flag');
+  t.match(s, /in sync (yes|no|catching up|n\/a)/, 'header: in-sync flag');
   t.match(s, /frames [\d.k-]+\/s +bytes/, 'header: frame and byte rates');
   t.match(s, /Brokers 3/, 'brokers panel');
   t.match(s, /Activity/);

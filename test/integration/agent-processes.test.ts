@@ -22,8 +22,8 @@ interface Agent {
   exit: Promise<number | null>;
 }
 
-function startAgent(name: string, ip: string, join?: string): Agent {
-  const args = ['--import', 'tsx', bin, 'agent', '--name', name, '--bind', `${ip}:0`, '--http', 'off', '--data-dir', dataDir(name), '--profile', 'local', '--log-format', 'json'];
+function startAgent(name: string, ip: string, join?: string, extra: string[] = []): Agent {
+  const args = ['--import', 'tsx', bin, 'agent', '--name', name, '--bind', `${ip}:0`, '--http', 'off', '--data-dir', dataDir(name), '--profile', 'local', '--log-format', 'json', ...extra];
   if (join) args.push('--join', join);
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const events: Record<string, unknown>[] = [];
@@ -88,4 +88,42 @@ t.test('bad flags get a precise message and exit code 2', async (t) => {
   const addr = await run(['agent', '--bind', 'not-an-address']);
   t.equal(addr.code, 2);
   t.match(addr.stderr, /E_ADDRESS|address/);
+});
+
+t.test('a second signal during the graceful leave forces exit 1', async (t) => {
+  // lan timing: the leave waits for the leave broadcast to go out over gossip rounds of
+  // 200 ms, long enough for a second signal to land in the middle of it
+  const a = startAgent('echo', '127.0.0.25', undefined, ['--profile', 'lan']);
+  const b = startAgent('foxtrot', '127.0.0.26', await a.address, ['--profile', 'lan']);
+  t.teardown(() => {
+    a.proc.kill('SIGKILL');
+    b.proc.kill('SIGKILL');
+  });
+  await waitFor('joined', () => saw(a, 'member-join', 'foxtrot') && saw(b, 'member-join', 'echo'));
+  b.proc.kill('SIGINT');
+  await waitFor('leaving', () => b.events.some((e) => e.event === 'leaving'));
+  b.proc.kill('SIGINT');
+  t.equal(await b.exit, 1, 'forced exit code');
+  t.ok(b.events.some((e) => e.event === 'forced-exit' && e.signal === 'SIGINT'), 'logged as forced-exit');
+  t.notOk(b.events.some((e) => e.event === 'left'), 'the leave did not complete');
+});
+
+t.test('a gossip or HTTP port in use: one line naming it, exit 1', async (t) => {
+  const a = startAgent('golf', '127.0.0.27');
+  t.teardown(() => a.proc.kill('SIGKILL'));
+  const taken = await a.address;
+  const run = (args: string[]): Promise<{ code: number | null; stderr: string }> =>
+    new Promise((resolve) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', bin, 'agent', '--data-dir', dataDir(`busy-${args.join('')}`), '--log-level', 'silent', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('exit', (code) => resolve({ code, stderr }));
+    });
+  const gossip = await run(['--bind', taken, '--http', 'off']);
+  t.equal(gossip.code, 1);
+  const [host, port] = [taken.slice(0, taken.lastIndexOf(':')), taken.slice(taken.lastIndexOf(':') + 1)];
+  t.equal(gossip.stderr, `clusterd: port ${port} on ${host} is already in use (udp) (E_ADDRESS)\n`);
+  const http = await run(['--bind', '127.0.0.27:0', '--http', taken]);
+  t.equal(http.code, 1, 'the HTTP API on a port the gossip TCP listener holds');
+  t.match(http.stderr, /^clusterd: cannot bind the HTTP API to 127\.0\.0\.27:\d+: port already in use \(E_ADDRESS\)\n$/);
 });

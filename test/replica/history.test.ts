@@ -16,6 +16,26 @@ t.test('total order is (ts, node, epoch, seq) whatever the arrival order', async
   t.ok(h.has('ch', { node: 'n1', epoch: 1, seq: 3 }));
   t.equal(h.get('ch', { node: 'n1', epoch: 1, seq: 3 })?.data, 3);
   t.equal(h.get('ch', { node: 'n1', epoch: 1, seq: 4 }), undefined);
+  t.equal(h.get('ch', at(3))?.data, 3, 'by position: binary search');
+  t.equal(h.get('ch', { ...at(3), ts: hlcPack(4, 0) }), undefined, 'the position must match');
+  t.equal(h.get('other', at(3)), undefined);
+  t.equal(h.insert(at(1, 'a', 8), 1, NOW), 'duplicate', 'a duplicate in the middle is found too');
+});
+
+t.test('the Merkle index follows inserts and evictions, entries by reference', async (t) => {
+  const tree = new MerkleTree();
+  const h = new HistoryStore({ defaultMaxEntries: 50 }, tree);
+  const other = new MerkleTree();
+  const h2 = new HistoryStore({ defaultMaxEntries: 50 }, other);
+  const entries = Array.from({ length: 200 }, (_, i) => at(1 + (i % 70), `n${i % 3}`, i + 1));
+  for (const e of entries) h.insert({ ...e }, 1, NOW);
+  for (const e of [...entries].reverse()) h2.insert({ ...e }, 1, NOW);
+  t.equal(h.size, 50);
+  t.equal(tree.size, 51, 'fifty entries and the mark');
+  t.same(tree.rootHash(), other.rootHash(), 'same entries, same root, whatever the order');
+  t.same(h.entries('ch'), h2.entries('ch'));
+  for (const e of entries) t.not(h.insert({ ...e }, 1, NOW), 'added', 'nothing comes back or doubles');
+  t.equal(tree.size, 51);
 });
 
 t.test('the cap keeps the newest N and the low-water mark refuses resurrection', async (t) => {

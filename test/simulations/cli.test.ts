@@ -51,7 +51,11 @@ t.test('exit 2 on usage errors', async (t) => {
     [['split-brain', '--nodes', '0'], /--nodes expects an integer ≥ 1/],
     [['split-brain', '--frobnicate'], /Unknown option '--frobnicate'/],
     [[bad], /timeline\[0\]\.nodes: unknown selector "nobody"/],
-    [['split-brain', '--real'], /not available yet: needs the daemon's fault-injection hook/],
+    [['split-brain', '--real', '--nodes', '300'], /--real starts one agent process per node: 300 is more than 200; use --nodes/],
+    [['--all', '--real'], /--real takes one scenario, not --all/],
+    [['split-brain', '--keep-data'], /--keep-data goes with --real/],
+    [['split-brain', '--duration', 'soon'], /--duration: must be a duration/],
+    [['split-brain', '--duration', '90s'], /timeline\[1\]\.at: is at 120000 ms, after the end of the run set by --duration \(90000 ms\)/],
     [['--list', 'split-brain'], /--list takes no scenario file/],
   ];
   for (const [args, re] of cases) {

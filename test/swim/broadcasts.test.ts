@@ -73,3 +73,78 @@ t.test('many queue/take cycles keep size consistent', async (t) => {
   while (q.size > 0 && drained < 10000) drained += q.take(1000, 3).length;
   t.equal(q.size, 0);
 });
+
+/**
+ * The queue's rules written the slow, obvious way: every take walks every item, fewest
+ * transmissions first, newest first among equals. The real queue stops its walk early
+ * (once nothing left can fit) and sizes messages lazily; it must agree with this model.
+ */
+class ModelQueue {
+  items: { key: string; size: number; tag: number; transmits: number; seq: number }[] = [];
+  private seq = 0;
+  constructor(private readonly mult: number) {}
+  queue(key: string, tag: number, size: number): void {
+    this.items = this.items.filter((x) => x.key !== key);
+    this.items.push({ key, size, tag, transmits: 0, seq: this.seq++ });
+  }
+  take(budget: number, n: number): number[] {
+    const limit = this.mult * Math.max(1, Math.ceil(Math.log10(n + 1)));
+    const order = [...this.items].sort((a, b) => a.transmits - b.transmits || b.seq - a.seq);
+    const out: number[] = [];
+    let left = budget;
+    const taken: typeof order = [];
+    for (const it of order) {
+      if (left <= 0) break;
+      if (it.size <= left) {
+        out.push(it.tag);
+        left -= it.size;
+        taken.push(it);
+      }
+    }
+    // promoted items go to the back of their new level, in reverse order of taking
+    for (const it of taken.reverse()) {
+      it.transmits++;
+      it.seq = this.seq++;
+      if (it.transmits >= limit) this.items = this.items.filter((x) => x !== it);
+    }
+    return out;
+  }
+}
+
+t.test('take agrees with a full walk of the queue, with early stops and lazy sizing', async (t) => {
+  let x = 7;
+  const rnd = (n: number): number => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return x % n;
+  };
+  for (const mode of ['bytes', 'lazy bytes', 'messages by encoding', 'messages by sizeOf'] as const) {
+    const model = new ModelQueue(2);
+    const encodes: number[] = [];
+    const q = new BroadcastQueue<{ tag: number; size: number }>(2, 8192, (m) => {
+      encodes.push(m.tag);
+      return bytes(m.tag, m.size);
+    }, mode === 'messages by sizeOf' ? (m) => m.size : undefined);
+    let mismatches = 0;
+    for (let step = 0; step < 3000; step++) {
+      if (rnd(3) > 0) {
+        const key = `k${rnd(40)}`;
+        const tag = step % 256;
+        const size = 5 + rnd(4) * rnd(30);
+        model.queue(key, tag, size);
+        if (mode === 'bytes') q.queue(key, bytes(tag, size));
+        else if (mode === 'lazy bytes') q.queue(key, () => bytes(tag, size));
+        else q.queueMessage(key, { tag, size });
+      } else {
+        const budget = rnd(200);
+        const want = model.take(budget, 9);
+        const got = mode === 'bytes' || mode === 'lazy bytes'
+          ? q.take(budget, 9).map((b) => b[0]!)
+          : ((out: { tag: number; size: number }[]) => (q.takeMessages(budget, 9, out), out.map((m) => m.tag)))([]);
+        if (JSON.stringify(got) !== JSON.stringify(want)) mismatches++;
+      }
+    }
+    t.equal(mismatches, 0, `${mode}: every take matches the model`);
+    t.equal(q.size, model.items.length, `${mode}: same queue size`);
+    if (mode === 'messages by sizeOf') t.equal(encodes.length, 0, 'takeMessages with sizeOf never encodes');
+  }
+});

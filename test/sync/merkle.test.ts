@@ -1,6 +1,7 @@
 import t from 'tap';
 import { MerkleTree } from '../../lib/sync/merkle.js';
 import { Random } from '../../lib/random.js';
+import { hashString64 } from '../../lib/sync/hash64.js';
 
 t.test('insert order does not matter; delete restores the empty root', async (t) => {
   const rnd = new Random('merkle');
@@ -84,4 +85,76 @@ t.test('every level sums to the root', async (t) => {
     t.equal(hi, tree.hiOf(0), `hi lane at level ${level}`);
     t.equal(count, tree.size);
   }
+});
+
+t.test('emptied leaves are released: a sliding window of keys holds as many leaves as keys, not every leaf ever touched', async (t) => {
+  const tree = new MerkleTree();
+  const window = 500;
+  let maxOccupied = 0;
+  // 50,000 keys through a window of 500, as capped history does: without the release
+  // the tree ends with most of its 65,536 leaves allocated
+  for (let i = 0; i < 50_000; i++) {
+    tree.set(`key-${i}`, i, 0);
+    if (i >= window) tree.delete(`key-${i - window}`);
+    maxOccupied = Math.max(maxOccupied, tree.occupiedLeaves);
+  }
+  t.equal(tree.size, window);
+  t.ok(tree.occupiedLeaves <= window, `${tree.occupiedLeaves} leaves for ${window} keys`);
+  t.ok(maxOccupied <= window + 1);
+  // a leaf holding two keys stays until both are gone
+  for (let i = 50_000 - window; i < 50_000; i++) tree.delete(`key-${i}`);
+  t.equal(tree.occupiedLeaves, 0);
+  t.same(tree.rootHash(), new Uint8Array(8));
+  tree.set('again', 1, 1);
+  t.equal(tree.occupiedLeaves, 1);
+  tree.clear();
+  t.equal(tree.occupiedLeaves, 0);
+});
+
+t.test('records inserted by reference: identity, same hashes as string keys, keys derived only to list', async (t) => {
+  const refs = Array.from({ length: 300 }, (_, i) => ({ name: `ref-${i}` }));
+  let derived = 0;
+  const keyOf = (r: object): string => {
+    derived++;
+    return (r as { name: string }).name;
+  };
+  const byRef = new MerkleTree({}, keyOf);
+  const byKey = new MerkleTree();
+  for (const [i, r] of refs.entries()) {
+    // the caller's key hash decides the leaf; use a string hash so both trees agree
+    const h = hashString64(r.name);
+    byRef.setRef(r, h[0]!, h[1]!, i, 1);
+    byKey.set(r.name, i, 1);
+  }
+  t.same(byRef.rootHash(), byKey.rootHash(), 'same key hash and version, same record hash');
+  t.equal(byRef.size, 300);
+  t.equal(derived, 0, 'inserting built no key');
+  // a different object with the same key hash is a different record (identity, not value)
+  const twin = { name: 'ref-0' };
+  const h0 = [...hashString64('ref-0')]; // a copy: the scratch output is overwritten by the next hash
+  byRef.setRef(twin, h0[0]!, h0[1]!, 0, 1);
+  t.equal(byRef.size, 301);
+  byRef.deleteRef(twin, h0[0]!, h0[1]!);
+  t.equal(byRef.size, 300);
+  byRef.deleteRef({ name: 'absent' }, h0[0]!, h0[1]!);
+  t.equal(byRef.size, 300, 'deleting an unknown ref is a no-op');
+  const listed: string[] = [];
+  byRef.forEachRecord(0, (key) => listed.push(key));
+  t.same(listed.sort(), refs.map((r) => r.name).sort());
+  t.equal(derived, 300, 'keys derived when listed');
+  for (const [i, r] of refs.entries()) {
+    const h = hashString64(r.name);
+    byRef.setRef(r, h[0]!, h[1]!, i, 2);
+  }
+  t.notSame(byRef.rootHash(), byKey.rootHash(), 'a new version of the same ref replaces the record');
+  t.equal(byRef.size, 300);
+  for (const r of refs) {
+    const h = hashString64(r.name);
+    byRef.deleteRef(r, h[0]!, h[1]!);
+  }
+  t.equal(byRef.size, 0);
+  t.same(byRef.rootHash(), new Uint8Array(8));
+  const plain = new MerkleTree();
+  plain.setRef(twin, h0[0]!, h0[1]!, 0, 1);
+  t.throws(() => plain.forEachRecord(0, () => undefined), { code: 'E_INVALID_ARGUMENT' }, 'listing a ref without keyOf is an error');
 });
