@@ -83,6 +83,12 @@ export interface ReplicatorHost {
   fastFrame(messages: Uint8Array[]): Uint8Array;
   /** Counts a replication message refused as malformed. */
   rejected(reason: string): void;
+  /**
+   * Runs `fn` on a later turn of the event loop (the bulk sender yields with it so probes
+   * are not starved); the simulator runs it on its virtual clock instead.
+   * @default setImmediate
+   */
+  defer?(fn: () => void): void;
 }
 
 /** Persisted state handed back after a restart. */
@@ -654,7 +660,8 @@ export class Replicator {
         s.lastActivity = this.host.clock.now();
         pending = undefined;
       }
-      setImmediate(pump);
+      if (this.host.defer) this.host.defer(pump);
+      else setImmediate(pump);
     };
     stream.onDrain(() => {
       if (!waiting) return;

@@ -7,6 +7,7 @@
  */
 import type { SimResult } from './runner.js';
 import { fmtMs } from './runner.js';
+import { replicationLine } from './summary.js';
 
 /** Ids of the charts every report contains. */
 export const CHART_IDS = ['chart-views', 'chart-alive', 'chart-convergence', 'chart-dissemination', 'chart-bandwidth'] as const;
@@ -209,7 +210,7 @@ export function renderHtml(r: SimResult): string {
     ['convergence after the last fault', esc(m.convergence.convergedAfterLastFaultMs >= 0 ? `${fmtMs(m.convergence.convergedAfterLastFaultMs)} (last fault at ${fmtMs(m.convergence.lastFaultMs)})` : 'not converged')],
     ['convergence after each heal', esc(m.convergence.heals.length ? m.convergence.heals.map((h) => `heal at ${fmtMs(h.atMs)}: ${h.convergedAfterMs >= 0 ? fmtMs(h.convergedAfterMs) : 'not converged'}`).join('; ') : '—')],
     ['anti-entropy sessions and bytes', esc(m.antiEntropy)],
-    ['workload (presence, publishes)', esc(r.replication.workload ? `${r.replication.status}: ${JSON.stringify(r.replication.workload)}` : 'none declared')],
+    ['replication under the workload', esc(r.replication.workload ? `${replicationLine(r)}; workload ${JSON.stringify(r.replication.workload)}` : r.replication.status)],
     ['not modelled', esc(r.notModelled.length ? r.notModelled.join('; ') : '—')],
   ]);
   const events = r.events.length ? `<ul class="events">${r.events.map((e) => `<li><b>${esc(fmtMs(e.atMs))}</b> ${esc(e.what)}</li>`).join('')}</ul>` : '<p>No timeline events.</p>';
@@ -226,6 +227,7 @@ export function renderHtml(r: SimResult): string {
     lineChart({ id: 'chart-bandwidth', title: 'Bandwidth per node (bytes/s sent)', yLabel: 'B/s per node', markers }, s.tMs, [
       { name: 'datagrams', values: s.bytesPerNodePerSec },
       { name: 'streams (push-pull)', values: s.streamBytesPerNodePerSec },
+      ...(r.replication.series ? [{ name: 'replication (all)', values: r.replication.series.bytesPerNodePerSec }] : []),
     ]),
   ];
   const verdict = r.passed ? '<span class="pass">PASS</span>' : '<span class="fail">FAIL</span>';

@@ -5,7 +5,7 @@ import type { ProfileName, SwimOptions } from '../lib/config.js';
 import type { MemberSnapshot, Message, PingMessage, PushPullMessage } from '../lib/codec/messages.js';
 import { Random } from '../lib/random.js';
 import { Membership } from '../lib/swim/membership.js';
-import type { MemberInfo, MembershipEvents, SwimOutbound } from '../lib/swim/membership.js';
+import type { MemberInfo, MembershipEvents, MembershipInit, SwimOutbound } from '../lib/swim/membership.js';
 import { NodeTimer, SimNode } from './sim-node.js';
 import type { Deferred, Frame, StreamHop } from './sim-node.js';
 import { wireSize } from './wire-size.js';
@@ -98,6 +98,11 @@ export class SimNetwork {
   blocked: ((from: SimNode, to: SimNode) => boolean) | undefined;
   /** Sees every datagram a node sends (after piggybacking, before loss), e.g. to time the first probe of a crashed member. */
   onFrame: ((from: SimNode, to: SimNode, msgs: readonly Message[]) => void) | undefined;
+  /**
+   * Ack-payload hooks given to every Membership booted from now on (the replication
+   * digest rides on acks); undefined for membership-only runs.
+   */
+  membershipHooks: ((node: SimNode) => Pick<MembershipInit, 'ackPayload' | 'onAckPayload'>) | undefined;
 
   private readonly byName = new Map<string, SimNode>();
   private readonly byAddr = new Map<string, SimNode>();
@@ -244,6 +249,22 @@ export class SimNetwork {
     });
   }
 
+  /**
+   * Skews a node's clocks from now on: its wall clock runs `offsetMs` ahead of the shared
+   * one, and its clocks (monotonic and wall, hence its timers) gain `driftPpm` parts per
+   * million. Replaces an earlier skew (the drift gained so far is kept).
+   */
+  setSkew(name: string, offsetMs: number, driftPpm: number): void {
+    const node = this.node(name);
+    const now = this.clock.now();
+    node.skew = { offsetMs, driftPpm, sinceMs: now, driftMs: node.driftAt(now) };
+  }
+
+  /** The link from `from` to `to`, or undefined when a partition or `blocked` cuts it. */
+  route(from: SimNode, to: SimNode): LinkProfile | undefined {
+    return this.cut(from, to) ? undefined : this.linkOf(from, to);
+  }
+
   /** True while `name` is stalled. */
   isStalled(name: string): boolean {
     return this.clock.now() < this.node(name).stalledUntil;
@@ -346,6 +367,7 @@ export class SimNetwork {
       random: node.random.fork(node.gen),
       out: this.outbound(node, node.gen),
       messageSize: wireSize,
+      ...this.membershipHooks?.(node),
     });
     node.m.onAny((type, payload) => {
       if (!MEMBER_EVENTS.has(type as string)) return;
@@ -355,16 +377,20 @@ export class SimNetwork {
     });
   }
 
-  /** The node's view of the shared clock: its timers die with it and wait out its stalls. */
-  private nodeClock(node: SimNode, gen: number): Clock {
+  /**
+   * The node's view of the shared clock: its timers die with it and wait out its stalls;
+   * a skewed node (setSkew) reads and times by its own, skewed clock.
+   */
+  nodeClock(node: SimNode, gen: number): Clock {
     const shared = this.clock;
     return {
-      now: () => shared.now(),
-      wall: () => shared.wall(),
+      now: () => (node.skew === undefined ? shared.now() : shared.now() + node.driftAt(shared.now())),
+      wall: () => (node.skew === undefined ? shared.wall() : shared.wall() + node.skew.offsetMs + node.driftAt(shared.now())),
       setTimer: (ms: number, fn: () => void): Timer => {
-        // one shared callback and the NodeTimer as its argument: no closure per timer
+        // one shared callback and the NodeTimer as its argument: no closure per timer; a
+        // clock that gains (setSkew) runs its timers early by the same rate
         const t = new NodeTimer(fn, node, gen);
-        t.inner = shared.schedule(ms, this.fireNodeTimer, t);
+        t.inner = shared.schedule(node.skew === undefined ? ms : ms / (1 + node.skew.driftPpm / 1e6), this.fireNodeTimer, t);
         return t;
       },
     };

@@ -17,11 +17,18 @@ import { select } from './node-set.js';
 import type { SelectContext, Selector } from './node-set.js';
 import { ScenarioError } from './scenario.js';
 import type { ResolvedStep, Scenario, Workload } from './scenario.js';
-import type { Random } from '../lib/random.js';
+import type { ReplicationOptions } from '../lib/replicator.js';
+import { Random, hashString } from '../lib/random.js';
+import { ReplicationChecks } from './replication-checks.js';
+import type { CatchUp } from './replication-checks.js';
+import { SimReplication } from './replication.js';
+import type { ReplicatorCounters } from './replication.js';
 import { ViewTracker } from './view-tracker.js';
+import { WorkloadDriver } from './workload.js';
+import type { WorkloadCounts } from './workload.js';
 
-/** What replication-dependent parts report until replication is wired into the runtime. */
-export const NOT_WIRED = 'not yet measured (replication not wired)';
+/** What replication-dependent parts report for a scenario without a workload. */
+export const NO_WORKLOAD = 'not measured: the scenario has no workload (membership only)';
 
 /** Options of {@link runScenario}. */
 export interface RunOptions {
@@ -29,6 +36,13 @@ export interface RunOptions {
   seed?: number;
   /** Called after every sample with the virtual time done and the total. @default none */
   onProgress?: (doneMs: number, totalMs: number) => void;
+  /** Replication options of every node (tests shorten intervals with it). @default {} */
+  replication?: Omit<ReplicationOptions, 'history'>;
+  /**
+   * Test-only faults, run at `atMs` on the replication runtime (e.g. corrupt one
+   * replica) to show that an invariant catches what they break. @default []
+   */
+  faults?: { atMs: number; run: (repl: SimReplication) => void }[];
 }
 
 /** One invariant's verdict. */
@@ -91,6 +105,41 @@ export interface Views {
   aliveSeen: (number | null)[][];
 }
 
+/** What the replication runtime did under the workload; every field but status and workload is null without one. */
+export interface ReplicationResult {
+  status: string;
+  workload: Workload | null;
+  operations: WorkloadCounts | null;
+  /** Replicator counters summed over every process of the run (sessions, catch-ups, bytes the replicator counted). */
+  antiEntropy: ReplicatorCounters | null;
+  traffic: {
+    /** All replication bytes (delta and catch-up datagrams, digests on acks, stream frames) per node up per second. */
+    bytesPerNodePerSec: number;
+    deltaDatagramBytes: number;
+    catchUpDatagramBytes: number;
+    digestBytes: number;
+    digests: number;
+    /** Stream frame bytes (both directions) by what the connection carried. */
+    streamBytes: Record<string, number>;
+    streams: Record<string, number>;
+    datagramsLost: number;
+  } | null;
+  convergence: {
+    /** Per heal: how long until every live replica held (or had evicted) every history entry any live replica held at the heal. */
+    heals: CatchUp[];
+    /** First sample from which all live replicas had equal Merkle roots (to the end), or -1. */
+    equalSinceMs: number;
+  } | null;
+  /**
+   * History order against real (virtual) publish time, over every pair of consecutive
+   * entries on the reference replica: under clock skew the HLC orders some pairs against
+   * real time, and what must hold is that every replica has the same order.
+   */
+  order: { pairs: number; againstRealTime: number; maxInversionMs: number } | null;
+  /** Replication bytes per node up per second, per sample. */
+  series: { tMs: number[]; bytesPerNodePerSec: number[] } | null;
+}
+
 /** Everything a run produces; serialised as the JSON result. */
 export interface SimResult {
   scenario: { name: string; description: string; expected: string; source: string };
@@ -113,9 +162,10 @@ export interface SimResult {
     falsePositives: { deadDeclarations: number; episodes: number; suspicionsOfHealthy: number; ofLiveNodes: number; ofStalledNodes: number; graceMs: number };
     traffic: { msgsPerNodePerSec: number; bytesPerNodePerSec: number; streamBytesPerNodePerSec: number; framesLost: number; totals: Record<string, number> };
     convergence: { lastFaultMs: number; convergedAfterLastFaultMs: number; heals: { atMs: number; convergedAfterMs: number }[] };
+    /** One line on anti-entropy (details in `replication`). */
     antiEntropy: string;
   };
-  replication: { status: string; workload: Workload | null };
+  replication: ReplicationResult;
   notModelled: string[];
   events: { atMs: number; what: string }[];
   series: Series;
@@ -138,7 +188,7 @@ interface Fault {
 
 /** Runs `sc` and returns its result. Throws ScenarioError when a selector cannot be resolved. */
 export function runScenario(sc: Scenario, opts: RunOptions = {}): SimResult {
-  return new Run(sc, opts.seed ?? 1, opts.onProgress).result();
+  return new Run(sc, opts.seed ?? 1, opts.onProgress, opts).result();
 }
 
 class Run {
@@ -173,12 +223,22 @@ class Run {
   private readonly viewAlive: (number | null)[][] = [];
   private lastTotals = { msgs: 0, bytes: 0, stream: 0 };
   private rediverged = -1;
+  // replication, only for scenarios with a workload
+  private readonly repl: SimReplication | undefined;
+  private readonly checks: ReplicationChecks | undefined;
+  private readonly driver: WorkloadDriver | undefined;
+  private readonly replSeries = { tMs: [] as number[], bytesPerNodePerSec: [] as number[] };
+  private lastReplBytes = 0;
+  private readonly faultsToRun: NonNullable<RunOptions['faults']>;
+  private readonly workloadUntil: number = -1;
 
   constructor(
     private readonly sc: Scenario,
     private readonly seed: number,
     private readonly onProgress: ((doneMs: number, totalMs: number) => void) | undefined,
+    opts: RunOptions = {},
   ) {
+    this.faultsToRun = opts.faults ?? [];
     this.net = new SimNetwork({ seed, profile: sc.profile, swim: sc.swim, latencyMs: sc.network.latencyMs, jitterMs: sc.network.jitterMs, loss: sc.network.loss });
     this.rand = this.net.random.fork('runner');
     let adds = 0;
@@ -190,6 +250,15 @@ class Run {
     const o = this.net.options;
     this.graceMs = sc.falseDeathGraceMs ?? suspicionMinTimeout(o.suspicionMult, Math.max(sc.nodes, 2), o.probeIntervalMs) * o.suspicionMaxTimeoutMult + 10_000;
     this.checkSelectors();
+    const w = sc.workload;
+    if (w) {
+      const history = { defaultMaxEntries: w.publish?.historyLength ?? 100, defaultTtlMs: Number(w.publish?.ttl ?? 0) };
+      this.repl = new SimReplication(this.net, seed, { history, ...opts.replication });
+      this.checks = new ReplicationChecks(this.repl, history.defaultMaxEntries);
+      // its own stream: the network's and the runner's draws stay those of the membership-only run
+      this.workloadUntil = w.until === undefined ? sc.durationMs - Math.min(30_000, sc.durationMs / 4) : Number(w.until);
+      this.driver = new WorkloadDriver(this.repl, Number(w.from ?? 0), this.workloadUntil, w, new Random((seed ^ hashString('workload')) >>> 0), (i) => this.net.nodes[i]?.up === true && this.leaving[i] === 0);
+    }
   }
 
   result(): SimResult {
@@ -271,6 +340,8 @@ class Run {
       for (let i = 0; i < n; i++) {
         this.net.add(undefined, { meta: this.metaFor(this.roles[i]!), join: i === 0 ? [] : ['n0'] });
         this.tracker.boot(i);
+        this.repl?.attach(i, false);
+        if (i === 0) this.repl?.bootstrap(0);
       }
       return;
     }
@@ -288,6 +359,7 @@ class Run {
     for (const x of nodes) x.m.seedMembers(snapshot, { quiet: true });
     for (let o = 0; o < n; o++) for (let s = 0; s < n; s++) if (s !== o) this.tracker.see(o, s, true);
     for (const x of nodes) x.m.start();
+    if (this.repl) for (let i = 0; i < n; i++) this.repl.attach(i, false);
   }
 
   // ---------------------------------------------------------------- timeline
@@ -297,6 +369,8 @@ class Run {
   }
 
   private schedule(): void {
+    this.driver?.start();
+    if (this.repl) for (const f of this.faultsToRun) this.at(f.atMs, () => f.run(this.repl!));
     this.sc.timeline.forEach((s, i) => {
       for (let r = 0; r < s.repeat.times; r++) {
         const t = s.atMs + r * s.repeat.everyMs;
@@ -379,6 +453,7 @@ class Run {
         this.endPartition();
         this.net.heal();
         this.pendingHeal = { atMs: this.net.now };
+        this.checks?.heal();
         this.fault();
         break;
       case 'link': {
@@ -410,9 +485,10 @@ class Run {
       }
       case 'clock-skew': {
         const xs = sel('nodes');
-        const what = `clock skew of ${names(xs)} (offset ${step.offsetMs ?? 0} ms, drift ${step.driftPpm ?? 0} ppm) at ${this.net.now} ms`;
-        this.note(`${what}: not modelled`);
-        this.notModelled.push(`${what}: the simulated nodes share one virtual clock, so skew and drift are accepted but not modelled`);
+        const offset = (step.offsetMs as number | undefined) ?? 0;
+        const drift = (step.driftPpm as number | undefined) ?? 0;
+        this.note(`clock skew of ${names(xs)}: offset ${offset} ms, drift ${drift} ppm`);
+        for (const i of xs) this.net.setSkew(`n${i}`, offset, drift);
         break;
       }
     }
@@ -442,6 +518,7 @@ class Run {
     if (!node.up) return;
     const wasLeaving = this.leaving[i] === 1;
     this.net.crash(node.name);
+    this.repl?.ended(i);
     this.leaving[i] = 0;
     this.impairedUntil[i] = Infinity;
     if (!wasLeaving) {
@@ -455,6 +532,7 @@ class Run {
     const node = this.net.nodes[i]!;
     if (node.up) this.crash(i, false);
     this.net.restart(node.name, { persisted, join: this.seedsFor(i).map((j) => `n${j}`) });
+    this.repl?.attach(i, persisted);
     this.tracker.boot(i);
     this.impairedUntil[i] = this.net.now + this.graceMs;
     this.track(i, 'join');
@@ -471,6 +549,7 @@ class Run {
     const gen = node.gen;
     this.net.leave(node.name, () => {
       if (node.gen === gen + 1) this.leaving[i] = 0;
+      this.repl?.ended(i);
     });
     this.fault();
   }
@@ -480,6 +559,7 @@ class Run {
     this.roles[i] = roles;
     const join = (seeds ?? this.seedsFor(i)).filter((s) => s !== i).map((s) => `n${s}`);
     this.net.add(undefined, { meta: this.metaFor(roles), join });
+    this.repl?.attach(i, false);
     this.tracker.boot(i);
     this.track(i, 'join');
     this.fault();
@@ -536,6 +616,7 @@ class Run {
       this.deadOfLive++;
       if (this.net.nodes[s]!.stalledUntil > now) this.deadOfStalled++;
     }
+    if (this.checks && (type === 'member-dead' || type === 'member-leave')) this.checks.memberGone(observer, info.name, type === 'member-dead' ? 'dead' : 'left');
     if (type === 'member-dead' && healthy) {
       this.falseDeaths++;
       this.falseEpisodes.add(`${info.name}@${info.incarnation}`);
@@ -608,6 +689,13 @@ class Run {
     s.bytesPerNodePerSec.push(per(bytes - this.lastTotals.bytes));
     s.streamBytesPerNodePerSec.push(per(stream - this.lastTotals.stream));
     this.lastTotals = { msgs, bytes, stream };
+    if (this.repl && this.checks) {
+      this.checks.sample();
+      const total = this.repl.totalBytes();
+      this.replSeries.tMs.push(now);
+      this.replSeries.bytesPerNodePerSec.push(per(total - this.lastReplBytes));
+      this.lastReplBytes = total;
+    }
   }
 
   // ---------------------------------------------------------------- verdicts
@@ -618,11 +706,15 @@ class Run {
     const invariants: InvariantResult[] = [this.convergedVerdict(), this.falseDeathVerdict()];
     const brokers = this.brokerVerdict();
     if (brokers) invariants.push(brokers);
-    invariants.push(
-      { name: 'presence of dead and departed nodes purged everywhere', status: 'not-measured', evidence: NOT_WIRED },
-      { name: 'presence and history replicas equal after the heal', status: 'not-measured', evidence: NOT_WIRED },
-      { name: 'no resurrected or duplicated history entries', status: 'not-measured', evidence: NOT_WIRED },
-    );
+    if (this.checks) {
+      invariants.push(this.checks.purgeVerdict(), this.checks.equalityVerdict(this.workloadUntil, this.sc.durationMs), this.checks.resurrectionVerdict());
+    } else {
+      invariants.push(
+        { name: 'presence of dead and departed nodes purged everywhere: within 1 s of each confirmation and at the end', status: 'not-measured', evidence: NO_WORKLOAD },
+        { name: 'presence and history replicas equal at the end: same entries, same order', status: 'not-measured', evidence: NO_WORKLOAD },
+        { name: 'no resurrected or duplicated history entries', status: 'not-measured', evidence: NO_WORKLOAD },
+      );
+    }
     const crashes = this.spreads.filter((f) => f.spread.kind === 'crash');
     const totals = this.net.totals();
     const nodeSeconds = this.series.up.reduce((a, u, k) => a + (k === 0 ? 0 : (u * (this.series.tMs[k]! - this.series.tMs[k - 1]!)) / 1000), 0);
@@ -656,9 +748,9 @@ class Run {
           totals,
         },
         convergence: { lastFaultMs: this.lastFault, convergedAfterLastFaultMs: conv, heals: this.heals },
-        antiEntropy: NOT_WIRED,
+        antiEntropy: this.antiEntropyLine(),
       },
-      replication: { status: NOT_WIRED, workload: sc.workload ?? null },
+      replication: this.replicationResult(nodeSeconds),
       notModelled: this.notModelled,
       events: this.events,
       series: this.series,
@@ -669,6 +761,69 @@ class Run {
         aliveSeen: this.viewAlive,
       },
     };
+  }
+
+  private antiEntropyLine(): string {
+    if (!this.repl) return NO_WORKLOAD;
+    const c = this.repl.counters();
+    const t = this.repl.streamTraffic();
+    const kb = (n: number | undefined): string => `${round((n ?? 0) / 1024, 1)} KiB`;
+    return `${c.merkleSessions} Merkle sessions (${c.merkleCompleted} completed, ${kb(t.streamBytes.merkle)}), ${c.bulkSessions} bulk catch-ups (${kb(t.streamBytes.bulk)}), ${c.deltaCatchUps} digest catch-ups (${kb(t.catchUpDatagramBytes + (t.streamBytes['catch-up'] ?? 0))}), ${t.digests} digests on acks (${kb(t.digestBytes)})`;
+  }
+
+  private replicationResult(nodeSeconds: number): ReplicationResult {
+    const sc = this.sc;
+    if (!this.repl || !this.checks || !this.driver) {
+      return { status: NO_WORKLOAD, workload: null, operations: null, antiEntropy: null, traffic: null, convergence: null, order: null, series: null };
+    }
+    const t = this.repl.streamTraffic();
+    const total = this.repl.totalBytes();
+    return {
+      status: 'measured',
+      workload: sc.workload ? { ...sc.workload, until: this.workloadUntil } : null,
+      operations: { ...this.driver.counts },
+      antiEntropy: this.repl.counters(),
+      traffic: {
+        bytesPerNodePerSec: nodeSeconds === 0 ? 0 : round(total / nodeSeconds, 1),
+        deltaDatagramBytes: t.deltaDatagramBytes,
+        catchUpDatagramBytes: t.catchUpDatagramBytes,
+        digestBytes: t.digestBytes,
+        digests: t.digests,
+        streamBytes: t.streamBytes,
+        streams: t.streams,
+        datagramsLost: t.datagramsLost,
+      },
+      convergence: { heals: this.checks.catchUps, equalSinceMs: this.checks.equalSinceMs },
+      order: this.orderAgainstRealTime(),
+      series: this.replSeries,
+    };
+  }
+
+  /** Consecutive history entries (on the first live replica) whose HLC order contradicts their publish times. */
+  private orderAgainstRealTime(): ReplicationResult['order'] {
+    const ref = this.net.nodes.map((n) => this.repl!.current(n)).find((r) => r !== undefined && !r.node.m.hasLeft);
+    if (!ref) return null;
+    const at = this.driver!.publishedAt;
+    let pairs = 0;
+    let against = 0;
+    let max = 0;
+    const h = ref.rep.replica.history;
+    for (const ch of h.channelNames()) {
+      let prev: number | undefined;
+      for (const e of h.entries(ch)) {
+        const t = at.get(`${e.node}:${e.epoch}:${e.seq}`);
+        if (t === undefined) continue;
+        if (prev !== undefined) {
+          pairs++;
+          if (t < prev) {
+            against++;
+            max = Math.max(max, prev - t);
+          }
+        }
+        prev = t;
+      }
+    }
+    return { pairs, againstRealTime: against, maxInversionMs: round(max, 1) };
   }
 
   private rowLabels(): string[] {

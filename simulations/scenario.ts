@@ -69,20 +69,30 @@ export interface Churn {
 }
 
 /**
- * The application workload. Declared and validated now; replication is not wired into
- * the runtime yet, so the runner reports it as not measured rather than faking it.
+ * The application workload, run through the production replication runtime
+ * (lib/replicator.ts, lib/channels-api.ts) on every node (see simulations/replication.ts).
+ * Operations go to random nodes that are up and not leaving.
  */
 export interface Workload {
+  /** When the load starts. Validated into ms. @default 0 */
+  from?: Duration;
+  /**
+   * When the load stops, so that the replicas can settle before the final equality
+   * check. Validated into ms. @default 30 s before the end of the run (a quarter of the
+   * run before its end for runs under 2 minutes), computed when the run starts (so a
+   * shortened run keeps it)
+   */
+  until?: Duration;
   presence?: {
-    /** Distinct channels. @default 100 */
+    /** Distinct channels (`ch0`, `ch1`, ...). @default 100 */
     channels?: number;
     /** Presence joins per second, cluster-wide. @default 0 */
     joinsPerSecond?: number;
-    /** Presence leaves per second, cluster-wide. @default 0 */
+    /** Presence leaves per second, cluster-wide (of clients joined earlier through a node still up). @default 0 */
     leavesPerSecond?: number;
   };
   publish?: {
-    /** Distinct channels. @default 100 */
+    /** Distinct channels (`ch0`, `ch1`, ...). @default 100 */
     channels?: number;
     /** Publishes per second, cluster-wide. @default 0 */
     perSecond?: number;
@@ -90,6 +100,8 @@ export interface Workload {
     payloadBytes?: number;
     /** History entries kept per channel. @default 100 */
     historyLength?: number;
+    /** History time to live; 0 keeps entries until the cap evicts them. Validated into ms. @default 0 */
+    ttl?: Duration;
   };
 }
 
@@ -132,7 +144,7 @@ export interface ScenarioInput {
   timeline?: Step[];
   /** Continuous churn. @default none */
   churn?: Churn;
-  /** Application workload (not measured yet). @default none */
+  /** Application workload, replicated by the production runtime. @default none */
   workload?: Workload;
   /** Invariant parameters. @default {} */
   invariants?: InvariantSettings;
@@ -349,7 +361,7 @@ function validate(raw: unknown, source: string, nodesOverride: number | undefine
       downForMs: c.downFor === undefined ? 30_000 : parseDuration(c.downFor, 'churn.downFor'),
     };
   }
-  const workload = o.workload === undefined ? undefined : validateWorkload(o.workload);
+  const workload = o.workload === undefined ? undefined : validateWorkload(o.workload, durationMs);
   const inv = o.invariants === undefined ? {} : obj(o.invariants, 'invariants');
   onlyKeys(inv, ['convergedWithin', 'falseDeathGrace'], 'invariants');
   const sampleEveryMs = o.sampleEvery === undefined ? 1000 : parseDuration(o.sampleEvery, 'sampleEvery');
@@ -436,10 +448,17 @@ function step(raw: unknown, path: string, durationMs: number): ResolvedStep {
   return out as ResolvedStep;
 }
 
-function validateWorkload(raw: unknown): Workload {
+function validateWorkload(raw: unknown, durationMs: number): Workload {
   const w = obj(raw, 'workload');
-  onlyKeys(w, ['presence', 'publish'], 'workload');
-  const out: Workload = {};
+  onlyKeys(w, ['from', 'until', 'presence', 'publish'], 'workload');
+  const from = w.from === undefined ? 0 : parseDuration(w.from, 'workload.from');
+  const out: Workload = { from };
+  if (w.until !== undefined) {
+    const until = parseDuration(w.until, 'workload.until');
+    if (until < from) throw new ScenarioError('workload.until', 'must not be before workload.from');
+    if (until > durationMs) throw new ScenarioError('workload.until', `is after the end of the run (${durationMs} ms)`);
+    out.until = until;
+  }
   if (w.presence !== undefined) {
     const p = obj(w.presence, 'workload.presence');
     onlyKeys(p, ['channels', 'joinsPerSecond', 'leavesPerSecond'], 'workload.presence');
@@ -451,12 +470,13 @@ function validateWorkload(raw: unknown): Workload {
   }
   if (w.publish !== undefined) {
     const p = obj(w.publish, 'workload.publish');
-    onlyKeys(p, ['channels', 'perSecond', 'payloadBytes', 'historyLength'], 'workload.publish');
+    onlyKeys(p, ['channels', 'perSecond', 'payloadBytes', 'historyLength', 'ttl'], 'workload.publish');
     out.publish = {
       channels: p.channels === undefined ? 100 : int(p.channels, 'workload.publish.channels', 1),
       perSecond: p.perSecond === undefined ? 0 : num(p.perSecond, 'workload.publish.perSecond', 0, 1e7),
-      payloadBytes: p.payloadBytes === undefined ? 256 : int(p.payloadBytes, 'workload.publish.payloadBytes', 0, 1 << 20),
-      historyLength: p.historyLength === undefined ? 100 : int(p.historyLength, 'workload.publish.historyLength', 1, 1_000_000),
+      payloadBytes: p.payloadBytes === undefined ? 256 : int(p.payloadBytes, 'workload.publish.payloadBytes', 0, 65_536),
+      historyLength: p.historyLength === undefined ? 100 : int(p.historyLength, 'workload.publish.historyLength', 1, 100_000),
+      ttl: p.ttl === undefined ? 0 : parseDuration(p.ttl, 'workload.publish.ttl'),
     };
   }
   return out;

@@ -65,6 +65,13 @@ export class SimNode {
   readonly pending = new Map<string, Message[]>();
   /** Metadata the node boots with. */
   meta: Uint8Array | undefined;
+  /**
+   * The host's clock error (a `clock-skew` step), undefined while it has none: its wall
+   * clock runs `offsetMs` ahead, and both its clocks gain `driftPpm` parts per million
+   * from `sinceMs` on (`driftMs` is what they had gained by then). A host property: it
+   * survives restarts.
+   */
+  skew: { offsetMs: number; driftPpm: number; sinceMs: number; driftMs: number } | undefined = undefined;
 
   msgsSent = 0;
   bytesSent = 0;
@@ -83,6 +90,12 @@ export class SimNode {
     /** This node's own random stream; each boot forks it. */
     readonly random: Random,
   ) {}
+
+  /** Milliseconds the node's monotonic clock has gained on the shared one by `now` (drift only). */
+  driftAt(now: number): number {
+    const k = this.skew;
+    return k === undefined ? 0 : k.driftMs + ((now - k.sinceMs) * k.driftPpm) / 1e6;
+  }
 
   /** The traffic counters as one record (for reports and determinism checks). */
   counters(): Record<string, number> {

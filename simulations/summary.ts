@@ -35,6 +35,16 @@ function dist(d: Distribution): string {
 }
 
 /** The summary: invariants with their evidence, then the measurements, as aligned text. */
+/** One line on what the workload did and what replicating it cost. */
+export function replicationLine(r: SimResult): string {
+  const x = r.replication;
+  if (!x.operations || !x.traffic || !x.convergence) return x.status;
+  const o = x.operations;
+  const heals = x.convergence.heals.map((h) => `${h.caughtUpAfterMs >= 0 ? fmtMs(h.caughtUpAfterMs) : 'never'} after the heal at ${fmtMs(h.atMs)} (${h.behindAtHeal} entries behind)`);
+  const order = x.order && x.order.againstRealTime > 0 ? `; ${x.order.againstRealTime} of ${x.order.pairs} consecutive history entries ordered against real time (up to ${fmtMs(x.order.maxInversionMs)})` : '';
+  return `${o.publishes} publishes, ${o.presenceJoins} presence joins, ${o.presenceLeaves} leaves${o.refused ? `, ${o.refused} refused (${o.firstRefusal})` : ''}; ${x.traffic.bytesPerNodePerSec} B/s per node; replicas caught up ${heals.length ? heals.join(', ') : '(no heal)'}; all equal since ${x.convergence.equalSinceMs >= 0 ? fmtMs(x.convergence.equalSinceMs) : 'never'}${order}`;
+}
+
 export function summary(r: SimResult, wallSeconds?: number): string {
   const lines: string[] = [];
   const wall = wallSeconds === undefined ? '' : `, ${wallSeconds.toFixed(1)} s wall`;
@@ -55,7 +65,7 @@ export function summary(r: SimResult, wallSeconds?: number): string {
     ['converged after last fault', m.convergence.convergedAfterLastFaultMs >= 0 ? `${fmtMs(m.convergence.convergedAfterLastFaultMs)} (last fault at ${fmtMs(m.convergence.lastFaultMs)})` : 'not converged'],
     ['converged after heal', m.convergence.heals.length === 0 ? '—' : m.convergence.heals.map((h) => (h.convergedAfterMs >= 0 ? fmtMs(h.convergedAfterMs) : 'never')).join(', ')],
     ['anti-entropy', m.antiEntropy],
-    ['workload', r.replication.workload ? r.replication.status : 'none declared'],
+    ['replication', replicationLine(r)],
   ];
   if (r.notModelled.length > 0) rows.push(['not modelled', r.notModelled.join('; ')]);
   const w = Math.max(...rows.map(([k]) => k.length));

@@ -62,6 +62,10 @@ t.test('validation errors name the path of the bad field', async (t) => {
     [{ ...base, workload: { publish: { perSecond: -1 } } }, /^workload\.publish\.perSecond: must be a number/],
     [{ ...base, workload: { presence: { channels: 0 } } }, /^workload\.presence\.channels: must be an integer/],
     [{ ...base, workload: { subscribe: {} } }, /^workload\.subscribe: unknown field/],
+    [{ ...base, workload: { from: '5s', until: '2s' } }, /^workload\.until: must not be before workload\.from/],
+    [{ ...base, workload: { until: '2h' } }, /^workload\.until: is after the end of the run/],
+    [{ ...base, workload: { publish: { ttl: 'forever' } } }, /^workload\.publish\.ttl: must be a duration/],
+    [{ ...base, workload: { publish: { payloadBytes: 70_000 } } }, /^workload\.publish\.payloadBytes: must be an integer in \[0, 65536\]/],
     [{ ...base, invariants: { convergedWithin: 'soon' } }, /^invariants\.convergedWithin: must be a duration/],
   ];
   for (const [raw, re] of cases) t.match(problem(raw), re, JSON.stringify(raw).slice(0, 120));
