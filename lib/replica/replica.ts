@@ -493,14 +493,30 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
     const result: ApplyResult = { events, applied: 0, gap: false, invalid: 0 };
     const ctx = context as SyncContext | undefined;
     if (!ctx || !Array.isArray(ctx.vector)) return result;
-    if (Array.isArray(ctx.floors)) {
-      for (const [node, epoch, seq] of VersionVector.fromWire(ctx.floors).toWire()) {
+    const peerVector = VersionVector.fromWire(ctx.vector);
+    const peerFloors = Array.isArray(ctx.floors) ? VersionVector.fromWire(ctx.floors) : undefined;
+    // A floor says "my presence of this origin may lack records up to here". Having just
+    // taken every record of a peer whose presence of the origin is complete (no floor)
+    // up to at least my floor, mine is complete too: the floor goes. Kept, it would let a
+    // peer that missed a leave hand back the left client forever (found by the simulator's
+    // churn scenario: a floor never shrank, and spread to every node through adoption).
+    for (const [node, f] of [...this.floors]) {
+      if (peerFloors?.get(node) !== undefined) continue;
+      const pv = peerVector.get(node);
+      if (pv && (pv.epoch > f.epoch || (pv.epoch === f.epoch && pv.seq >= f.seq))) this.floors.delete(node);
+    }
+    if (peerFloors) {
+      for (const [node, epoch, seq] of peerFloors.toWire()) {
         if (node === this.node) continue;
         const f = this.floors.get(node);
+        // the peer's uncertainty is not ours where we already knew everything of the
+        // origin up to its floor: only what we learn from it can be incomplete
+        const v = this.vector.get(node);
+        if (!f && v && v.epoch === epoch && v.seq >= seq) continue;
         if (!f || f.epoch < epoch || (f.epoch === epoch && f.seq < seq)) this.floors.set(node, { epoch, seq });
       }
     }
-    for (const [node, r] of VersionVector.fromWire(ctx.vector).entries()) {
+    for (const [node, r] of peerVector.entries()) {
       if (node === this.node) continue;
       this.observeEpoch(node, r.epoch, result.events);
       const v = this.vector.get(node)!;

@@ -212,6 +212,36 @@ t.test('snapshot/restore: history and vector come back, presence does not, epoch
   t.throws(() => Replica.restore({} as never, { node: 'a', epoch: 9 }, NOW), { code: 'E_INVALID_ARGUMENT' });
 });
 
+t.test('a restore floor goes once a floor-less peer handed over its presence: a left client is not resurrected', async (t) => {
+  const a = make('a', 3);
+  const b = make('b');
+  const c = make('c');
+  const joined = b.join('room', 'cb', 'u', null, NOW).delta!;
+  a.apply([joined], NOW);
+  c.apply([joined], NOW);
+  const r = Replica.restore(a.snapshotBytes(), { node: 'a', epoch: 4 }, NOW);
+  const record = { kind: 'presence' as const, entry: b.presence.get('room', 'cb')! };
+  // a floor-carrying peer does not clear the floor: its presence may be incomplete too
+  const restoredPeer = Replica.restore(c.snapshotBytes(), { node: 'c', epoch: 2 }, NOW);
+  r.adoptContext(restoredPeer.syncContext(), NOW);
+  t.ok(r.syncContext().floors?.some(([n]) => n === 'b'), 'floor kept after a peer with a floor');
+  t.equal(r.applyRecord(record, NOW, []), 'applied', 'under the floor, absence proves nothing');
+  r.adoptContext(c.syncContext(), NOW);
+  t.notOk(r.syncContext().floors?.some(([n]) => n === 'b'), 'floor gone after a complete peer');
+  // and a complete replica does not catch a floor from a restored peer
+  c.adoptContext(restoredPeer.syncContext(), NOW);
+  t.notOk(c.syncContext().floors?.some(([n]) => n === 'b'), 'a complete replica takes no floor it does not need');
+  const empty = make('e');
+  empty.adoptContext(restoredPeer.syncContext(), NOW);
+  t.ok(empty.syncContext().floors?.some(([n]) => n === 'b'), 'an empty replica takes the floor with the state');
+  const left = b.leave('room', 'cb').delta!;
+  r.apply([left], NOW);
+  t.equal(r.presence.get('room', 'cb'), undefined, 'the leave removes the client');
+  // a peer that missed the leave offers the old record again (a Merkle session)
+  t.equal(r.applyRecord(record, NOW, []), 'stale', 'the left client does not come back');
+  t.equal(r.presence.get('room', 'cb'), undefined);
+});
+
 t.test('records: stale presence is detected by vector coverage', async (t) => {
   const a = make('a');
   const b = make('b');
