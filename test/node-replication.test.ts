@@ -250,6 +250,38 @@ t.test('after a long partition both sides converge (digests, then Merkle repair)
   for (const n of nodes) await n.close();
 });
 
+t.test('after a split brain, the members that come back are repaired at once, not at the next periodic Merkle session', async (t) => {
+  // periodic sessions an hour apart: only the repair of returning members can close the gap
+  const { clock, net, nodes } = await cluster(4, () => ({ replica: { history: { defaultMaxEntries: 5000 }, merkleMinIntervalMs: 3_600_000, merkleMaxIntervalMs: 3_600_001 } }));
+  net.partition([[addr(0), addr(1)], [addr(2), addr(3)]]);
+  // more than one session's record budget, and more than the delta rings hold
+  for (let i = 0; i < 1500; i++) {
+    nodes[0]!.channels.publish('a', i);
+    nodes[2]!.channels.publish('b', i);
+    if (i % 100 === 0) await run(clock, 100);
+  }
+  await run(clock, 60_000);
+  t.ok(nodes.every((n) => aliveCount(n) === 2), 'each side declared the other dead');
+  net.heal();
+  let healedAt = -1;
+  for (let waited = 0; waited < 90_000 && healedAt < 0; waited += 500) {
+    await run(clock, 500);
+    if (nodes.every((n) => aliveCount(n) === 4)) healedAt = clock.now();
+  }
+  t.ok(healedAt > 0, 'membership healed');
+  const complete = (): boolean => nodes.every((n) => n.channels.history('a', { limit: 10_000 }).messages.length === 1500 && n.channels.history('b', { limit: 10_000 }).messages.length === 1500);
+  let repairedAfter = -1;
+  for (let waited = 0; waited <= 20_000; waited += 500) {
+    if (complete()) {
+      repairedAfter = waited;
+      break;
+    }
+    await run(clock, 500);
+  }
+  t.ok(repairedAfter >= 0 && repairedAfter <= 20_000, `every node holds both sides' 3,000 entries ${repairedAfter} ms after membership healed (limit 20 s)`);
+  for (const n of nodes) await n.close();
+});
+
 t.test('an empty joiner streams 100,000 entries in and becomes ready', async (t) => {
   const { clock, net, nodes } = await cluster(2, () => ({ replica: { history: { defaultMaxEntries: 1000 } } }));
   for (let i = 0; i < 100_000; i++) {

@@ -121,6 +121,11 @@ export class ExchangeSession<R, E> {
    * @param sid session id (unique per initiator and peer; the runtime routes by it).
    * @param options tuning.
    */
+  /** True once the session ended with no difference left out by either side's budgets. */
+  get complete(): boolean {
+    return this.finished && !this.localPartial && !this.peerPartial;
+  }
+
   constructor(private readonly store: SyncStore<R, E>, readonly sid: number, options: ExchangeOptions = {}) {
     this.tree = store.tree;
     this.expandBudget = options.expandBudget ?? 16_384;
