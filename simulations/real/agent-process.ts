@@ -15,7 +15,7 @@ import type { ClientRequest } from 'node:http';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { SseParser } from './sse.js';
+import { SseParser } from '../../lib/dashboard/sse.js';
 
 /**
  * Preloaded into every agent (`--import data:...`): the agent dies with its runner. The
@@ -207,20 +207,13 @@ export class AgentProcess {
       const parser = new SseParser();
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        let events;
-        try {
-          events = parser.push(chunk);
-        } catch {
-          req.destroy();
-          return;
-        }
-        for (const e of events) {
-          if (e.event === 'reset') {
+        for (const e of parser.feed(chunk)) {
+          if (e.type === 'reset') {
             onReset();
             continue;
           }
           try {
-            onEvent(e.event, JSON.parse(e.data) as Record<string, unknown>);
+            onEvent(e.type, JSON.parse(e.data) as Record<string, unknown>);
           } catch {
             // a payload that is not JSON: skipped
           }

@@ -1,8 +1,10 @@
 /**
  * The few counters the real-process runner reads from an agent's `/metrics`
  * (Prometheus text format). Only sample lines are parsed; comments and families not
- * asked for are skipped, and a malformed line is ignored rather than trusted.
+ * asked for are skipped, and a malformed line is ignored rather than trusted (the
+ * dashboard's parser, lib/dashboard/prometheus.ts).
  */
+import { parsePrometheus, sumOf } from '../../lib/dashboard/prometheus.js';
 
 /** Traffic counters of one agent, cumulative since its process started. */
 export interface AgentTraffic {
@@ -21,32 +23,16 @@ export interface AgentTraffic {
   faultDropped: number;
 }
 
-const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})?\s+(\S+)/;
-
-/** Every sample of the text as `name{labels}` → value (labels as written, sorted by the exporter). */
-export function parseSamples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = LINE.exec(line);
-    if (!m) continue;
-    const v = Number(m[3]);
-    if (!Number.isFinite(v)) continue;
-    out.set(m[2] === undefined || m[2] === '' ? m[1]! : `${m[1]}{${m[2]}}`, v);
-  }
-  return out;
-}
-
 /** The traffic counters of an agent's `/metrics` text (0 for an absent sample: the agent skips zero counters). */
 export function parseTraffic(text: string): AgentTraffic {
-  const s = parseSamples(text);
-  const get = (k: string): number => s.get(k) ?? 0;
-  const datagramBytesOut = get('clusterd_frame_bytes_total{direction="out"}');
+  const samples = parsePrometheus(text);
+  const get = (name: string, where: Record<string, string>): number => sumOf(samples, name, where) ?? 0;
+  const datagramBytesOut = get('clusterd_frame_bytes_total', { direction: 'out' });
   return {
-    packetsOut: get('clusterd_transport_total{counter="packetsOut"}'),
+    packetsOut: get('clusterd_transport_total', { counter: 'packetsOut' }),
     datagramBytesOut,
-    streamBytesOut: Math.max(0, get('clusterd_transport_total{counter="bytesOut"}') - datagramBytesOut),
-    streamsOpened: get('clusterd_transport_total{counter="streamsOpened"}'),
-    faultDropped: get('clusterd_fault_injection_total{action="dropped"}'),
+    streamBytesOut: Math.max(0, get('clusterd_transport_total', { counter: 'bytesOut' }) - datagramBytesOut),
+    streamsOpened: get('clusterd_transport_total', { counter: 'streamsOpened' }),
+    faultDropped: get('clusterd_fault_injection_total', { action: 'dropped' }),
   };
 }
