@@ -116,16 +116,16 @@ export class ExchangeSession<R, E> {
   private readonly recordBudget: number;
   private readonly tree: MerkleTree;
 
-  /**
-   * @param store the local replica.
-   * @param sid session id (unique per initiator and peer; the runtime routes by it).
-   * @param options tuning.
-   */
   /** True once the session ended with no difference left out by either side's budgets. */
   get complete(): boolean {
     return this.finished && !this.localPartial && !this.peerPartial;
   }
 
+  /**
+   * @param store the local replica.
+   * @param sid session id (unique per initiator and peer; the runtime routes by it).
+   * @param options tuning.
+   */
   constructor(private readonly store: SyncStore<R, E>, readonly sid: number, options: ExchangeOptions = {}) {
     this.tree = store.tree;
     this.expandBudget = options.expandBudget ?? 16_384;
