@@ -1,8 +1,11 @@
+import type { MemberSnapshot } from '../codec/messages.js';
 import type { Address } from '../transport/transport.js';
 import type { Random } from '../random.js';
 
 /** A member's state: alive → suspect → dead (or left) → reaped. */
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
+
+const STATES: readonly MemberState[] = ['alive', 'suspect', 'dead', 'left'];
 
 /** What a node knows about one member (including itself). */
 export interface Member {
@@ -18,23 +21,128 @@ export interface Member {
   rttMs: number | undefined;
 }
 
+/** A member as a push-pull entry. */
+export function memberSnapshot(m: Readonly<Member>): MemberSnapshot {
+  return { node: m.name, addr: m.addr, incarnation: m.incarnation, state: m.state, meta: m.meta };
+}
+
 /**
- * The member table plus the failure detector's probe order: a shuffled round-robin
- * list, reshuffled at the end of each pass, with new members slotted at a random
- * position of the remaining pass (O(1)), so every member is probed once per pass and
- * the order is unpredictable.
+ * Member names ↔ dense slot numbers, so that a member table is an array indexed by slot
+ * instead of a map of its own. A node's table has a private index, whose slots are freed
+ * when members are reaped. A process simulating many nodes shares one index among all of
+ * their tables (decision 0043): a name then costs one map entry in the process instead of
+ * one per node, and a lookup hits one map that stays in cache. A shared index never frees
+ * a slot, as another table may still use it.
+ */
+export class MemberIndex {
+  private readonly slots = new Map<string, number>();
+  private readonly names: string[] = [];
+  private readonly free: number[] = [];
+
+  /** @param shared true when several tables use this index (its slots are then never freed). @default false */
+  constructor(readonly shared = false) {}
+
+  /** Slots handed out so far (the bound of every slot number). */
+  get size(): number {
+    return this.names.length;
+  }
+
+  /** The slot of `name`, or undefined when it has none. */
+  find(name: string): number | undefined {
+    return this.slots.get(name);
+  }
+
+  /** The slot of `name`, assigned now if it has none. */
+  slot(name: string): number {
+    let s = this.slots.get(name);
+    if (s === undefined) {
+      s = this.free.pop() ?? this.names.length;
+      this.slots.set(name, s);
+      this.names[s] = name;
+    }
+    return s;
+  }
+
+  /** Gives `name`'s slot back (private indexes only: a shared one keeps it). */
+  release(name: string): void {
+    if (this.shared) return;
+    const s = this.slots.get(name);
+    if (s === undefined) return;
+    this.slots.delete(name);
+    this.free.push(s);
+  }
+}
+
+/**
+ * Members that many tables of one process start from, without copying them (a converged
+ * simulation's start: every node knows every other). Tables read these records in place
+ * and copy one only when they first hand it out to be changed, so n nodes that know n
+ * members cost n² array slots, not n² records. The records must not change once given
+ * to a table.
+ */
+export class SharedMembers {
+  /** Records by slot of `index` (undefined where none). */
+  readonly bySlot: (Readonly<Member> | undefined)[] = [];
+  /** Their push-pull entries, by slot: every table's push-pull repeats them. */
+  readonly snapshots: (MemberSnapshot | undefined)[] = [];
+  readonly counts: Record<MemberState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+  size = 0;
+  /** The longest metadata of any of them, in bytes. */
+  maxMetaSize = 0;
+  /** The alive ones with metadata: the only ones that can be brokers. */
+  readonly aliveWithMeta: Readonly<Member>[] = [];
+
+  constructor(readonly index: MemberIndex, members: Iterable<Member>) {
+    if (!index.shared) throw new Error('SharedMembers needs a shared MemberIndex');
+    for (const m of members) {
+      const s = index.slot(m.name);
+      if (this.bySlot[s] !== undefined) throw new Error(`member ${m.name} listed twice`);
+      while (this.bySlot.length < s) {
+        this.bySlot.push(undefined);
+        this.snapshots.push(undefined);
+      }
+      this.bySlot[s] = Object.freeze({ ...m });
+      this.snapshots[s] = Object.freeze(memberSnapshot(m));
+      this.counts[m.state]++;
+      this.size++;
+      this.maxMetaSize = Math.max(this.maxMetaSize, m.meta.length);
+      if (m.state === 'alive' && m.meta.length > 0) this.aliveWithMeta.push(this.bySlot[s]!);
+    }
+  }
+}
+
+/**
+ * The member table plus the failure detector's probe order: a round-robin list shuffled
+ * lazily (each probe draws the next target uniformly from the rest of the pass, a
+ * Fisher–Yates step), so every member is probed once per pass, the order is
+ * unpredictable, a new member simply joins the rest of the pass, and a table of n
+ * members costs no n random draws up front (10,000 simulated nodes start with 10⁸).
+ *
+ * Records reached through {@link change} are this table's own and may be changed; all
+ * others (through {@link get}, {@link values}, {@link sample}, {@link nextProbeTarget})
+ * may be {@link SharedMembers} records, which are frozen.
  */
 export class MemberTable {
-  private readonly byName = new Map<string, Member>();
+  /** This table's records by slot: undefined = none of its own (see `base`), null = removed. */
+  private readonly own: (Member | null | undefined)[] = [];
+  private base: SharedMembers | undefined;
   private readonly counts: Record<MemberState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
-  private order: string[] = [];
+  private total = 0;
+  /** Slots of the probe pass: [0, cursor) probed, the rest not yet, in no particular order (stale slots of removed members are skipped). */
+  private order: number[] = [];
   private cursor = 0;
-  private self: string | undefined;
+  private selfSlot = -1;
 
-  constructor(private readonly random: Random) {}
+  /** @param index the name index (shared by a simulator's tables). @default a private one */
+  constructor(
+    private readonly random: Random,
+    private readonly index: MemberIndex = new MemberIndex(),
+  ) {
+    if (index.shared) this.grow(index.size - 1);
+  }
 
   get size(): number {
-    return this.byName.size;
+    return this.total;
   }
 
   /** Members in `state`. */
@@ -47,25 +155,87 @@ export class MemberTable {
     return this.counts.alive + this.counts.suspect;
   }
 
-  get(name: string): Member | undefined {
-    return this.byName.get(name);
+  /** The member called `name`, to read (it may be a frozen shared record). */
+  get(name: string): Readonly<Member> | undefined {
+    const s = this.index.find(name);
+    return s === undefined ? undefined : this.at(s);
   }
 
-  values(): IterableIterator<Member> {
-    return this.byName.values();
+  /**
+   * The member called `name` as this table's own record, to change (through
+   * {@link setState} and assignments): a shared record is copied the first time. Only
+   * for a change about to be made, so that redundant gossip copies nothing.
+   */
+  change(name: string): Member | undefined {
+    const s = this.index.find(name);
+    return s === undefined ? undefined : this.owned(s);
+  }
+
+  /** Every member (read-only records), in slot order. */
+  *values(): IterableIterator<Readonly<Member>> {
+    for (let s = 0; s < this.index.size; s++) {
+      const m = this.at(s);
+      if (m) yield m;
+    }
+  }
+
+  /**
+   * Every member as a push-pull entry, the local node first (receivers take the first
+   * entry as the sender). Members still read from a {@link SharedMembers} give its
+   * entries, built once for every table.
+   */
+  snapshots(): MemberSnapshot[] {
+    const self = this.at(this.selfSlot);
+    const out: MemberSnapshot[] = self ? [memberSnapshot(self)] : [];
+    for (let s = 0; s < this.index.size; s++) {
+      if (s === this.selfSlot) continue;
+      const m = this.own[s];
+      if (m) out.push(memberSnapshot(m));
+      else if (m === undefined) {
+        const shared = this.base?.snapshots[s];
+        if (shared) out.push(shared);
+      }
+    }
+    return out;
   }
 
   /** Adds a member; `probe` false for the local node, which is never probed. */
   add(member: Member, probe = true): void {
-    this.byName.set(member.name, member);
+    const s = this.index.slot(member.name);
+    this.grow(s);
+    if (this.at(s)) throw new Error(`member ${member.name} is already in the table`);
+    this.own[s] = member;
     this.counts[member.state]++;
-    if (!probe) this.self = member.name;
-    else {
-      this.order.push(member.name);
-      const last = this.order.length - 1;
-      const slot = this.cursor + this.random.int(last - this.cursor + 1);
-      [this.order[last], this.order[slot]] = [this.order[slot]!, this.order[last]!];
+    this.total++;
+    if (!probe) this.selfSlot = s;
+    else this.order.push(s);
+  }
+
+  /**
+   * Starts from `shared` (which must use this table's index): every member in it that
+   * this table does not know yet is added, in place, and slotted into the probe order.
+   * @returns the number of members added
+   */
+  addShared(shared: SharedMembers): number {
+    if (shared.index !== this.index) throw new Error('SharedMembers of another index');
+    if (this.base) throw new Error('the table already has shared members');
+    // members this table already has (itself, at least) keep their own record
+    this.grow(this.index.size - 1);
+    let added = shared.size;
+    for (const state of STATES) this.counts[state] += shared.counts[state];
+    for (let s = 0; s < shared.bySlot.length; s++) {
+      const b = shared.bySlot[s];
+      if (b === undefined) continue;
+      if (this.own[s] !== undefined) {
+        this.counts[b.state]--;
+        added--;
+      } else {
+        this.order.push(s);
+      }
     }
+    this.total += added;
+    this.base = shared;
+    return added;
   }
 
   /** Changes a member's state, keeping the per-state counts right. */
@@ -78,43 +248,74 @@ export class MemberTable {
   }
 
   /** Forgets a member (reaping). Its probe-order slot is dropped lazily. */
-  remove(name: string): Member | undefined {
-    const m = this.byName.get(name);
+  remove(name: string): Readonly<Member> | undefined {
+    const s = this.index.find(name);
+    if (s === undefined) return undefined;
+    const m = this.at(s);
     if (!m) return undefined;
-    this.byName.delete(name);
+    this.own[s] = this.base?.bySlot[s] !== undefined ? null : undefined;
     this.counts[m.state]--;
+    this.total--;
+    if (!this.index.shared) this.index.release(name);
     return m;
   }
 
   /** The next member to probe (alive or suspect), or undefined when there is none. */
-  nextProbeTarget(): Member | undefined {
+  nextProbeTarget(): Readonly<Member> | undefined {
     for (let attempts = 0; attempts < 2; attempts++) {
       while (this.cursor < this.order.length) {
-        const m = this.byName.get(this.order[this.cursor++]!);
+        const j = this.cursor + this.random.int(this.order.length - this.cursor);
+        const s = this.order[j]!;
+        this.order[j] = this.order[this.cursor]!;
+        this.order[this.cursor++] = s;
+        const m = this.at(s);
         if (m && (m.state === 'alive' || m.state === 'suspect')) return m;
       }
-      this.reshuffle();
+      this.newPass();
     }
     return undefined;
   }
 
-  /** Rebuilds the probe order from every member but the local one, and shuffles it. */
-  private reshuffle(): void {
-    const next: string[] = [];
-    for (const name of this.byName.keys()) if (name !== this.self) next.push(name);
-    this.order = this.random.shuffle(next);
-    this.cursor = 0;
-  }
-
-  /** Up to `k` random members matching `filter`. */
-  sample(k: number, filter: (m: Member) => boolean): Member[] {
-    // sampling over the probe order avoids copying the map for every gossip round
-    const names = this.random.sample(this.order, k, (name) => {
-      const m = this.byName.get(name);
+  /** Up to `k` random members matching `filter` (read-only records). */
+  sample(k: number, filter: (m: Readonly<Member>) => boolean): Readonly<Member>[] {
+    // sampling over the probe order avoids copying the table for every gossip round
+    const slots = this.random.sample(this.order, k, (s) => {
+      const m = this.at(s);
       return !m || !filter(m);
     });
-    const out: Member[] = [];
-    for (const name of names) out.push(this.byName.get(name)!);
+    const out: Readonly<Member>[] = [];
+    for (const s of slots) out.push(this.at(s)!);
     return out;
+  }
+
+  /** The record in slot `s`, own or shared. */
+  private at(s: number): Readonly<Member> | undefined {
+    const m = this.own[s];
+    if (m !== undefined) return m ?? undefined;
+    return this.base?.bySlot[s];
+  }
+
+  /** The record in slot `s` as this table's own, copying a shared one the first time. */
+  private owned(s: number): Member | undefined {
+    const m = this.own[s];
+    if (m !== undefined) return m ?? undefined;
+    const b = this.base?.bySlot[s];
+    if (b === undefined) return undefined;
+    const copy: Member = { name: b.name, addr: b.addr, incarnation: b.incarnation, state: b.state, meta: b.meta, changedAt: b.changedAt, rttMs: b.rttMs };
+    this.own[s] = copy;
+    return copy;
+  }
+
+  /** Makes `own` long enough for slot `s`, with explicit entries (a sparse write would turn it into a dictionary). */
+  private grow(s: number): void {
+    while (this.own.length <= s) this.own.push(undefined);
+  }
+
+  /** Starts a new pass over every member but the local one (dropping stale slots). */
+  private newPass(): void {
+    const next: number[] = [];
+    for (let s = 0; s < this.index.size; s++) if (s !== this.selfSlot && this.at(s)) next.push(s);
+    this.order = next;
+    this.cursor = 0;
   }
 }

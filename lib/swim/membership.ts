@@ -18,7 +18,7 @@ import type { Address } from '../transport/transport.js';
 import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcasts.js';
 import { MemberTable } from './members.js';
-import type { Member, MemberState } from './members.js';
+import type { Member, MemberIndex, MemberState, SharedMembers } from './members.js';
 import { decodeMeta, emptyMeta, sameBytes } from './meta.js';
 import type { NodeMeta } from './meta.js';
 import { Suspicion, suspicionMinTimeout } from './suspicion.js';
@@ -127,6 +127,12 @@ export interface MembershipInit {
    * @default undefined (gossip is measured by encoding it)
    */
   messageSize?: (msg: Message) => number;
+  /**
+   * The member-name index, shared by the tables of every node a process simulates
+   * (see {@link MemberIndex}; {@link Membership.seedShared} needs one).
+   * @default a private index
+   */
+  index?: MemberIndex;
 }
 
 /** Fraction of the probe timeout after which an indirect-probe helper nacks at the latest (Lifeguard). */
@@ -226,7 +232,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.out = init.out;
     this.ackPayload = init.ackPayload;
     this.onAckPayload = init.onAckPayload;
-    this.table = new MemberTable(init.random);
+    this.table = new MemberTable(init.random, init.index);
     this.awareness = new Awareness(init.options.awarenessMaxMultiplier);
     this.queue = new BroadcastQueue<Message>(init.options.retransmitMult, undefined, encodeTrustedMessage, init.messageSize);
     this.self = {
@@ -353,6 +359,32 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       }
       if (emit && s.state === 'alive') this.emit('member-join', this.info(member));
     }
+    if (brokersChanged && this.hasListeners('brokers-changed')) this.emit('brokers-changed', this.brokers());
+    return added;
+  }
+
+  /**
+   * {@link seedMembers} from records shared with the other nodes of this process (a
+   * simulator's converged start, decision 0043): the table reads them in place and copies
+   * one only when it changes, so n nodes knowing n members hold n² slots rather than n²
+   * records. Quiet (no `member-join` events). This node must have been built with
+   * `shared.index`; `shared` must hold no suspect, no metadata over the limit, and no
+   * more members than the cap (a programming error, thrown as a RangeError).
+   * @returns the number of members added
+   */
+  seedShared(shared: SharedMembers): number {
+    if (shared.counts.suspect > 0) throw new RangeError('seedShared: suspects go through handle()');
+    if (shared.size > this.opts.maxMembers) throw new RangeError(`seedShared: ${shared.size} members over the cap of ${this.opts.maxMembers}`);
+    if (shared.maxMetaSize > this.opts.maxMetaSize) throw new RangeError(`seedShared: metadata of ${shared.maxMetaSize} bytes over the limit`);
+    let brokersChanged = false;
+    for (const m of shared.aliveWithMeta) {
+      if (m.name === this.name || this.table.get(m.name)) continue;
+      if (this.decodeMetaOf(m).roles.includes('broker')) {
+        this.brokerSet.set(m.name, `${m.addr} ${JSON.stringify(this.decodeMetaOf(m).endpoints)}`);
+        brokersChanged = true;
+      }
+    }
+    const added = this.table.addShared(shared);
     if (brokersChanged && this.hasListeners('brokers-changed')) this.emit('brokers-changed', this.brokers());
     return added;
   }
@@ -509,7 +541,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
    * the target; with it, `done` gets the result instead (the verification of a suspicion,
    * which runs as long as the suspicion does rather than as long as the probe loop).
    */
-  private probe(target: Member, interval: number, done?: (result: ProbeResult) => void): void {
+  private probe(target: Readonly<Member>, interval: number, done?: (result: ProbeResult) => void): void {
     const seq = this.nextSeq();
     // A verification is not judged early: its verdict belongs on the suspicion's deadline.
     const probe: PendingProbe = { target: target.name, sentAt: this.clock.now(), acked: false, nacks: 0, expectedNacks: 0, early: done === undefined };
@@ -599,7 +631,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.heardFrom(probe.target);
     probe.acked = true;
     this.counters.acks++;
-    const m = this.table.get(probe.target);
+    const m = this.table.change(probe.target);
     if (m) m.rttMs = this.clock.now() - probe.sentAt;
     this.adjustHealth(-1);
   }
@@ -685,8 +717,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       return;
     }
     const now = this.clock.now();
-    const m = this.table.get(msg.node);
-    if (!m) {
+    const known = this.table.get(msg.node);
+    if (!known) {
       if (this.table.size >= this.opts.maxMembers) {
         this.counters.rejectedMembers++;
         return;
@@ -698,13 +730,14 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       this.emit('member-join', this.info(member));
       return;
     }
-    if (msg.incarnation <= m.incarnation) return;
-    if ((m.state === 'alive' || m.state === 'suspect') && msg.addr !== m.addr) {
+    if (msg.incarnation <= known.incarnation) return;
+    if ((known.state === 'alive' || known.state === 'suspect') && msg.addr !== known.addr) {
       // two live claimants of one name: keep the one we know, report the other
       this.counters.nameConflicts++;
-      this.emit('name-conflict', { name: m.name, address: msg.addr, local: false });
+      this.emit('name-conflict', { name: known.name, address: msg.addr, local: false });
       return;
     }
+    const m = this.table.change(msg.node)!;
     const prev = m.state;
     const metaChanged = !sameBytes(m.meta, msg.meta);
     m.incarnation = msg.incarnation;
@@ -721,12 +754,14 @@ export class Membership extends TypedEmitter<MembershipEvents> {
 
   private onSuspect(msg: SuspectMessage): void {
     if (msg.node === this.name && msg.incarnation < this.self.incarnation) return this.reannounce();
-    const m = this.table.get(msg.node);
-    if (!m || msg.incarnation < m.incarnation || m.state === 'dead' || m.state === 'left') return;
-    if (m === this.self) {
+    const known = this.table.get(msg.node);
+    if (!known || msg.incarnation < known.incarnation || known.state === 'dead' || known.state === 'left') return;
+    if (known === this.self) {
       if (!this.leaving) this.refute(msg.incarnation);
       return;
     }
+    // from here on it changes (or is already this table's own record, as a suspect)
+    const m = this.table.change(msg.node)!;
     if (m.state === 'suspect') {
       if (msg.incarnation === m.incarnation) {
         const s = this.suspicions.get(m.name);
@@ -856,12 +891,13 @@ export class Membership extends TypedEmitter<MembershipEvents> {
 
   private onDead(msg: DeadMessage): void {
     if (msg.node === this.name && msg.incarnation < this.self.incarnation) return this.reannounce();
-    const m = this.table.get(msg.node);
-    if (!m || msg.incarnation < m.incarnation || m.state === 'dead' || m.state === 'left') return;
-    if (m === this.self) {
+    const known = this.table.get(msg.node);
+    if (!known || msg.incarnation < known.incarnation || known.state === 'dead' || known.state === 'left') return;
+    if (known === this.self) {
       if (!this.leaving) this.refute(msg.incarnation);
       return;
     }
+    const m = this.table.change(msg.node)!;
     const state: MemberState = msg.from === msg.node ? 'left' : 'dead';
     m.incarnation = msg.incarnation;
     this.clearSuspicion(m.name);
@@ -986,13 +1022,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
 
   /** Our full state, this node first (receivers take the first entry as the sender). */
   private localState(join: boolean): PushPullMessage {
-    const members: MemberSnapshot[] = [this.snapshot(this.self)];
-    for (const m of this.table.values()) if (m !== this.self) members.push(this.snapshot(m));
-    return { type: 'push-pull', join, members };
-  }
-
-  private snapshot(m: Member): MemberSnapshot {
-    return { node: m.name, addr: m.addr, incarnation: m.incarnation, state: m.state, meta: m.meta };
+    return { type: 'push-pull', join, members: this.table.snapshots() };
   }
 
   private merge(msg: PushPullMessage): void {
@@ -1043,7 +1073,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.loops.push(slot);
   }
 
-  private decodeMetaOf(m: Member): NodeMeta {
+  private decodeMetaOf(m: Readonly<Member>): NodeMeta {
     let meta = this.metaCache.get(m.meta);
     if (!meta) {
       try {
@@ -1056,7 +1086,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     return meta;
   }
 
-  private info(m: Member): MemberInfo {
+  private info(m: Readonly<Member>): MemberInfo {
     return {
       name: m.name,
       address: m.addr,
@@ -1069,7 +1099,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   }
 
   /** Keeps the broker set current and fires brokers-changed when it changes. */
-  private trackBroker(m: Member): void {
+  private trackBroker(m: Readonly<Member>): void {
     // suspects stay listed: most suspicions are refuted, and clients should not flap
     const isBroker = (m.state === 'alive' || m.state === 'suspect') && this.decodeMetaOf(m).roles.includes('broker');
     const signature = isBroker ? `${m.addr} ${JSON.stringify(this.decodeMetaOf(m).endpoints)}` : undefined;
