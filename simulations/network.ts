@@ -5,6 +5,7 @@ import type { ProfileName, SwimOptions } from '../lib/config.js';
 import type { MemberSnapshot, Message, PingMessage, PushPullMessage } from '../lib/codec/messages.js';
 import { Random } from '../lib/random.js';
 import { Membership } from '../lib/swim/membership.js';
+import { MemberIndex } from '../lib/swim/members.js';
 import type { MemberInfo, MembershipEvents, MembershipInit, SwimOutbound } from '../lib/swim/membership.js';
 import { NodeTimer, SimNode } from './sim-node.js';
 import type { Deferred, Frame, StreamHop } from './sim-node.js';
@@ -66,7 +67,7 @@ export interface AddOptions {
 /** A membership event as seen by one observer. */
 export type MemberEventListener = (type: keyof MembershipEvents, observer: SimNode, info: MemberInfo) => void;
 
-const MEMBER_EVENTS = new Set<string>(['member-join', 'member-update', 'member-suspect', 'member-alive', 'member-dead', 'member-leave', 'member-reaped']);
+const MEMBER_EVENTS = ['member-join', 'member-update', 'member-suspect', 'member-alive', 'member-dead', 'member-leave', 'member-reaped'] as const;
 
 /**
  * A discrete-event network for thousands of Membership instances in virtual time: one
@@ -104,6 +105,8 @@ export class SimNetwork {
    */
   membershipHooks: ((node: SimNode) => Pick<MembershipInit, 'ackPayload' | 'onAckPayload'>) | undefined;
 
+  /** The member-name index every simulated node's table shares (decision 0043). */
+  readonly index = new MemberIndex(true);
   private readonly byName = new Map<string, SimNode>();
   private readonly byAddr = new Map<string, SimNode>();
   private readonly links = new Map<number, LinkProfile>();
@@ -367,14 +370,17 @@ export class SimNetwork {
       random: node.random.fork(node.gen),
       out: this.outbound(node, node.gen),
       messageSize: wireSize,
+      index: this.index,
       ...this.membershipHooks?.(node),
     });
-    node.m.onAny((type, payload) => {
-      if (!MEMBER_EVENTS.has(type as string)) return;
-      const info = payload as MemberInfo;
-      if (this.trace) this.log.push(`${this.clock.now()} ${node.name} ${type} ${info.name} ${info.incarnation}`);
-      for (const l of this.listeners) l(type, node, info);
-    });
+    // one subscription per member event, not onAny: a catch-all listener would make the
+    // node build the payloads of events nobody here reads (a broker list per broker change)
+    for (const type of MEMBER_EVENTS) {
+      node.m.on(type, (info) => {
+        if (this.trace) this.log.push(`${this.clock.now()} ${node.name} ${type} ${info.name} ${info.incarnation}`);
+        for (const l of this.listeners) l(type, node, info);
+      });
+    }
   }
 
   /**

@@ -6,9 +6,9 @@
  * is plain data with no wall-clock figure in it, so the same scenario and seed give a
  * byte-identical JSON file.
  */
-import type { MemberSnapshot } from '../lib/codec/messages.js';
 import { swimOptions } from '../lib/config.js';
 import type { MembershipEvents, MemberInfo } from '../lib/swim/membership.js';
+import { SharedMembers } from '../lib/swim/members.js';
 import { encodeMeta } from '../lib/swim/meta.js';
 import { suspicionMinTimeout } from '../lib/swim/suspicion.js';
 import { SimNetwork } from './network.js';
@@ -355,9 +355,12 @@ class Run {
       nodes.push(this.net.add(undefined, { noStart: true, meta: this.metaFor(this.roles[i]!) }));
       this.tracker.boot(i);
     }
-    const snapshot: MemberSnapshot[] = nodes.map((x) => ({ node: x.name, addr: x.addr, incarnation: 0, state: 'alive', meta: x.meta ?? new Uint8Array() }));
-    for (const x of nodes) x.m.seedMembers(snapshot, { quiet: true });
-    for (let o = 0; o < n; o++) for (let s = 0; s < n; s++) if (s !== o) this.tracker.see(o, s, true);
+    // one shared record per member, read in place by every table (Membership.seedShared)
+    const now = this.net.now;
+    const empty = new Uint8Array();
+    const shared = new SharedMembers(this.net.index, nodes.map((x) => ({ name: x.name, addr: x.addr, incarnation: 0, state: 'alive', meta: x.meta ?? empty, changedAt: now, rttMs: undefined })));
+    for (const x of nodes) x.m.seedShared(shared);
+    this.tracker.converge();
     for (const x of nodes) x.m.start();
     if (this.repl) for (let i = 0; i < n; i++) this.repl.attach(i, false);
   }

@@ -27,3 +27,12 @@ t.test('wireSize equals the encoded length for every membership message', async 
   }
   for (const m of cases) t.equal(wireSize(m), encodeMessage(m).length, `${m.type} ${JSON.stringify(m).slice(0, 60)}`);
 });
+
+t.test('the cached sizes of frozen (shared) push-pull entries are exact, and stay so when they repeat', async (t) => {
+  const shared = [Object.freeze({ node: 'n1', addr: '10.0.0.1:7946', incarnation: 300, state: 'alive' as const, meta: meta(40) }), Object.freeze({ node: long, addr: 'é:1', incarnation: 0, state: 'dead' as const, meta: meta(300) })];
+  const fresh = { node: 'n9', addr: 'z:9', incarnation: 1, state: 'suspect' as const, meta: meta(0) };
+  for (let round = 0; round < 2; round++) {
+    const msg: Message = { type: 'push-pull', join: false, members: [fresh, ...shared, ...shared] };
+    t.equal(wireSize(msg), encodeMessage(msg).length, `round ${round}`);
+  }
+});
