@@ -393,7 +393,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   updateMeta(meta: Uint8Array): void {
     if (sameBytes(meta, this.self.meta)) return;
     this.self.meta = meta;
-    this.self.incarnation++;
+    this.table.setIncarnation(this.self, this.self.incarnation + 1);
     this.trackBroker(this.self);
     this.broadcastSelf();
     this.emit('member-update', this.info(this.self));
@@ -429,7 +429,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   /** Every known member, this node included. */
   members(): MemberInfo[] {
     const out: MemberInfo[] = [];
-    for (const m of this.table.values()) out.push(this.info(m));
+    this.table.forEach((m) => out.push(this.info(m)));
     return out;
   }
 
@@ -716,6 +716,9 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       this.refute(msg.incarnation);
       return;
     }
+    // most alive messages repeat what we know: drop them on the table's dense copy
+    const slot = this.table.slotOf(msg.node);
+    if (slot >= 0 && msg.incarnation <= this.table.incarnationAt(slot)) return;
     const now = this.clock.now();
     const known = this.table.get(msg.node);
     if (!known) {
@@ -740,7 +743,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const m = this.table.change(msg.node)!;
     const prev = m.state;
     const metaChanged = !sameBytes(m.meta, msg.meta);
-    m.incarnation = msg.incarnation;
+    this.table.setIncarnation(m, msg.incarnation);
     m.addr = msg.addr;
     m.meta = msg.meta;
     this.clearSuspicion(m.name);
@@ -754,31 +757,33 @@ export class Membership extends TypedEmitter<MembershipEvents> {
 
   private onSuspect(msg: SuspectMessage): void {
     if (msg.node === this.name && msg.incarnation < this.self.incarnation) return this.reannounce();
-    const known = this.table.get(msg.node);
-    if (!known || msg.incarnation < known.incarnation || known.state === 'dead' || known.state === 'left') return;
-    if (known === this.self) {
+    // stale or about a member gone: decided on the table's dense copy, as most suspicions are
+    const slot = this.table.slotOf(msg.node);
+    if (slot < 0 || msg.incarnation < this.table.incarnationAt(slot) || this.table.goneAt(slot)) return;
+    if (slot === this.table.localSlot) {
       if (!this.leaving) this.refute(msg.incarnation);
       return;
     }
-    // from here on it changes (or is already this table's own record, as a suspect)
+    if (this.table.suspectAt(slot) && msg.incarnation === this.table.incarnationAt(slot)) {
+      // a confirmation (or a repeat) of the suspicion we hold: the suspicion alone decides
+      const s = this.suspicions.get(msg.node);
+      if (s && s.suspicion.confirm(msg.from)) {
+        this.counters.confirmations++;
+        this.rescheduleSuspicion(msg.node, msg.incarnation);
+        this.queue.queueMessage(msg.node, msg);
+      }
+      return;
+    }
+    // from here on it changes
     const m = this.table.change(msg.node)!;
     if (m.state === 'suspect') {
-      if (msg.incarnation === m.incarnation) {
-        const s = this.suspicions.get(m.name);
-        if (s && s.suspicion.confirm(msg.from)) {
-          this.counters.confirmations++;
-          this.rescheduleSuspicion(m.name);
-          this.queue.queueMessage(m.name, msg);
-        }
-        return;
-      }
       // A suspicion of a newer incarnation (SWIM: it overrides ours): the member refuted
       // the suspicion we hold, we missed the refutation, and it is suspected afresh. Ours,
       // with its confirmations and its nearer deadline, is void; start over at the new one.
       this.clearSuspicion(m.name);
     }
     const now = this.clock.now();
-    m.incarnation = msg.incarnation;
+    this.table.setIncarnation(m, msg.incarnation);
     this.table.setState(m, 'suspect', now);
     this.counters.suspicions++;
     const n = this.table.live;
@@ -792,13 +797,12 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.emit('member-suspect', this.info(m));
   }
 
-  private rescheduleSuspicion(name: string): void {
+  /** Moves the timer of the suspicion of `name`@`incarnation` (its current one) to its new deadline. */
+  private rescheduleSuspicion(name: string, incarnation: number): void {
     const s = this.suspicions.get(name);
-    const m = this.table.get(name);
     // a verification under way decides at its own end
-    if (!s || !m || s.verifying) return;
+    if (!s || s.verifying) return;
     s.timer.cancel();
-    const incarnation = m.incarnation;
     s.timer = this.suspicionTimer(name, incarnation, s.suspicion.deadline() - this.clock.now());
   }
 
@@ -891,15 +895,16 @@ export class Membership extends TypedEmitter<MembershipEvents> {
 
   private onDead(msg: DeadMessage): void {
     if (msg.node === this.name && msg.incarnation < this.self.incarnation) return this.reannounce();
-    const known = this.table.get(msg.node);
-    if (!known || msg.incarnation < known.incarnation || known.state === 'dead' || known.state === 'left') return;
+    const slot = this.table.slotOf(msg.node);
+    if (slot < 0 || msg.incarnation < this.table.incarnationAt(slot) || this.table.goneAt(slot)) return;
+    const known = this.table.get(msg.node)!;
     if (known === this.self) {
       if (!this.leaving) this.refute(msg.incarnation);
       return;
     }
     const m = this.table.change(msg.node)!;
     const state: MemberState = msg.from === msg.node ? 'left' : 'dead';
-    m.incarnation = msg.incarnation;
+    this.table.setIncarnation(m, msg.incarnation);
     this.clearSuspicion(m.name);
     this.table.setState(m, state, this.clock.now());
     this.trackBroker(m);
@@ -914,7 +919,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
 
   /** Claims life above `claimed`, Lifeguard-penalising ourselves for having needed to. */
   private refute(claimed: number): void {
-    this.self.incarnation = Math.max(this.self.incarnation, claimed) + 1;
+    this.table.setIncarnation(this.self, Math.max(this.self.incarnation, claimed) + 1);
     this.counters.refutations++;
     this.adjustHealth(1);
     this.broadcastSelf();
@@ -979,13 +984,17 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     // the same candidates in the same order as a full scan, without one when nothing
     // can be a candidate: no dead member and no seed (a converged cluster's usual state)
     const candidates: Address[] = [];
-    if (this.table.count('dead') > 0 || this.seeds.length > 0) {
-      const live = this.seeds.length > 0 ? new Set<Address>() : undefined;
-      for (const m of this.table.values()) {
-        if (m.state === 'alive' || m.state === 'suspect') live?.add(m.addr);
+    if (this.seeds.length > 0) {
+      const live = new Set<Address>();
+      this.table.forEach((m) => {
+        if (m.state === 'alive' || m.state === 'suspect') live.add(m.addr);
         else if (m.state === 'dead') candidates.push(m.addr);
-      }
-      if (live) for (const s of this.seeds) if (!live.has(s)) candidates.push(s);
+      });
+      for (const s of this.seeds) if (!live.has(s)) candidates.push(s);
+    } else if (this.table.count('dead') > 0) {
+      this.table.forEachGone((m) => {
+        if (m.state === 'dead') candidates.push(m.addr);
+      });
     }
     const target = this.random.pick(candidates);
     if (target !== undefined) this.pushPullWith(target, false);
@@ -995,16 +1004,16 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     // only dead and left members are ever reaped: most ticks have none to look at
     if (this.table.count('dead') + this.table.count('left') - (this.self.state === 'left' ? 1 : 0) === 0) return;
     const now = this.clock.now();
-    // deleting the entry being visited is safe in a Map iteration: no copy of the table
-    for (const m of this.table.values()) {
-      if (m === this.self) continue;
-      const ttl = m.state === 'dead' ? this.opts.deadReapMs : m.state === 'left' ? this.opts.leftReapMs : Infinity;
+    // removing the member being visited is safe, and no copy of the table is made
+    this.table.forEachGone((m) => {
+      if (m === this.self) return;
+      const ttl = m.state === 'dead' ? this.opts.deadReapMs : this.opts.leftReapMs;
       if (now - m.changedAt >= ttl) {
         this.table.remove(m.name);
         this.brokerSet.delete(m.name);
         this.emit('member-reaped', this.info(m));
       }
-    }
+    });
   }
 
   private pushPullWith(addr: Address, join: boolean, done?: (ok: boolean, err?: Error) => void): void {

@@ -4,7 +4,12 @@ import { MemberIndex, MemberTable, SharedMembers } from '../../lib/swim/members.
 import type { Member, MemberState } from '../../lib/swim/members.js';
 
 const rec = (name: string, state: MemberState = 'alive'): Member => ({ name, addr: `${name}:1`, incarnation: 0, state, meta: new Uint8Array(), changedAt: 0, rttMs: undefined });
-const names = (it: Iterable<Readonly<Member>>): string[] => [...it].map((m) => m.name).sort();
+const list = (table: MemberTable): Readonly<Member>[] => {
+  const out: Readonly<Member>[] = [];
+  table.forEach((m) => out.push(m));
+  return out;
+};
+const names = (table: MemberTable): string[] => list(table).map((m) => m.name).sort();
 
 t.test('a private index frees the slots of removed members and reuses them', async (t) => {
   const index = new MemberIndex();
@@ -17,7 +22,7 @@ t.test('a private index frees the slots of removed members and reuses them', asy
   table.add(rec('d'));
   t.equal(index.size, 4, 'd took the freed slot: the index does not grow with churn');
   t.equal(table.get('b'), undefined);
-  t.same(names(table.values()), ['a', 'c', 'd', 'self']);
+  t.same(names(table), ['a', 'c', 'd', 'self']);
   t.equal(table.size, 4);
 });
 
@@ -50,10 +55,10 @@ t.test('tables seeded from shared members read them in place and copy on change'
   t.throws(() => t0.addShared(shared), /already has shared/);
   t.equal(t0.size, 4);
   t.equal(t0.count('alive'), 4);
-  t.same(names(t0.values()), ['n0', 'n1', 'n2', 'n3']);
+  t.same(names(t0), ['n0', 'n1', 'n2', 'n3']);
 
-  // values() hands out the shared record itself, frozen: changing it would change every table
-  const viaValues = [...t0.values()].find((m) => m.name === 'n3')!;
+  // forEach() hands out the shared record itself, frozen: changing it would change every table
+  const viaValues = list(t0).find((m) => m.name === 'n3')!;
   t.ok(Object.isFrozen(viaValues));
   t.throws(() => {
     (viaValues as Member).incarnation = 5;
@@ -61,11 +66,14 @@ t.test('tables seeded from shared members read them in place and copy on change'
 
   // so does get(), to read: redundant gossip copies nothing
   t.equal(t0.get('n3'), viaValues);
+  const gone: string[] = [];
+  t0.forEachGone((m) => gone.push(m.name));
+  t.same(gone, [], 'nobody dead or left');
   // change() copies it into t0's own record first: t1 still sees the shared one
   const m = t0.change('n3')!;
   t.notOk(Object.isFrozen(m));
   t0.setState(m, 'suspect', 10);
-  m.incarnation = 2;
+  t0.setIncarnation(m, 2);
   t.equal(t0.get('n3'), m, 'the copy is kept');
   t.equal(t0.change('n3'), m, 'and copied once');
   t.equal(t0.change('nobody'), undefined);
@@ -79,7 +87,7 @@ t.test('tables seeded from shared members read them in place and copy on change'
   t.equal(t0.remove('n2')?.name, 'n2');
   t.equal(t0.get('n2'), undefined);
   t.equal(t0.remove('n2'), undefined, 'removed once');
-  t.same(names(t0.values()), ['n0', 'n1', 'n3']);
+  t.same(names(t0), ['n0', 'n1', 'n3']);
   t.equal(t0.size, 3);
   t.equal(t1.get('n2')?.name, 'n2');
   // and it can come back as a new record of this table
@@ -129,12 +137,61 @@ t.test('push-pull entries: the local node first, shared members by their cached 
   table.add(rec('me'), false);
   const shared = new SharedMembers(index, ['me', 'a', 'b', 'c'].map((n) => rec(n)));
   table.addShared(shared);
-  const changed = table.change('b')!;
-  changed.incarnation = 4;
+  table.setIncarnation(table.change('b')!, 4);
   table.remove('c');
   const entries = table.snapshots();
   t.same(entries.map((e) => [e.node, e.incarnation]), [['me', 0], ['a', 0], ['b', 4]]);
   t.equal(entries[1], shared.snapshots[index.find('a')!], 'the shared entry itself');
   t.ok(Object.isFrozen(entries[1]));
   t.notOk(Object.isFrozen(entries[2]));
+});
+
+t.test('the dense state and incarnation copy follows every change', async (t) => {
+  const index = new MemberIndex(true);
+  const table = new MemberTable(new Random(4), index);
+  table.add({ ...rec('me'), incarnation: 9 }, false);
+  t.equal(table.slotOf('me'), index.find('me'));
+  t.equal(table.incarnationAt(table.slotOf('me')), 9);
+  const shared = new SharedMembers(index, [{ ...rec('me'), incarnation: 1 }, { ...rec('a'), incarnation: 2 ** 40 }, rec('b', 'dead'), rec('c', 'left')]);
+  table.addShared(shared);
+  t.equal(table.incarnationAt(table.slotOf('me')), 9, 'its own record wins over the shared one');
+  t.equal(table.incarnationAt(table.slotOf('a')), 2 ** 40, 'incarnations past 32 bits');
+  t.notOk(table.goneAt(table.slotOf('a')));
+  t.ok(table.goneAt(table.slotOf('b')));
+  t.ok(table.goneAt(table.slotOf('c')));
+  t.equal(table.slotOf('nobody'), -1);
+  const a = table.change('a')!;
+  table.setState(a, 'dead', 5);
+  table.setIncarnation(a, 2 ** 40 + 1);
+  t.ok(table.goneAt(table.slotOf('a')));
+  t.equal(table.incarnationAt(table.slotOf('a')), 2 ** 40 + 1);
+  table.remove('b');
+  t.equal(table.slotOf('b'), -1, 'removed');
+  // a table that never grew with the shared index does not read past its arrays
+  const late = new MemberIndex(true);
+  const small = new MemberTable(new Random(5), late);
+  for (let i = 0; i < 100; i++) late.slot(`x${i}`);
+  t.equal(small.slotOf('x99'), -1);
+  // a private index reuses a freed slot: the copy is the new member's
+  const priv = new MemberTable(new Random(6));
+  priv.add({ ...rec('p'), incarnation: 3 });
+  priv.remove('p');
+  priv.add(rec('q', 'suspect'));
+  t.equal(priv.slotOf('p'), -1);
+  t.equal(priv.incarnationAt(priv.slotOf('q')), 0);
+  t.notOk(priv.goneAt(priv.slotOf('q')));
+});
+
+t.test('forEachGone visits exactly the dead and left members, and the visited one may be removed', async (t) => {
+  const table = new MemberTable(new Random(8));
+  table.add(rec('me'), false);
+  for (const [n, st] of [['a', 'alive'], ['b', 'dead'], ['c', 'suspect'], ['d', 'left'], ['e', 'dead']] as const) table.add(rec(n, st));
+  const seen: string[] = [];
+  table.forEachGone((m) => {
+    seen.push(m.name);
+    table.remove(m.name);
+  });
+  t.same(seen, ['b', 'd', 'e']);
+  t.same(names(table), ['a', 'c', 'me']);
+  t.equal(table.count('dead'), 0);
 });
