@@ -5,7 +5,7 @@
  * run, in a child process so one run's garbage does not weigh on the other.
  * Standalone: `node --import=tsx bench/sim-split-brain.bench.ts [nodes-for-the-large-run]`.
  * One run, for A/B comparisons on a shared machine (compare `cpuSeconds`):
- * `node --max-old-space-size=22000 --import=tsx bench/sim-split-brain.bench.ts --child split-brain 400 150000`.
+ * `node --max-old-space-size=22000 --max-semi-space-size=256 --import=tsx bench/sim-split-brain.bench.ts --child split-brain 400 150000`.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -50,8 +50,11 @@ async function measure(name: string, nodes: number, durationMs: number): Promise
   };
 }
 
+/** The V8 flags of each run: `clusterd sim` adds the same young generation (bin/clusterd.ts); the old space must hold 10,000 nodes. */
+const V8_FLAGS = ['--max-old-space-size=22000', '--max-semi-space-size=256'];
+
 function child(name: string, nodes: number, durationMs: number): Measured {
-  const out = execFileSync(process.execPath, ['--max-old-space-size=22000', '--import=tsx', fileURLToPath(import.meta.url), '--child', name, String(nodes), String(durationMs)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const out = execFileSync(process.execPath, [...V8_FLAGS, '--import=tsx', fileURLToPath(import.meta.url), '--child', name, String(nodes), String(durationMs)], { encoding: 'utf8', maxBuffer: 1 << 26 });
   return JSON.parse(out.trim().split('\n').pop()!) as Measured;
 }
 
@@ -61,7 +64,7 @@ export default async function bench(): Promise<BenchResult> {
   const runs = [child('split-brain', 1000, 600_000), child('crash-detection', large, 120_000)];
   const [sb, big] = runs as [Measured, Measured];
   const markdown = [
-    'The simulation runner (`clusterd sim`) on the goals of issue 6, each run in its own process (`--max-old-space-size=22000`). "start" is the time until the first virtual sample, i.e. building the converged cluster (every node bulk-loading every other with `Membership.seedMembers`, decision 0041).',
+    `The simulation runner (\`clusterd sim\`) on the goals of issue 6, each run in its own process (\`${V8_FLAGS.join(' ')}\`: the young generation \`clusterd sim\` also runs with, see bin/clusterd.ts). "start" is the time until the first virtual sample, i.e. building the converged cluster (every node starting from one shared set of member records with \`Membership.seedShared\`, decision 0043).`,
     '',
     table(['scenario', 'nodes', 'virtual s', 'wall s', 'CPU s', 'of which start (wall s)', 'peak RSS (MiB)', 'msg/node/s', 'invariants'], runs.map((m) => [m.scenario, m.nodes, m.virtualSeconds, fmt(m.wallSeconds, 1), fmt(m.cpuSeconds, 1), fmt(m.startSeconds, 1), fmt(m.peakRssMiB, 0), m.msgsPerNodePerSec, m.passed ? 'pass' : 'FAIL'])),
     '',

@@ -32,8 +32,8 @@ t.test('exit 0 when every invariant holds; --json and --html written', async (t)
 t.test('exit 1 when an invariant fails, with the invariant and the seed to replay it', async (t) => {
   const file = join(dir, 'fails.json');
   writeFileSync(file, JSON.stringify({
-    name: 'fails', description: 'ends before the crash is detected', expected: 'the convergence invariant fails',
-    nodes: 8, duration: '31s', timeline: [{ at: '30s', action: 'crash', nodes: 'n2' }], invariants: { convergedWithin: '500ms' },
+    name: 'fails', description: 'ends inside the first probe timeout after the crash, before anyone can suspect it', expected: 'the convergence invariant fails',
+    nodes: 8, duration: '30400ms', timeline: [{ at: '30s', action: 'crash', nodes: 'n2' }], invariants: { convergedWithin: '500ms' },
   }));
   const r = sim(file, '--seed', '9');
   t.equal(r.code, 1);
