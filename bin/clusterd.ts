@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
+import { constants, totalmem } from 'node:os';
 import { CLI_COMMANDS, runCli } from '../lib/agent/cli.js';
 import { ConfigError } from '../lib/agent/config.js';
 import { DataDirError } from '../lib/agent/persistence.js';
@@ -36,17 +36,27 @@ async function agent(argv: string[]): Promise<void> {
 }
 
 /**
- * A simulated run allocates a great many objects that live a few virtual seconds (timers,
- * queued gossip, suspicions): with V8's default young generation (16 MiB semi-spaces)
- * they survive scavenges and are copied, then promoted. 256 MiB semi-spaces let most of
- * them die young: the 1,000-node split brain takes 18 % less CPU (docs/benchmarks.md).
- * The flag only works at startup, so `clusterd sim` runs itself again with it.
+ * The V8 heap of a simulated run, unless the command line already sets it. A simulation
+ * allocates a great many objects that live a few virtual seconds (timers, queued gossip,
+ * suspicions): with V8's default young generation (16 MiB semi-spaces) they survive
+ * scavenges and are copied, then promoted; 256 MiB semi-spaces let most of them die
+ * young (the 1,000-node split brain takes 18 % less CPU, docs/benchmarks.md). And the
+ * default old-space limit (about 4 GiB) is arbitrary for a process whose size is the
+ * scenario's: 1,000 nodes with a workload need more, so the limit is three quarters of
+ * the machine's memory. Heap flags only work at startup: `clusterd sim` runs itself
+ * again with them.
  */
-const SIM_HEAP_FLAG = '--max-semi-space-size=256';
+function simHeapFlags(): string[] {
+  const set = (flag: string): boolean => process.execArgv.some((a) => a.startsWith(flag)) || (process.env.NODE_OPTIONS ?? '').includes(flag);
+  const flags: string[] = [];
+  if (!set('--max-semi-space-size')) flags.push('--max-semi-space-size=256');
+  if (!set('--max-old-space-size')) flags.push(`--max-old-space-size=${Math.floor((totalmem() / 2 ** 20) * 0.75)}`);
+  return flags;
+}
 
-/** True for a simulated run (not --real, whose agents must stay our children, nor --list/--help) not yet started with the flag. */
+/** True for a simulated run (not --real, whose agents must stay our children, nor --list/--help) not yet started with its heap flags. */
 function wantsSimHeap(args: string[]): boolean {
-  if (process.env.CLUSTERD_SIM_HEAP === '1' || process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) return false;
+  if (process.env.CLUSTERD_SIM_HEAP === '1' || simHeapFlags().length === 0) return false;
   return !args.some((a) => a === '--real' || a === '--list' || a === '--help' || a === '-h');
 }
 
@@ -77,7 +87,7 @@ async function main(argv: string[]): Promise<void> {
       return agent(rest);
     case 'sim': {
       if (wantsSimHeap(rest)) {
-        process.exitCode = await rerunWith([SIM_HEAP_FLAG]);
+        process.exitCode = await rerunWith(simHeapFlags());
         return;
       }
       // loaded on demand: the agent does not need the simulator

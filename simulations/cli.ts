@@ -16,14 +16,19 @@ import { withDuration } from './scenario-duration.js';
 import { progressBar, summary } from './summary.js';
 
 export const SIM_USAGE = `Usage:
-  clusterd sim <scenario-file | library-name> [--seed N] [--nodes N] [--duration D] [--json out.json] [--html out.html]
+  clusterd sim <scenario-file | library-name> [--seed N] [--nodes N] [--duration D] [--no-workload] [--json out.json] [--html out.html]
   clusterd sim <scenario> --real [--nodes N] [--duration D] [--keep-data] [--json ...] [--html ...]
                                               the same scenario simulated and against real agent processes
                                               on 127.0.0.101+ (needs npm run build), side by side
-  clusterd sim --all [--seed N] [--nodes N]   run every scenario of the library
+  clusterd sim --all [--seed N] [--nodes N] [--no-workload]
+                                              run every scenario of the library
   clusterd sim --list                         list the scenario library
 
 --duration D (e.g. 3m, 180s) runs the scenario for D instead of its own duration.
+--no-workload runs membership only: the scenario's presence and publish load, and the
+replication runtime on every node that serves it, are left out (at 1,000 nodes the
+replication runtime costs far more time and memory than membership; the simulator
+benchmark runs split-brain this way).
 
 Exit codes: 0 every invariant holds, 1 an invariant failed, 2 usage error.
 `;
@@ -94,6 +99,7 @@ async function sim(argv: string[], io: SimIo): Promise<number> {
       all: { type: 'boolean', default: false },
       real: { type: 'boolean', default: false },
       duration: { type: 'string' },
+      'no-workload': { type: 'boolean', default: false },
       'keep-data': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -114,13 +120,14 @@ async function sim(argv: string[], io: SimIo): Promise<number> {
   if (seed > 0xffffffff) throw new Usage('--seed must fit in 32 bits');
   const nodes = intFlag(values.nodes, '--nodes', 1);
   const durationMs = values.duration === undefined ? undefined : parseDuration(values.duration, '--duration');
+  const run: RunFlags = { seed, nodes, durationMs, noWorkload: values['no-workload'] };
   if (values.all) {
     if (values.real) throw new Usage('--real takes one scenario, not --all');
     if (positionals.length > 0) throw new Usage('--all takes no scenario file');
     if (values.json !== undefined || values.html !== undefined) throw new Usage('--json and --html take one scenario, not --all');
     let failed = 0;
     for (const file of libraryFiles()) {
-      const code = await runOne(file, seed, nodes, durationMs, undefined, undefined, io);
+      const code = await runOne(file, run, io);
       if (code !== 0) failed++;
       io.out('\n');
     }
@@ -130,16 +137,29 @@ async function sim(argv: string[], io: SimIo): Promise<number> {
   if (positionals.length !== 1) throw new Usage(`expected one scenario file, got ${positionals.length}\n${SIM_USAGE}`);
   const file = resolveFile(positionals[0]!);
   if (values.real) {
+    if (run.noWorkload) throw new Usage('--no-workload is for simulated runs, not --real');
     const { realCommand } = await import('./real/command.js');
     return realCommand({ file: display(file), seed, nodes, durationMs, json: values.json, html: values.html, keepData: values['keep-data'] }, io);
   }
   if (values['keep-data']) throw new Usage('--keep-data goes with --real');
-  return runOne(file, seed, nodes, durationMs, values.json, values.html, io);
+  return runOne(file, { ...run, json: values.json, html: values.html }, io);
 }
 
-async function runOne(file: string, seed: number, nodes: number | undefined, durationMs: number | undefined, json: string | undefined, html: string | undefined, io: SimIo): Promise<number> {
+/** The flags of one simulated run. */
+interface RunFlags {
+  seed: number;
+  nodes: number | undefined;
+  durationMs: number | undefined;
+  noWorkload: boolean;
+  json?: string | undefined;
+  html?: string | undefined;
+}
+
+async function runOne(file: string, flags: RunFlags, io: SimIo): Promise<number> {
+  const { seed, nodes, durationMs, json, html } = flags;
   let scenario = await loadScenario(display(file), nodes);
   if (durationMs !== undefined) scenario = withDuration(scenario, durationMs);
+  if (flags.noWorkload) scenario = { ...scenario, workload: undefined };
   const bar = progressBar();
   const started = performance.now();
   let result: SimResult;
@@ -161,6 +181,6 @@ async function runOne(file: string, seed: number, nodes: number | undefined, dur
   const failed = result.invariants.filter((i) => i.status === 'fail');
   if (failed.length === 0) return 0;
   for (const f of failed) io.out(`FAIL: ${f.name}: ${f.evidence}\n`);
-  io.out(`replay: clusterd sim ${display(file)} --seed ${seed}${nodes === undefined ? '' : ` --nodes ${nodes}`}${durationMs === undefined ? '' : ` --duration ${durationMs}ms`}\n`);
+  io.out(`replay: clusterd sim ${display(file)} --seed ${seed}${nodes === undefined ? '' : ` --nodes ${nodes}`}${durationMs === undefined ? '' : ` --duration ${durationMs}ms`}${flags.noWorkload ? ' --no-workload' : ''}\n`);
   return 1;
 }

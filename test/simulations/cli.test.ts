@@ -35,10 +35,10 @@ t.test('exit 1 when an invariant fails, with the invariant and the seed to repla
     name: 'fails', description: 'ends inside the first probe timeout after the crash, before anyone can suspect it', expected: 'the convergence invariant fails',
     nodes: 8, duration: '30400ms', timeline: [{ at: '30s', action: 'crash', nodes: 'n2' }], invariants: { convergedWithin: '500ms' },
   }));
-  const r = sim(file, '--seed', '9');
+  const r = sim(file, '--seed', '9', '--no-workload');
   t.equal(r.code, 1);
   t.match(r.out, /FAIL: membership converged: every live node sees the same alive set: not converged at the end/);
-  t.match(r.out, new RegExp(`replay: clusterd sim .*fails\\.json --seed 9`));
+  t.match(r.out, new RegExp(`replay: clusterd sim .*fails\\.json --seed 9 --no-workload`));
 });
 
 t.test('exit 2 on usage errors', async (t) => {
@@ -73,4 +73,13 @@ t.test('--list shows the library, one line each', async (t) => {
   for (const name of ['split-brain', 'minority-partition', 'flapping-link', 'loss-20', 'rolling-restart', 'broker-replaced', 'mass-join', 'stalled-node-lifeguard-on', 'stalled-node-lifeguard-off', 'asymmetric-partition', 'churn']) {
     t.ok(lines.some((l) => l.startsWith(`${name} `)), name);
   }
+});
+
+t.test('--no-workload runs a scenario with a workload as membership only', async (t) => {
+  const r = sim('split-brain', '--nodes', '6', '--duration', '150s', '--no-workload');
+  t.equal(r.code, 0, r.err);
+  t.match(r.out, /replication\s+not measured: the scenario has no workload/);
+  const real = sim('split-brain', '--real', '--no-workload');
+  t.equal(real.code, 2);
+  t.match(real.err, /--no-workload is for simulated runs/);
 });
