@@ -52,9 +52,11 @@ async function measure(name: string, nodes: number, durationMs: number): Promise
 
 /** The V8 flags of each run: `clusterd sim` adds the same young generation (bin/clusterd.ts); the old space must hold 10,000 nodes. */
 const V8_FLAGS = ['--max-old-space-size=22000', '--max-semi-space-size=256'];
+/** The baseline: V8's default young generation (16 MiB semi-spaces). */
+const DEFAULT_YOUNG = ['--max-old-space-size=22000'];
 
-function child(name: string, nodes: number, durationMs: number): Measured {
-  const out = execFileSync(process.execPath, [...V8_FLAGS, '--import=tsx', fileURLToPath(import.meta.url), '--child', name, String(nodes), String(durationMs)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+function child(name: string, nodes: number, durationMs: number, flags = V8_FLAGS): Measured {
+  const out = execFileSync(process.execPath, [...flags, '--import=tsx', fileURLToPath(import.meta.url), '--child', name, String(nodes), String(durationMs)], { encoding: 'utf8', maxBuffer: 1 << 26 });
   return JSON.parse(out.trim().split('\n').pop()!) as Measured;
 }
 
@@ -63,10 +65,13 @@ export default async function bench(): Promise<BenchResult> {
   const large = Number.isInteger(arg) && arg > 0 && process.argv[1]?.endsWith('sim-split-brain.bench.ts') ? arg : 10_000;
   const runs = [child('split-brain', 1000, 600_000), child('crash-detection', large, 120_000)];
   const [sb, big] = runs as [Measured, Measured];
+  const base = child('split-brain', 1000, 600_000, DEFAULT_YOUNG);
   const markdown = [
     `The simulation runner (\`clusterd sim\`) on the goals of issue 6, each run in its own process (\`${V8_FLAGS.join(' ')}\`: the young generation \`clusterd sim\` also runs with, see bin/clusterd.ts). "start" is the time until the first virtual sample, i.e. building the converged cluster (every node starting from one shared set of member records with \`Membership.seedShared\`, decision 0043).`,
     '',
     table(['scenario', 'nodes', 'virtual s', 'wall s', 'CPU s', 'of which start (wall s)', 'peak RSS (MiB)', 'msg/node/s', 'invariants'], runs.map((m) => [m.scenario, m.nodes, m.virtualSeconds, fmt(m.wallSeconds, 1), fmt(m.cpuSeconds, 1), fmt(m.startSeconds, 1), fmt(m.peakRssMiB, 0), m.msgsPerNodePerSec, m.passed ? 'pass' : 'FAIL'])),
+    '',
+    `Baseline in the same run: the split brain with V8's default young generation (\`${DEFAULT_YOUNG.join(' ')}\`): ${fmt(base.wallSeconds, 1)} s wall, ${fmt(base.cpuSeconds, 1)} CPU-s, ${fmt(base.peakRssMiB, 0)} MiB peak RSS, invariants ${base.passed ? 'pass' : 'FAIL'}; the 256 MiB semi-spaces take **${fmt(sb.cpuSeconds / base.cpuSeconds, 2)}×** its CPU time and ${fmt(sb.wallSeconds / base.wallSeconds, 2)}× its wall time.`,
     '',
     `Goal: 1,000 nodes × 10 virtual minutes of split brain in ≤ 60 s wall → ${verdict(sb.wallSeconds <= 60)} (${fmt(sb.wallSeconds, 1)} s). Goal: ${big.nodes.toLocaleString('en-US')} nodes × 2 virtual minutes completes → ${verdict(true)} (${fmt(big.wallSeconds, 1)} s, ${fmt(big.peakRssMiB / 1024, 1)} GiB peak).`,
     '',
