@@ -10,6 +10,16 @@ const STATES: readonly MemberState[] = ['alive', 'suspect', 'dead', 'left'];
 const CODE: Readonly<Record<MemberState, number>> = { alive: 1, suspect: 2, dead: 3, left: 4 };
 const DEAD_CODE = 3;
 
+/** A set of member states, as {@link stateSet} builds it. */
+export type StateSet = number & { readonly __stateSet: unique symbol };
+
+/** The set of `states`, for {@link MemberTable.sample}. */
+export function stateSet(...states: MemberState[]): StateSet {
+  let set = 0;
+  for (const st of states) set |= 1 << CODE[st];
+  return set as StateSet;
+}
+
 /** What a node knows about one member (including itself). */
 export interface Member {
   readonly name: string;
@@ -353,12 +363,19 @@ export class MemberTable {
     return undefined;
   }
 
-  /** Up to `k` random members matching `filter` (read-only records). */
-  sample(k: number, filter: (m: Readonly<Member>) => boolean): Readonly<Member>[] {
-    // sampling over the probe order avoids copying the table for every gossip round
+  /**
+   * Up to `k` random members (read-only records, never the local node) in one of `states`
+   * (see {@link stateSet}) that `filter`, when given, keeps; `filter` is asked only about
+   * members in `filtered` (@default all of `states`), the others are kept as they are.
+   */
+  sample(k: number, states: StateSet, filter?: (m: Readonly<Member>) => boolean, filtered: StateSet = states): Readonly<Member>[] {
+    // sampling over the probe order avoids copying the table for every gossip round; the
+    // states are checked on the dense copy, so only the records the filter sees are read
+    const codes = this.codes;
     const slots = this.random.sample(this.order, k, (s) => {
-      const m = this.at(s);
-      return !m || !filter(m);
+      const bit = 1 << (codes[s] ?? 0);
+      if ((states & bit) === 0) return true;
+      return filter !== undefined && (filtered & bit) !== 0 && !filter(this.at(s)!);
     });
     const out: Readonly<Member>[] = [];
     for (const s of slots) out.push(this.at(s)!);

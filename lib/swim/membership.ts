@@ -18,6 +18,7 @@ import type { Address } from '../transport/transport.js';
 import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcasts.js';
 import { MemberTable } from './members.js';
+import { stateSet } from './members.js';
 import type { Member, MemberIndex, MemberState, SharedMembers } from './members.js';
 import { decodeMeta, emptyMeta, sameBytes } from './meta.js';
 import type { NodeMeta } from './meta.js';
@@ -134,6 +135,11 @@ export interface MembershipInit {
    */
   index?: MemberIndex;
 }
+
+const ALIVE = stateSet('alive');
+const LIVE = stateSet('alive', 'suspect');
+const GONE = stateSet('dead', 'left');
+const ANY = stateSet('alive', 'suspect', 'dead', 'left');
 
 /** Fraction of the probe timeout after which an indirect-probe helper nacks at the latest (Lifeguard). */
 const NACK_TIMEOUT_FRACTION = 0.8;
@@ -323,7 +329,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     // alone: nobody to tell
     if (live === 0) return finish();
     this.queue.queueMessage(this.name, msg, encodeMessage(msg), finish);
-    for (const m of this.table.sample(this.opts.gossipNodes, (x) => x.state === 'alive' || x.state === 'suspect')) {
+    for (const m of this.table.sample(this.opts.gossipNodes, LIVE)) {
       this.out.gossip(m.addr);
     }
   }
@@ -558,7 +564,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.clock.setTimer(timeout, () => {
       probe.indirectAt = this.clock.now();
       if (probe.acked || (!this.running && !done)) return;
-      const helpers = this.table.sample(this.opts.indirectChecks, (m) => m.state === 'alive' && m.name !== target.name && m !== this.self);
+      const helpers = this.table.sample(this.opts.indirectChecks, ALIVE, (m) => m.name !== target.name);
       probe.expectedNacks = helpers.length;
       for (const h of helpers) {
         this.counters.indirectProbes++;
@@ -954,12 +960,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private gossipTick(): void {
     if (this.queue.size === 0) return;
     const now = this.clock.now();
-    const targets = this.table.sample(this.opts.gossipNodes, (m) => {
-      if (m === this.self) return false;
-      if (m.state === 'alive' || m.state === 'suspect') return true;
-      // dead members still hear gossip for a while, so they learn and can refute
-      return now - m.changedAt < this.opts.gossipToTheDeadMs;
-    });
+    // dead (and left) members still hear gossip for a while, so they learn and can refute
+    const targets = this.table.sample(this.opts.gossipNodes, ANY, (m) => now - m.changedAt < this.opts.gossipToTheDeadMs, GONE);
     if (targets.length > 0) this.counters.gossipRounds++;
     for (const m of targets) this.out.gossip(m.addr);
   }
@@ -973,7 +975,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
 
   private pushPullTick(): void {
     if (this.leaving) return;
-    const [peer] = this.table.sample(1, (m) => m.state === 'alive' && m !== this.self);
+    const [peer] = this.table.sample(1, ALIVE);
     if (peer) this.pushPullWith(peer.addr, false);
   }
 

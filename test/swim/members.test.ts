@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Random } from '../../lib/random.js';
-import { MemberIndex, MemberTable, SharedMembers } from '../../lib/swim/members.js';
+import { MemberIndex, MemberTable, SharedMembers, stateSet } from '../../lib/swim/members.js';
 import type { Member, MemberState } from '../../lib/swim/members.js';
 
 const rec = (name: string, state: MemberState = 'alive'): Member => ({ name, addr: `${name}:1`, incarnation: 0, state, meta: new Uint8Array(), changedAt: 0, rttMs: undefined });
@@ -113,10 +113,28 @@ t.test('the probe order of a seeded table visits every other member once per pas
   // a sample never returns the local node, a removed member or a rejected one
   table.remove('n3');
   for (let i = 0; i < 20; i++) {
-    const got = table.sample(5, (m) => m.name !== 'n4');
+    const got = table.sample(5, stateSet('alive'), (m) => m.name !== 'n4');
     t.equal(got.length, 5);
     t.notOk(got.some((m) => m.name === 'n7' || m.name === 'n3' || m.name === 'n4'));
   }
+});
+
+t.test('sample takes members by state on the dense copy, and asks the filter only about the states it names', async (t) => {
+  const table = new MemberTable(new Random(9));
+  table.add(rec('me'), false);
+  for (const [n, st] of [['a', 'alive'], ['b', 'suspect'], ['c', 'dead'], ['d', 'left'], ['e', 'dead']] as const) table.add(rec(n, st));
+  const pick = (states: ReturnType<typeof stateSet>, filter?: (m: Readonly<Member>) => boolean, filtered?: ReturnType<typeof stateSet>): string[] =>
+    table.sample(10, states, filter, filtered).map((m) => m.name).sort();
+  t.same(pick(stateSet('alive')), ['a']);
+  t.same(pick(stateSet('alive', 'suspect')), ['a', 'b']);
+  t.same(pick(stateSet('dead', 'left')), ['c', 'd', 'e']);
+  const asked: string[] = [];
+  const got = pick(stateSet('alive', 'suspect', 'dead', 'left'), (m) => {
+    asked.push(m.name);
+    return m.name !== 'c';
+  }, stateSet('dead', 'left'));
+  t.same(got, ['a', 'b', 'd', 'e'], 'live ones kept without the filter, c filtered out');
+  t.same(asked.sort(), ['c', 'd', 'e'], 'the filter saw only the dead and left');
 });
 
 t.test('tables built before the index grew still seed (own arrays grow with the index)', async (t) => {
