@@ -32,7 +32,9 @@ export function ownPayload<T>(v: T): T {
   }
   if (v instanceof Date) return v;
   const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
+  // for-in rather than Object.keys: no key array per payload (decoded maps are plain
+  // objects, so it visits exactly their own keys)
+  for (const k in o) {
     const x = o[k];
     if (typeof x === 'object' && x !== null) o[k] = ownPayload(x);
   }
