@@ -9,6 +9,7 @@ import { LimitedMsgpackDecoder, resolveMsgpackLimits, scanMsgpack } from './code
 import type { BulkChunkMessage, DeltaReplyMessage, DeltasMessage, MerkleMessage, VectorRequestMessage } from './codec/replication-messages.js';
 import { REPLICATION_MESSAGE_TYPES, encodeBulkChunkTrusted, encodeDeltasTrusted } from './codec/replication-messages.js';
 import { TypedEmitter } from './events.js';
+import { ownPayload } from './own-bytes.js';
 import type { FramedStream } from './framed-stream.js';
 import { Hlc, hlcPack, hlcWall } from './hlc.js';
 import type { HlcTimestamp } from './hlc.js';
@@ -622,7 +623,8 @@ export class Replicator {
       // announced size, and a chunk that inflates to any other size is refused
       const raw = inflateRawSync(packed, { maxOutputLength: Math.max(1, m.rawBytes) });
       if (raw.length !== m.rawBytes) throw new Error('bulk chunk size mismatch');
-      chunk = this.bulkDecoder.decode(raw) as BulkChunk;
+      // entries outlive the chunk: their binary values must not be views of all of it
+      chunk = ownPayload(this.bulkDecoder.decode(raw)) as BulkChunk;
     } catch {
       this.host.rejected('bulk-chunk payload');
       return this.endSession(s, false);

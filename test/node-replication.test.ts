@@ -311,6 +311,22 @@ t.test('an empty joiner streams 100,000 entries in and becomes ready', async (t)
   for (const n of [...nodes, joiner]) await n.close();
 });
 
+t.test('binary payloads an empty joiner streams in own their bytes, not views of the bulk chunk', async (t) => {
+  const { clock, net, nodes } = await cluster(2);
+  for (let i = 0; i < 40; i++) nodes[0]!.channels.publish('bin', new Uint8Array(32).fill(i));
+  await run(clock, 500);
+  const joiner = makeNode(net, clock, 2);
+  void joiner.join([addr(0)]);
+  for (let step = 0; step < 100 && !joiner.ready; step++) await run(clock, 50);
+  t.ok(joiner.ready, 'ready');
+  t.equal(joiner.syncStatus().sessions.bulk, 1, 'the history came by a bulk stream');
+  const blobs = joiner.channels.history('bin', { limit: 100 }).messages.map((m) => m.data as Uint8Array);
+  t.equal(blobs.length, 40);
+  t.same([...blobs[39]!].slice(0, 2), [39, 39]);
+  t.ok(blobs.every((b) => b instanceof Uint8Array && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength));
+  for (const n of [...nodes, joiner]) await n.close();
+});
+
 t.test('malformed replication messages are counted and dropped', async (t) => {
   const { clock, net, nodes } = await cluster(2);
   const { encode } = await import('@msgpack/msgpack');

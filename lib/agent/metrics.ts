@@ -133,12 +133,13 @@ export function createMetrics(src: MetricsSources): AgentMetrics {
   // prom-client's defaults lack arrayBuffers, and a soak needs all four side by side to
   // tell live data (heap used, external) from allocator and heap sizing (RSS, heap total)
   const afterGc = watchMajorGc();
-  gauge('clusterd_memory_bytes', 'process.memoryUsage() by kind (rss, heap_total, heap_used, external, array_buffers), and heap used and external right after the last major GC (live data)', ['kind'], () => {
+  gauge('clusterd_memory_bytes', 'process.memoryUsage() by kind (rss, heap_total, heap_used, external, array_buffers), and heap used, external and array buffers right after the last major GC (live data)', ['kind'], () => {
     const m = process.memoryUsage();
     return [
       [{ kind: 'rss' }, m.rss], [{ kind: 'heap_total' }, m.heapTotal], [{ kind: 'heap_used' }, m.heapUsed], [{ kind: 'external' }, m.external], [{ kind: 'array_buffers' }, m.arrayBuffers],
       // before the first major collection the live figure is unknown: report the current one
       [{ kind: 'heap_used_after_gc' }, afterGc.at > 0 ? afterGc.heapUsed : m.heapUsed], [{ kind: 'external_after_gc' }, afterGc.at > 0 ? afterGc.external : m.external],
+      [{ kind: 'array_buffers_after_gc' }, afterGc.at > 0 ? afterGc.arrayBuffers : m.arrayBuffers],
     ];
   });
 
@@ -154,6 +155,8 @@ export function createMetrics(src: MetricsSources): AgentMetrics {
 interface AfterGc {
   heapUsed: number;
   external: number;
+  /** The part of `external` held by ArrayBuffers (Buffers, typed arrays): the rest is native memory reported to V8 (zlib, sockets). */
+  arrayBuffers: number;
   /** When it was measured (ms since the epoch); 0 before the first major GC. */
   at: number;
 }
@@ -169,7 +172,7 @@ let majorGc: AfterGc | undefined;
  */
 function watchMajorGc(): AfterGc {
   if (majorGc) return majorGc;
-  const state: AfterGc = { heapUsed: 0, external: 0, at: 0 };
+  const state: AfterGc = { heapUsed: 0, external: 0, arrayBuffers: 0, at: 0 };
   majorGc = state;
   const obs = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
@@ -177,6 +180,7 @@ function watchMajorGc(): AfterGc {
       const m = process.memoryUsage();
       state.heapUsed = m.heapUsed;
       state.external = m.external;
+      state.arrayBuffers = m.arrayBuffers;
       state.at = Date.now();
       break;
     }

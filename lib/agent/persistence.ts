@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileS
 import { join, resolve } from 'node:path';
 import { decode, encode } from '@msgpack/msgpack';
 import type { HistoryEntry } from '../replica/history.js';
+import { ownPayload } from '../own-bytes.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { crc32 } from './crc32.js';
 import { readRecordLog, RecordLogWriter, truncateRecordLog } from './record-log.js';
@@ -141,7 +142,8 @@ export class DataDir {
     const contents = readRecordLog(logPath);
     for (const rec of contents.records) {
       try {
-        const e = decode(rec) as HistoryEntry;
+        // a view would keep the whole log file's buffer alive as long as the entry lives
+        const e = ownPayload(decode(rec)) as HistoryEntry;
         if (typeof e === 'object' && e !== null && typeof e.channel === 'string' && typeof e.node === 'string') entries.push(e);
       } catch {
         // a record that passed its checksum but does not decode: skip that one entry

@@ -1,5 +1,6 @@
 import { Encoder } from '@msgpack/msgpack';
 import { ClusterError } from '../errors.js';
+import { ownBytes } from '../own-bytes.js';
 import type { Address } from '../transport/transport.js';
 
 /**
@@ -501,7 +502,8 @@ defineMessage(
     node: r.name('node'),
     incarnation: r.uint('incarnation'),
     addr: r.address('addr'),
-    meta: r.bytes('meta', r.limits.maxMetaBytes),
+    // kept in the member table and re-gossiped: a copy, not a view of the frame
+    meta: ownBytes(r.bytes('meta', r.limits.maxMetaBytes)),
   }),
 );
 
@@ -524,7 +526,7 @@ defineMessage(
       addr: s.address('addr'),
       incarnation: s.uint('incarnation'),
       state: wireStateNames[s.int('state', 0, wireStateNames.length - 1)]!,
-      meta: s.bytes('meta', s.limits.maxMetaBytes),
+      meta: ownBytes(s.bytes('meta', s.limits.maxMetaBytes)),
     })),
   }),
 );

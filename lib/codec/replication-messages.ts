@@ -7,6 +7,7 @@ import type { WireVector } from '../replica/version-vector.js';
 import type { DeltaReply } from '../sync/digest.js';
 import type { ExchangeMessage } from '../sync/exchange.js';
 import { defineMessage } from './messages.js';
+import { ownPayload } from '../own-bytes.js';
 import type { FieldReader } from './messages.js';
 
 /**
@@ -212,7 +213,7 @@ function readDelta(fail: Fail, field: string, v: unknown): Delta {
   const channel = checkStr(fail, `${field}.channel`, a[4], L.maxChannelBytes);
   if (kind === KIND.publish) {
     if (a.length < 7) fail(field, `publish has ${a.length} fields, expected at least 7`);
-    const d: Delta = { kind: 'publish', node, epoch, seq, channel, ts: checkUint(fail, `${field}.ts`, a[5]), data: a[6] };
+    const d: Delta = { kind: 'publish', node, epoch, seq, channel, ts: checkUint(fail, `${field}.ts`, a[5]), data: ownPayload(a[6]) };
     const headers = checkHeaders(fail, `${field}.headers`, a[7]);
     if (headers !== undefined) d.headers = headers;
     const ik = optionalStr(fail, `${field}.idempotencyKey`, a[8], L.maxIdBytes);
@@ -224,7 +225,7 @@ function readDelta(fail: Fail, field: string, v: unknown): Delta {
   if (a.length < 9) fail(field, `${kind === 0 ? 'join' : 'update'} has ${a.length} fields, expected 9`);
   return {
     kind: kind === 0 ? 'join' : 'update', node, epoch, seq, channel, clientId,
-    user: checkStr(fail, `${field}.user`, a[6], L.maxIdBytes), info: a[7], since: checkUint(fail, `${field}.since`, a[8]),
+    user: checkStr(fail, `${field}.user`, a[6], L.maxIdBytes), info: ownPayload(a[7]), since: checkUint(fail, `${field}.since`, a[8]),
   };
 }
 
@@ -254,7 +255,7 @@ function quickPublish(v: unknown): Delta | undefined {
   const ts: unknown = v[5];
   if (!quickStr(node, 128) || !quickUint(epoch) || !quickUint(seq) || seq === 0 || !quickStr(channel, L.maxChannelBytes) || !quickUint(ts)) return undefined;
   if ((v[7] !== undefined && v[7] !== null) || (v[8] !== undefined && v[8] !== null)) return undefined;
-  return { kind: 'publish', node, epoch, seq, channel, ts, data: v[6] };
+  return { kind: 'publish', node, epoch, seq, channel, ts, data: ownPayload(v[6]) };
 }
 
 function readDeltas(r: FieldReader, field: string): Delta[] {
@@ -292,7 +293,7 @@ function readRecord(fail: Fail, field: string, v: unknown): SyncRecord {
       if (a.length !== 9) fail(field, 'presence record needs 9 fields');
       const entry: PresenceEntry = {
         channel, clientId: checkStr(fail, `${field}.clientId`, a[2], L.maxIdBytes), user: checkStr(fail, `${field}.user`, a[3], L.maxIdBytes),
-        info: a[4], node: checkStr(fail, `${field}.node`, a[5], 128), epoch: checkUint(fail, `${field}.epoch`, a[6]),
+        info: ownPayload(a[4]), node: checkStr(fail, `${field}.node`, a[5], 128), epoch: checkUint(fail, `${field}.epoch`, a[6]),
         seq: checkUint(fail, `${field}.seq`, a[7]), since: checkUint(fail, `${field}.since`, a[8]),
       };
       return { kind: 'presence', entry };
@@ -301,7 +302,7 @@ function readRecord(fail: Fail, field: string, v: unknown): SyncRecord {
       if (a.length !== 9) fail(field, 'history record needs 9 fields');
       const entry: HistoryEntry = {
         channel, node: checkStr(fail, `${field}.node`, a[2], 128), epoch: checkUint(fail, `${field}.epoch`, a[3]),
-        seq: checkUint(fail, `${field}.seq`, a[4]), ts: checkUint(fail, `${field}.ts`, a[5]), data: a[6],
+        seq: checkUint(fail, `${field}.seq`, a[4]), ts: checkUint(fail, `${field}.ts`, a[5]), data: ownPayload(a[6]),
       };
       const headers = checkHeaders(fail, `${field}.headers`, a[7]);
       if (headers !== undefined) entry.headers = headers;

@@ -2,6 +2,7 @@ import { encode, decode } from '@msgpack/msgpack';
 import { ClusterError } from '../errors.js';
 import type { HlcTimestamp } from '../hlc.js';
 import { isHlcTimestamp } from '../hlc.js';
+import { ownPayload } from '../own-bytes.js';
 import type { MerkleOptions } from '../sync/merkle.js';
 import { MerkleTree } from '../sync/merkle.js';
 import type { SyncStore } from '../sync/exchange.js';
@@ -549,7 +550,8 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
    * `options.epoch` must exceed the snapshot's.
    */
   static restore(snapshot: ReplicaSnapshot | Uint8Array, options: ReplicaOptions, now: HlcTimestamp): Replica {
-    const snap = (snapshot instanceof Uint8Array ? decode(snapshot) : snapshot) as ReplicaSnapshot;
+    // the entries outlive the snapshot's bytes: binary values are copied out of them
+    const snap = (snapshot instanceof Uint8Array ? ownPayload(decode(snapshot)) : snapshot) as ReplicaSnapshot;
     if (!snap || typeof snap !== 'object' || !Array.isArray(snap.vector) || !snap.history || !Array.isArray(snap.history.channels)) {
       throw new ClusterError('E_INVALID_ARGUMENT', 'not a replica snapshot');
     }

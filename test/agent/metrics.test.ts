@@ -69,3 +69,24 @@ t.test('heap used after the last major GC: live data, not the garbage between co
   const released = value((await call(`${a.url}/metrics`)).text, 'clusterd_memory_bytes{kind="heap_used_after_gc"}');
   t.ok(released < live + 10 * 1024 * 1024, `released: ${released} back near ${live}`);
 });
+
+t.test('array buffers after the last major GC: the part of external memory that Buffers and typed arrays hold', async (t) => {
+  const a = await startTestAgent();
+  t.teardown(a.stop);
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const read = async (): Promise<{ ab: number; external: number }> => {
+    gc();
+    await new Promise((r) => setTimeout(r, 50));
+    const text = (await call(`${a.url}/metrics`)).text;
+    return { ab: value(text, 'clusterd_memory_bytes{kind="array_buffers_after_gc"}'), external: value(text, 'clusterd_memory_bytes{kind="external_after_gc"}') };
+  };
+  const before = await read();
+  // 32 MiB of live Buffers: counted in both figures at the next major GC (the margin is
+  // for dead buffers the background sweeper had not yet released at the first reading)
+  const hold = Array.from({ length: 32 }, () => Buffer.alloc(1024 * 1024, 1));
+  const held = await read();
+  t.ok(held.ab >= before.ab + 24 * 1024 * 1024, `array buffers: ${held.ab} >= ${before.ab} + 24 MiB`);
+  t.ok(held.external >= before.external + 24 * 1024 * 1024, `external: ${held.external} >= ${before.external} + 24 MiB`);
+  t.equal(hold.length, 32);
+});

@@ -87,3 +87,18 @@ t.test('corrupt files are moved aside and reported', async (t) => {
   t.equal(readdirSync(dir).filter((f) => f.includes('.corrupt-')).length, 4, 'kept for inspection');
   await d.close();
 });
+
+t.test('binary payloads read back from the log own their bytes (a view would pin the whole file buffer)', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.teardown(cleanup);
+  const d = DataDir.open(dir);
+  d.load();
+  d.openLog('always');
+  for (let seq = 1; seq <= 3; seq++) d.appendEntry({ ...entry(seq), data: { blob: new Uint8Array(16).fill(seq) } });
+  await d.close();
+  const d2 = DataDir.open(dir);
+  const blobs = d2.load().entries.map((e) => (e.data as { blob: Uint8Array }).blob);
+  t.same(blobs.map((b) => b[0]), [1, 2, 3]);
+  t.ok(blobs.every((b) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength));
+  await d2.close();
+});

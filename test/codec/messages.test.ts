@@ -10,6 +10,7 @@ import {
   resolveMessageLimits,
   type AnyMessage,
 } from '../../lib/codec/messages.js';
+import { FrameDecoder, FrameEncoder } from '../../lib/codec/frame.js';
 import { isClusterError } from '../../lib/errors.js';
 import { byType, norm } from './fixtures/arbitraries.js';
 
@@ -112,4 +113,23 @@ t.test('registry refuses duplicate numbers and types and bad numbers', async (t)
 t.test('limits must be non-negative integers', async (t) => {
   t.throws(() => resolveMessageLimits({ maxMetaBytes: -1 }), { code: 'E_CONFIG' });
   t.throws(() => resolveMessageLimits({ maxNameBytes: 1.5 }), { code: 'E_CONFIG' });
+});
+
+t.test('member metadata decoded from a frame owns its bytes (it lives in the member table and the gossip queue)', async (t) => {
+  const owns = (b: Uint8Array): boolean => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+  const meta = new Uint8Array(200).fill(9);
+  // a plain body's bytes are a view of the datagram; a deflated one's of native inflate's 16 KiB chunk
+  for (const deflate of [false, true]) {
+    const enc = new FrameEncoder({ compressThreshold: deflate ? 384 : 1 << 30 });
+    const frame = enc.encode([
+      encodeMessage({ type: 'alive', node: 'n1', incarnation: 2, addr: '127.0.0.1:7946', meta }),
+      encodeMessage({ type: 'push-pull', join: false, members: Array.from({ length: 4 }, (_, i) => ({ node: `n${i}`, addr: '127.0.0.1:1', incarnation: 1, state: 'alive' as const, meta })) }),
+    ]);
+    const r = new FrameDecoder().decode(frame);
+    if (!r.ok) throw r.error;
+    const [alive, pushPull] = r.messages as [Extract<AnyMessage, { type: 'alive' }>, Extract<AnyMessage, { type: 'push-pull' }>];
+    t.ok(owns(alive.meta), `alive (deflated: ${r.deflated})`);
+    t.ok(pushPull.members.every((m) => owns(m.meta)), `push-pull members (deflated: ${r.deflated})`);
+    t.same([...alive.meta], [...meta]);
+  }
 });

@@ -2,13 +2,17 @@ import t from 'tap';
 import fc from 'fast-check';
 import { decode } from '@msgpack/msgpack';
 import { decodeMessage, encodeMessage, type AnyMessage } from '../../lib/codec/messages.js';
-import { ReplicationMessageType } from '../../lib/codec/replication-messages.js';
+import { ReplicationMessageType, type DeltasMessage, type MerkleMessage } from '../../lib/codec/replication-messages.js';
 import { FrameDecoder, FrameEncoder } from '../../lib/codec/frame.js';
-import type { Delta } from '../../lib/replica/delta.js';
-import type { SyncRecord } from '../../lib/replica/replica.js';
+import type { Delta, PresenceSetDelta, PublishDelta } from '../../lib/replica/delta.js';
+import type { HistoryEntry } from '../../lib/replica/history.js';
+import type { PresenceEntry } from '../../lib/replica/presence.js';
+import { Replica, type SyncRecord } from '../../lib/replica/replica.js';
+import { hlcPack } from '../../lib/hlc.js';
 import { isClusterError } from '../../lib/errors.js';
 
 const seed = 20240602;
+const NOW = hlcPack(1_700_000_000_000, 0);
 const name = fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 24 }).filter((s) => !s.includes('\u0000'));
 const uint = fc.oneof(fc.nat(1000), fc.maxSafeNat());
 const pos = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
@@ -144,4 +148,45 @@ t.test('strict validation: every malformed field is refused with its name', asyn
   rejects([33, 'a', 'x'], /sid/);
   rejects([34, 1, 0, new Array(65).fill(new Uint8Array(1)), 1], /parts: 65 items exceed/);
   rejects([34, 1, 0, ['x'], 1], /parts\[0\]: expected binary/);
+});
+
+t.test('binary payloads decoded from a frame own their bytes, so what the replica keeps does not pin the frame', async (t) => {
+  // the msgpack decoder returns bins as views of the body it decodes: of the datagram, or
+  // of the 16 KiB chunk native inflate wrote a deflated body into. Kept in history,
+  // presence or the delta ring, each such view would keep that whole buffer alive.
+  const owns = (b: unknown): boolean => b instanceof Uint8Array && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+  const bin = (n: number): Uint8Array => new Uint8Array(n).fill(n);
+  const source = new Replica({ node: 'a', epoch: 1 });
+  const deltas = [
+    source.publish('ch', bin(10), NOW).delta!,
+    source.join('ch', 'c1', 'u1', { avatar: bin(5), tags: [bin(3)] }, NOW + 1).delta!,
+    source.publish('ch', { parts: [bin(7)], padding: 'x'.repeat(600) }, NOW + 2).delta!,
+  ];
+  const records: SyncRecord[] = [
+    { kind: 'history', entry: { channel: 'ch', node: 'a', epoch: 1, seq: 9, ts: NOW + 9, data: bin(6) } },
+    { kind: 'presence', entry: { channel: 'ch', clientId: 'c2', user: 'u2', info: bin(4), node: 'a', epoch: 1, seq: 10, since: NOW } },
+  ];
+  for (const deflate of [false, true]) {
+    const enc = new FrameEncoder({ compressThreshold: deflate ? 384 : 1 << 30 });
+    const dec = new FrameDecoder();
+    const frame = enc.encode([encodeMessage({ type: 'deltas', from: 'a', deltas }), encodeMessage({ type: 'merkle', from: 'a', msg: { sid: 1, records } })]);
+    const r = dec.decode(frame);
+    if (!r.ok) throw r.error;
+    t.equal(r.deflated, deflate, deflate ? 'deflated body' : 'plain body');
+    const [ds, mk] = r.messages as [DeltasMessage, MerkleMessage];
+    const got = ds.deltas as [PublishDelta, PresenceSetDelta, PublishDelta];
+    t.ok(owns(got[0].data), 'publish data');
+    t.ok(owns((got[1].info as { avatar: Uint8Array }).avatar) && owns((got[1].info as { tags: Uint8Array[] }).tags[0]), 'presence info, nested');
+    t.ok(owns((got[2].data as { parts: Uint8Array[] }).parts[0]), 'publish data, nested');
+    const [hist, pres] = mk.msg.records as unknown as [{ entry: HistoryEntry }, { entry: PresenceEntry }];
+    t.ok(owns(hist.entry.data) && owns(pres.entry.info), 'Merkle records');
+    // and what a replica stores from them
+    const sink = new Replica({ node: 'b', epoch: 1 });
+    sink.apply(got, NOW + 3);
+    const stored = sink.history.entries('ch');
+    t.equal(stored.length, 2);
+    t.ok(owns(stored[0]!.data) && owns((stored[1]!.data as { parts: Uint8Array[] }).parts[0]), 'history entries the replica holds');
+    t.ok(owns((sink.presence.get('ch', 'c1')!.info as { avatar: Uint8Array }).avatar), 'presence the replica holds');
+    t.same([...(stored[0]!.data as Uint8Array)], [...bin(10)], 'same bytes');
+  }
 });

@@ -188,6 +188,16 @@ t.test('a client that moves to another node: the later join wins everywhere', as
   t.equal(c.presence.get('room', 'cl')?.node, 'b', "a's leave does not remove b's client");
 });
 
+t.test('a restored snapshot\'s binary payloads own their bytes, not views of the snapshot', async (t) => {
+  const a = make('a');
+  a.publish('ch', new Uint8Array(8).fill(1), NOW);
+  a.publish('ch', { nested: [new Uint8Array(4).fill(2)] }, NOW + 1);
+  const r = Replica.restore(a.snapshotBytes(), { node: 'a', epoch: 2 }, NOW);
+  const [first, second] = r.history.entries('ch') as unknown as [{ data: Uint8Array }, { data: { nested: Uint8Array[] } }];
+  for (const b of [first.data, second.data.nested[0]!]) t.ok(b.byteOffset === 0 && b.byteLength === b.buffer.byteLength);
+  t.same([...first.data], [1, 1, 1, 1, 1, 1, 1, 1]);
+});
+
 t.test('snapshot/restore: history and vector come back, presence does not, epoch moves on', async (t) => {
   const a = make('a', 3, { history: { defaultMaxEntries: 2 } });
   const b = make('b');
