@@ -34,15 +34,15 @@ export interface BenchAgent {
 /**
  * Starts `n` agents on 127.0.0.<base+i>, the first as the seed; resolves once all answer
  * /v1/health ready. `extra` are agent arguments, `nodeArgs` options of node itself
- * (before the script).
+ * (before the script), the same for every agent or per agent (given its IP address).
  */
-export async function startCluster(n: number, base: number, extra: string[] = [], nodeArgs: string[] = []): Promise<{ agents: BenchAgent[]; stop: () => Promise<void> }> {
+export async function startCluster(n: number, base: number, extra: string[] = [], nodeArgs: string[] | ((ip: string) => string[]) = []): Promise<{ agents: BenchAgent[]; stop: () => Promise<void> }> {
   const script = bundleAgent();
   const dir = mkdtempSync(join(tmpdir(), 'clusterd-bench-'));
   const agents: BenchAgent[] = [];
   const launch = (i: number, join?: string): Promise<{ agent: BenchAgent; address: string }> => {
     const ip = `127.0.0.${base + i}`;
-    const args = [...nodeArgs, script, 'agent', '--name', `n${i + 1}`, '--bind', `${ip}:0`, '--http', `${ip}:0`, '--data-dir', `${dir}/n${i + 1}`, '--log-format', 'json', ...extra];
+    const args = [...(typeof nodeArgs === 'function' ? nodeArgs(ip) : nodeArgs), script, 'agent', '--name', `n${i + 1}`, '--bind', `${ip}:0`, '--http', `${ip}:0`, '--data-dir', `${dir}/n${i + 1}`, '--log-format', 'json', ...extra];
     if (join) args.push('--join', join);
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const events: Record<string, unknown>[] = [];

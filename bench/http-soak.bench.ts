@@ -1,8 +1,8 @@
 /**
  * Memory over a soak: 5 agents on 127.0.0.71–75 under steady traffic (publishes to 20
  * channels and real presence churn, spread over all agents), memory sampled every 10 s
- * from /proc (RSS) and `clusterd_memory_bytes` (heap used, heap total, external, and
- * heap used / external just after the last major GC).
+ * from /proc (RSS) and `clusterd_memory_bytes` (heap used, heap total, external) right
+ * after a full GC the bench forces through each agent's inspector (see collectGarbage).
  * Verdict: least-squares slopes over the second half of the run against fixed
  * thresholds (see THRESHOLDS). Standalone: `node --import=tsx bench/http-soak.bench.ts`
  * (BENCH_SOAK_SECONDS, default 600, the issue's goal).
@@ -17,7 +17,9 @@
  * such reading late in the window read as a leak (+1.57 MiB/10 min on one agent in the
  * 20-minute run). With sweeping in the pause the same soak read 3.56–3.74 MiB.
  */
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import type { BenchResult } from './harness.js';
 import { table } from './harness.js';
 import { MiB, rssBytes, startCluster, suspicions } from './http-cluster.js';
@@ -27,14 +29,39 @@ const SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 600);
 const BASE = Number(process.env.BENCH_SOAK_BASE ?? 70);
 const RATE = 100;
 const SAMPLE_MS = 10_000;
-/** Node options of the agents: see the file comment. */
-const NODE_ARGS = ['--no-concurrent-array-buffer-sweeping'];
+/** Node options of the agents: see the file comment; the inspector (on the agent's own loopback address) lets the bench force a full GC before each sample. */
+const NODE_ARGS = (ip: string): string[] => ['--no-concurrent-array-buffer-sweeping', `--inspect=${ip}:${INSPECT_PORT}`];
+const INSPECT_PORT = 9229;
+
+/**
+ * A full, synchronous garbage collection in the agent at `ip` through its inspector
+ * (`HeapProfiler.collectGarbage`): the heap and external figures read right after it
+ * are the live data, in every sample, instead of whatever the last major GC of the
+ * agent's own happened to leave (one figure per GC, a handful per 5 minutes, each
+ * carrying what that GC could not yet free).
+ */
+async function collectGarbage(ip: string): Promise<void> {
+  const [target] = (await (await fetch(`http://${ip}:${INSPECT_PORT}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+  if (!target) throw new Error(`no inspector target at ${ip}:${INSPECT_PORT}`);
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  try {
+    await once(ws, 'open');
+    const done = new Promise<void>((resolve) => ws.on('message', (d) => {
+      if ((JSON.parse(String(d)) as { id?: number }).id === 1) resolve();
+    }));
+    ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+    await done;
+  } finally {
+    ws.close();
+  }
+}
 
 /**
  * Flat means: over the second half, every agent's slope (MiB per 10 minutes) stays at or
- * under these. Live data is judged on heap used and external measured just after the
- * last major GC (`heap_used_after_gc`): a sample taken between collections carries up to
- * a young generation's worth of garbage, ±10 MiB of noise. 2 MiB per 10 minutes is ~44
+ * under these. Live data is judged on heap used and external read right after a forced
+ * full GC: a sample taken between collections carries up to a young generation's worth
+ * of garbage, ±10 MiB of noise, and the agent's own major GCs are too few in 5 minutes
+ * (5–10) to fit a slope on, each carrying what it could not yet free. 2 MiB per 10 minutes is ~44
  * bytes per message each agent stores (80 messages/s reach every agent): a per-message
  * leak of any real structure is larger.
  *
@@ -92,11 +119,6 @@ function grows(fit: { slope: number; se: number }, thresholdMiB: number): boolea
   return per10Min(fit.slope) > thresholdMiB && fit.slope - 2 * fit.se > 0;
 }
 
-/** The samples of `series` from `from` on that show a new major GC's after-GC figures (one per GC seen). */
-export function afterGc<T extends { t: number; majorGcs: number }>(series: readonly T[], from: number): T[] {
-  return series.filter((s, k) => s.t >= from && k > 0 && s.majorGcs !== series[k - 1]!.majorGcs);
-}
-
 const per10Min = (bytesPerSecond: number): number => (bytesPerSecond * 600) / MiB;
 const mib = (b: number): string => `${(b / MiB).toFixed(1)}`;
 const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
@@ -136,8 +158,9 @@ export default async function bench(): Promise<BenchResult> {
       await new Promise((r) => setTimeout(r, SAMPLE_MS));
       const t = Math.round((Date.now() - start) / 1000);
       await Promise.all(agents.map(async (a, i) => {
+        await collectGarbage(a.http.slice(0, a.http.lastIndexOf(':')));
         const m = await memory(a.http);
-        series[i]!.push({ t, rss: rssBytes(a.proc.pid!), heapUsed: m.heap_used ?? NaN, heapTotal: m.heap_total ?? NaN, external: m.external ?? NaN, liveHeap: m.heap_used_after_gc ?? NaN, liveExternal: m.external_after_gc ?? NaN, majorGcs: m.majorGcs ?? 0 });
+        series[i]!.push({ t, rss: rssBytes(a.proc.pid!), heapUsed: m.heap_used ?? NaN, heapTotal: m.heap_total ?? NaN, external: m.external ?? NaN, liveHeap: m.heap_used ?? NaN, liveExternal: m.external ?? NaN, majorGcs: m.majorGcs ?? 0 });
       }));
     }
     clearInterval(timer);
@@ -145,15 +168,11 @@ export default async function bench(): Promise<BenchResult> {
     const from = SECONDS / 2;
     const verdicts = agents.map((a, i) => {
       const late = series[i]!.filter((s) => s.t >= from);
-      // the after-GC figures change only at a major GC: each sample repeats the last one
-      // until the next, so fitting every sample would count one measurement several times
-      // and understate the standard error; fit each GC's measurement once
-      const gcs = afterGc(series[i]!, from);
       const fits = {
         rss: slope(late.map((s) => [s.t, s.rss])),
         outside: slope(late.map((s) => [s.t, s.rss - s.heapTotal])),
-        heap: slope(gcs.map((s) => [s.t, s.liveHeap])),
-        external: slope(gcs.map((s) => [s.t, s.liveExternal])),
+        heap: slope(late.map((s) => [s.t, s.liveHeap])),
+        external: slope(late.map((s) => [s.t, s.liveExternal])),
       };
       return {
         name: a.name,
@@ -164,16 +183,15 @@ export default async function bench(): Promise<BenchResult> {
         heap: per10Min(fits.heap.slope),
         external: per10Min(fits.external.slope),
         heapTotal: per10Min(slope(late.map((s) => [s.t, s.heapTotal])).slope),
-        // the live figures move only at major GCs: the slope needs several of them
         majorGcs: late[late.length - 1]!.majorGcs - late[0]!.majorGcs,
-        gcPoints: gcs.length,
+        points: late.length,
         rssRange: [Math.min(...late.map((s) => s.rss)), Math.max(...late.map((s) => s.rss))],
-        externalRange: [Math.min(...gcs.map((s) => s.liveExternal)) / MiB, Math.max(...gcs.map((s) => s.liveExternal)) / MiB],
+        externalRange: [Math.min(...late.map((s) => s.liveExternal)) / MiB, Math.max(...late.map((s) => s.liveExternal)) / MiB],
       };
     });
     const worst = (k: 'rss' | 'outside' | 'heap' | 'external'): number => Math.max(...verdicts.map((v) => v[k]));
-    const enoughGcs = verdicts.every((v) => v.gcPoints >= 3);
-    const flat = enoughGcs && verdicts.every((v) => !v.grows);
+    const enough = verdicts.every((v) => v.points >= 10);
+    const flat = enough && verdicts.every((v) => !v.grows);
     const n = series[0]!.length;
     const step = Math.max(1, Math.floor(n / 10));
     const rows = series[0]!.map((_, k) => k).filter((k) => k % step === 0 || k === n - 1).map((k) => {
@@ -184,17 +202,17 @@ export default async function bench(): Promise<BenchResult> {
     return {
       title: 'Agent memory over a soak with steady traffic',
       markdown: [
-        `Five agents (lan profile, esbuild bundle, load advertised every second) on 127.0.0.${BASE + 1}–${BASE + 5}; ${RATE} requests/s spread over all agents: 80 % publishes to 20 channels (every agent stores all of them; history is capped per channel), 20 % presence churn (200 clients join in one pass of 10 s and leave in the next, on their own agents), for ${SECONDS} s. Memory sampled every 10 s: RSS from /proc, V8 heap and external from \`clusterd_memory_bytes\` (including \`heap_used_after_gc\`, measured just after the last major GC). ${sent} requests sent, ${failed} failed; suspicions: ${suspicions(agents)}.`,
+        `Five agents (lan profile, esbuild bundle, load advertised every second) on 127.0.0.${BASE + 1}–${BASE + 5}; ${RATE} requests/s spread over all agents: 80 % publishes to 20 channels (every agent stores all of them; history is capped per channel), 20 % presence churn (200 clients join in one pass of 10 s and leave in the next, on their own agents), for ${SECONDS} s. Memory sampled every 10 s: RSS from /proc, V8 heap and external from \`clusterd_memory_bytes\` (read right after a full GC forced through the agent's inspector on its loopback address). ${sent} requests sent, ${failed} failed; suspicions: ${suspicions(agents)}.`,
         '',
         'Largest value among the five agents (MiB):',
         '',
         table(['t (s)', 'RSS', 'heap used after GC', 'heap used', 'heap total', 'external after GC'], rows),
         '',
-        `Least-squares slopes ± one standard error over the second half (t ≥ ${from} s), MiB per 10 minutes; heap used and external as measured just after each major GC (the live data; one point per GC seen, agents run with \`--no-concurrent-array-buffer-sweeping\` so dead ArrayBuffers are gone by then), RSS and heap total as sampled:`,
+        `Least-squares slopes ± one standard error over the second half (t ≥ ${from} s), MiB per 10 minutes; heap used and external read right after a full GC the bench forces through each agent's inspector before every sample (the live data; agents run with \`--no-concurrent-array-buffer-sweeping\` so dead ArrayBuffers are gone by then), RSS and heap total as sampled:`,
         '',
-        table(['agent', 'heap used after GC', 'external after GC', 'RSS − heap total', 'RSS', 'heap total', 'RSS range (MiB)', 'external after GC range (MiB)', 'major GCs (points)'], verdicts.map((v) => [v.name, withSe(v.fits.heap), withSe(v.fits.external), withSe(v.fits.outside), withSe(v.fits.rss), signed(v.heapTotal), `${mib(v.rssRange[0]!)}–${mib(v.rssRange[1]!)}`, v.gcPoints > 0 ? `${v.externalRange[0]!.toFixed(2)}–${v.externalRange[1]!.toFixed(2)}` : '–', `${v.majorGcs} (${v.gcPoints})`])),
+        table(['agent', 'heap used after GC', 'external after GC', 'RSS − heap total', 'RSS', 'heap total', 'RSS range (MiB)', 'external after GC range (MiB)', 'major GCs (samples)'], verdicts.map((v) => [v.name, withSe(v.fits.heap), withSe(v.fits.external), withSe(v.fits.outside), withSe(v.fits.rss), signed(v.heapTotal), `${mib(v.rssRange[0]!)}–${mib(v.rssRange[1]!)}`, `${v.externalRange[0]!.toFixed(2)}–${v.externalRange[1]!.toFixed(2)}`, `${v.majorGcs} (${v.points})`])),
         '',
-        `Flat = no agent grows, with at least 3 major GCs seen per agent in that half; a figure grows when its slope is above its bound (${THRESHOLDS.liveHeapMiBPer10Min} MiB/10 min for heap used after GC, ${THRESHOLDS.liveExternalMiBPer10Min} for external after GC, ${THRESHOLDS.outsideHeapMiBPer10Min} for RSS − heap total, the memory outside the JS heap; RSS itself follows V8's heap sizing and is shown, not judged) and more than two standard errors above zero (bench/http-soak.bench.ts explains the bounds) → **${flat ? 'FLAT' : enoughGcs ? 'NOT FLAT' : 'INCONCLUSIVE (too few major GCs: run longer)'}** (worst: heap ${signed(worst('heap'))}, external ${signed(worst('external'))}, outside the heap ${signed(worst('outside'))}; RSS ${signed(worst('rss'))}).`,
+        `Flat = no agent grows, with at least 10 samples per agent in that half; a figure grows when its slope is above its bound (${THRESHOLDS.liveHeapMiBPer10Min} MiB/10 min for heap used after GC, ${THRESHOLDS.liveExternalMiBPer10Min} for external after GC, ${THRESHOLDS.outsideHeapMiBPer10Min} for RSS − heap total, the memory outside the JS heap; RSS itself follows V8's heap sizing and is shown, not judged) and more than two standard errors above zero (bench/http-soak.bench.ts explains the bounds) → **${flat ? 'FLAT' : enough ? 'NOT FLAT' : 'INCONCLUSIVE (too few samples: run longer)'}** (worst: heap ${signed(worst('heap'))}, external ${signed(worst('external'))}, outside the heap ${signed(worst('outside'))}; RSS ${signed(worst('rss'))}).`,
       ].join('\n'),
     };
   } finally {
