@@ -159,6 +159,8 @@ export class MemberTable {
    */
   private codes = new Uint8Array(16);
   private incarnations = new Float64Array(16);
+  /** One bit per member for its owner's use (see {@link mark}), cleared by any change of state or incarnation. */
+  private marks = new Uint8Array(16);
   /** Slots of the probe pass: [0, cursor) probed, the rest not yet, in no particular order (stale slots of removed members are skipped). */
   private order: number[] = [];
   private cursor = 0;
@@ -216,7 +218,28 @@ export class MemberTable {
   setIncarnation(member: Member, incarnation: number): void {
     member.incarnation = incarnation;
     const s = this.index.find(member.name);
-    if (s !== undefined) this.incarnations[s] = incarnation;
+    if (s === undefined) return;
+    if (this.incarnations[s] !== incarnation) this.marks[s] = 0;
+    this.incarnations[s] = incarnation;
+  }
+
+  /**
+   * Marks the member in slot `s` until its state or incarnation next changes (or
+   * {@link unmark}): a fact about its current state its owner can then check on the dense
+   * copy (Membership marks a suspicion that has every confirmation it can count, so the
+   * repeats that keep arriving are dropped without reading the suspicion).
+   */
+  mark(s: number): void {
+    this.marks[s] = 1;
+  }
+
+  unmark(s: number): void {
+    this.marks[s] = 0;
+  }
+
+  /** True when the member in slot `s` is marked (see {@link mark}). */
+  markedAt(s: number): boolean {
+    return this.marks[s] === 1;
   }
 
   /** The member called `name`, to read (it may be a frozen shared record). */
@@ -330,7 +353,9 @@ export class MemberTable {
     member.state = state;
     member.changedAt = now;
     const s = this.index.find(member.name);
-    if (s !== undefined) this.codes[s] = CODE[state];
+    if (s === undefined) return;
+    this.codes[s] = CODE[state];
+    this.marks[s] = 0;
   }
 
   /** Forgets a member (reaping). Its probe-order slot is dropped lazily. */
@@ -341,6 +366,7 @@ export class MemberTable {
     if (!m) return undefined;
     this.own[s] = this.base?.bySlot[s] !== undefined ? null : undefined;
     this.codes[s] = 0;
+    this.marks[s] = 0;
     this.counts[m.state]--;
     this.total--;
     if (!this.index.shared) this.index.release(name);
@@ -411,6 +437,9 @@ export class MemberTable {
     const incarnations = new Float64Array(n);
     incarnations.set(this.incarnations);
     this.incarnations = incarnations;
+    const marks = new Uint8Array(n);
+    marks.set(this.marks);
+    this.marks = marks;
   }
 
   /** Starts a new pass over every member but the local one (dropping stale slots). */

@@ -771,13 +771,16 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       return;
     }
     if (this.table.suspectAt(slot) && msg.incarnation === this.table.incarnationAt(slot)) {
-      // a confirmation (or a repeat) of the suspicion we hold: the suspicion alone decides
+      // a confirmation (or a repeat) of the suspicion we hold: the suspicion alone decides,
+      // and once it is complete (marked) nothing that arrives can change it
+      if (this.table.markedAt(slot)) return;
       const s = this.suspicions.get(msg.node);
       if (s && s.suspicion.confirm(msg.from)) {
         this.counters.confirmations++;
         this.rescheduleSuspicion(msg.node, msg.incarnation);
         this.queue.queueMessage(msg.node, msg);
       }
+      if (s?.suspicion.complete) this.table.mark(slot);
       return;
     }
     // from here on it changes
@@ -872,6 +875,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         // as a suspicion of our own, instead of on the old one's deadline.
         s.heardAt = undefined;
         s.suspicion = new Suspicion(this.clock.now(), this.name, s.k, s.minMs, s.minMs * this.opts.suspicionMaxTimeoutMult);
+        this.table.unmark(this.table.slotOf(name));
         s.timer = this.suspicionTimer(name, incarnation, s.suspicion.timeout());
         return;
       }
@@ -887,6 +891,9 @@ export class Membership extends TypedEmitter<MembershipEvents> {
 
   /** Notes that `name` itself just reached us, which matters while we suspect it. */
   private heardFrom(name: string): void {
+    // only suspects have a suspicion: most senders are not, as the dense copy tells
+    const slot = this.table.slotOf(name);
+    if (slot < 0 || !this.table.suspectAt(slot)) return;
     const s = this.suspicions.get(name);
     if (s) s.heardAt = this.clock.now();
   }

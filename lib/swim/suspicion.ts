@@ -38,6 +38,11 @@ export class Suspicion {
     return this.confirmers.length - 1;
   }
 
+  /** True once it has every confirmation it can count (later ones change nothing). */
+  get complete(): boolean {
+    return this.confirmers.length > this.k;
+  }
+
   /** Records a confirmation; true when it came from a member not heard before. */
   confirm(from: string): boolean {
     if (this.confirmers.length > this.k || this.confirmers.includes(from)) return false;

@@ -213,3 +213,29 @@ t.test('forEachGone visits exactly the dead and left members, and the visited on
   t.same(names(table), ['a', 'c', 'me']);
   t.equal(table.count('dead'), 0);
 });
+
+t.test('a mark lasts until the member changes state or incarnation', async (t) => {
+  const table = new MemberTable(new Random(10));
+  table.add(rec('a', 'suspect'));
+  const s = table.slotOf('a');
+  t.notOk(table.markedAt(s));
+  table.mark(s);
+  t.ok(table.markedAt(s));
+  const a = table.change('a')!;
+  table.setIncarnation(a, 0);
+  t.ok(table.markedAt(s), 'the same incarnation again changes nothing');
+  table.setIncarnation(a, 1);
+  t.notOk(table.markedAt(s), 'a new incarnation clears it');
+  table.mark(s);
+  table.setState(a, 'suspect', 1);
+  t.ok(table.markedAt(s), 'the same state changes nothing');
+  table.setState(a, 'alive', 2);
+  t.notOk(table.markedAt(s), 'a new state clears it');
+  table.mark(s);
+  table.unmark(s);
+  t.notOk(table.markedAt(s));
+  table.mark(s);
+  table.remove('a');
+  table.add(rec('b'));
+  t.notOk(table.markedAt(table.slotOf('b')), 'a reused slot starts unmarked');
+});
