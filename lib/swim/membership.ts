@@ -752,7 +752,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.table.setIncarnation(m, msg.incarnation);
     m.addr = msg.addr;
     m.meta = msg.meta;
-    this.clearSuspicion(m.name);
+    if (prev === 'suspect') this.clearSuspicion(m.name);
     this.table.setState(m, 'alive', now);
     this.trackBroker(m);
     this.queue.queueMessage(msg.node, msg);
@@ -898,6 +898,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     if (s) s.heardAt = this.clock.now();
   }
 
+  /** Ends the suspicion of `name`, if any (only suspects have one: every state change away from suspect comes through here). */
   private clearSuspicion(name: string): void {
     const s = this.suspicions.get(name);
     if (s) {
@@ -917,8 +918,9 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     }
     const m = this.table.change(msg.node)!;
     const state: MemberState = msg.from === msg.node ? 'left' : 'dead';
+    // only a suspect has a suspicion to end
+    if (m.state === 'suspect') this.clearSuspicion(m.name);
     this.table.setIncarnation(m, msg.incarnation);
-    this.clearSuspicion(m.name);
     this.table.setState(m, state, this.clock.now());
     this.trackBroker(m);
     this.queue.queueMessage(m.name, msg);
