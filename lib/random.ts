@@ -1,3 +1,6 @@
+/** The displaced indices of {@link Random.sample}, shared by every generator of the process (taken while in use). */
+let sampleScratch: { swapped: Int32Array; touched: number[] } | undefined;
+
 /**
  * Seeded pseudo-random numbers (xoshiro128**). Protocol code takes a `Random` instead of
  * calling `Math.random()`, so a seed replays a run exactly. Not for cryptography: keys
@@ -8,8 +11,6 @@ export class Random {
   private b: number;
   private c: number;
   private d: number;
-  /** The displaced-index map of {@link sample}, kept between calls (taken while in use). */
-  private scratch: Map<number, number> | undefined;
 
   /** @param seed any integer or string; the same seed gives the same sequence. */
   constructor(seed: number | string = 1) {
@@ -82,20 +83,29 @@ export class Random {
   sample<T>(items: readonly T[], k: number, exclude?: (item: T) => boolean): T[] {
     const out: T[] = [];
     if (k <= 0 || items.length === 0) return out;
-    // partial Fisher–Yates over indices: O(k) expected for small k, no full copy of items
+    // partial Fisher–Yates over indices: O(k) expected for small k, no full copy of items.
+    // The displaced indices live in one process-wide scratch array (value + 1; 0 = not
+    // displaced), reset entry by entry afterwards: a Map here allocated a new table on
+    // every clear(), and every gossip round of every simulated node samples.
     const n = items.length;
-    // one scratch map per generator, reused (a gossip round of every simulated node samples)
-    const swapped = this.scratch ?? new Map<number, number>();
-    this.scratch = undefined;
-    for (let i = 0; i < n && out.length < k; i++) {
-      const j = i + this.int(n - i);
-      const vj = swapped.get(j) ?? j;
-      swapped.set(j, swapped.get(i) ?? i);
-      const item = items[vj]!;
-      if (!exclude || !exclude(item)) out.push(item);
+    let scratch = sampleScratch;
+    sampleScratch = undefined; // taken: a sample inside `exclude` gets its own
+    if (scratch === undefined || scratch.swapped.length < n) scratch = { swapped: new Int32Array(Math.max(n, 2 * (scratch?.swapped.length ?? 0))), touched: [] };
+    const { swapped, touched } = scratch;
+    try {
+      for (let i = 0; i < n && out.length < k; i++) {
+        const j = i + this.int(n - i);
+        const vj = swapped[j] === 0 ? j : swapped[j]! - 1;
+        swapped[j] = (swapped[i] === 0 ? i : swapped[i]! - 1) + 1;
+        touched.push(j);
+        const item = items[vj]!;
+        if (!exclude || !exclude(item)) out.push(item);
+      }
+    } finally {
+      for (const t of touched) swapped[t] = 0;
+      touched.length = 0;
+      sampleScratch = scratch;
     }
-    swapped.clear();
-    this.scratch = swapped;
     return out;
   }
 

@@ -105,6 +105,8 @@ export class SimNetwork {
    */
   membershipHooks: ((node: SimNode) => Pick<MembershipInit, 'ackPayload' | 'onAckPayload'>) | undefined;
 
+  /** Where sendFrame gathers a frame's gossip (emptied after each frame). */
+  private readonly gossipScratch: Message[] = [];
   /** The member-name index every simulated node's table shares (decision 0043). */
   readonly index = new MemberIndex(true);
   private readonly byName = new Map<string, SimNode>();
@@ -443,8 +445,16 @@ export class SimNetwork {
     if (this.clock.now() < node.stalledUntil) return;
     const left = this.budget - bytes;
     // the queued messages themselves, shared by every receiver (Membership never mutates
-    // what it handles); the queue still encodes each once, for its size
-    if (left > 0) bytes += node.m.piggybackMessages(left, msgs);
+    // what it handles), gathered in a reused array and appended in one exact-size copy
+    // (pushing ~50 of them onto msgs would regrow its backing store three times a frame)
+    if (left > 0) {
+      const gossip = this.gossipScratch;
+      bytes += node.m.piggybackMessages(left, gossip);
+      if (gossip.length > 0) {
+        msgs = msgs.length === 0 ? gossip.slice() : msgs.concat(gossip);
+        gossip.length = 0;
+      }
+    }
     if (msgs.length === 0) return;
     node.framesSent++;
     node.msgsSent += msgs.length;

@@ -52,3 +52,41 @@ t.test('fork gives independent deterministic streams', async (t) => {
   t.not(new Random(9).fork('x').uint32(), c.uint32());
   t.equal(hashString('abc'), hashString('abc'));
 });
+
+t.test('sample draws exactly what a partial Fisher–Yates over a map of displaced indices draws, call after call, reentrant too', async (t) => {
+  // the reference: the algorithm written plainly
+  const reference = (r: Random, items: number[], k: number, exclude?: (x: number) => boolean): number[] => {
+    const out: number[] = [];
+    if (k <= 0 || items.length === 0) return out;
+    const swapped = new Map<number, number>();
+    for (let i = 0; i < items.length && out.length < k; i++) {
+      const j = i + r.int(items.length - i);
+      const vj = swapped.get(j) ?? j;
+      swapped.set(j, swapped.get(i) ?? i);
+      const item = items[vj]!;
+      if (!exclude || !exclude(item)) out.push(item);
+    }
+    return out;
+  };
+  const a = new Random(77);
+  const b = new Random(77);
+  for (let round = 0; round < 200; round++) {
+    const n = 1 + (round * 37) % 500;
+    const items = Array.from({ length: n }, (_, i) => i);
+    const k = round % 7;
+    const odd = (x: number): boolean => x % 2 === 1;
+    t.same(a.sample(items, k, round % 3 === 0 ? odd : undefined), reference(b, items, k, round % 3 === 0 ? odd : undefined), `round ${round}`);
+  }
+  // a sample taken inside another's exclude callback gets its own scratch
+  const inner: number[][] = [];
+  const got = a.sample([1, 2, 3, 4, 5, 6], 3, (x) => {
+    inner.push(a.sample([10, 20, 30], 2));
+    return x === 3;
+  });
+  const want = reference(b, [1, 2, 3, 4, 5, 6], 3, (x) => {
+    const r = reference(b, [10, 20, 30], 2);
+    t.same(inner.shift(), r);
+    return x === 3;
+  });
+  t.same(got, want);
+});
