@@ -49,7 +49,8 @@ export function memberSnapshot(m: Readonly<Member>): MemberSnapshot {
  */
 export class MemberIndex {
   private readonly slots = new Map<string, number>();
-  private readonly names: string[] = [];
+  /** Slots handed out so far (freed ones are reused before this grows). */
+  private next = 0;
   private readonly free: number[] = [];
 
   /** @param shared true when several tables use this index (its slots are then never freed). @default false */
@@ -57,7 +58,7 @@ export class MemberIndex {
 
   /** Slots handed out so far (the bound of every slot number). */
   get size(): number {
-    return this.names.length;
+    return this.next;
   }
 
   /** The slot of `name`, or undefined when it has none. */
@@ -69,9 +70,8 @@ export class MemberIndex {
   slot(name: string): number {
     let s = this.slots.get(name);
     if (s === undefined) {
-      s = this.free.pop() ?? this.names.length;
+      s = this.free.pop() ?? this.next++;
       this.slots.set(name, s);
-      this.names[s] = name;
     }
     return s;
   }
