@@ -42,21 +42,39 @@ class Scheduled implements Timer {
   constructor(
     readonly clock: ManualClock,
     readonly at: number,
-    readonly fn: (arg: never) => void,
-    readonly arg: unknown,
+    public fn: (arg: never) => void,
+    public arg: unknown,
   ) {}
 
   cancel(): void {
     if (!this.cancelled) {
       this.cancelled = true;
+      this.release();
       this.clock.cancelled();
     }
   }
+
+  /**
+   * Lets go of the callback and its argument once they can no longer run. A spent timer
+   * often lives on in an older object (its bucket, a handle kept for cancelling), and a
+   * dead old object's references keep young objects alive through every scavenge until
+   * the next full GC: a simulation's closures and messages would be copied and promoted
+   * for nothing.
+   */
+  release(): void {
+    this.fn = noop;
+    this.arg = undefined;
+  }
 }
 
-/** The timers due at one instant, in scheduling order; `next` is the first not yet run. */
+function noop(): void {}
+
+/**
+ * The timers due at one instant, in scheduling order; `next` is the first not yet run.
+ * Slots before `next` are emptied (see Scheduled.release).
+ */
 interface Bucket {
-  items: Scheduled[];
+  items: (Scheduled | undefined)[];
   next: number;
 }
 
@@ -140,11 +158,16 @@ export class ManualClock implements Clock {
   runNext(limit = Infinity): boolean {
     const top = this.head();
     if (!top || top.at > limit) return false;
-    this.buckets.get(top.at)!.next++;
+    const bucket = this.buckets.get(top.at)!;
+    // the bucket may be older than the timers in it: drop them from it as they fire (see Scheduled.release)
+    bucket.items[bucket.next++] = undefined;
     this.live--;
     top.cancelled = true;
     if (top.at > this.time) this.time = top.at;
-    (top.fn as (arg: unknown) => void)(top.arg);
+    const fn = top.fn as (arg: unknown) => void;
+    const arg = top.arg;
+    top.release();
+    fn(arg);
     return true;
   }
 
@@ -172,7 +195,7 @@ export class ManualClock implements Clock {
         if (!item.cancelled) return item;
         // a timer cancelled before its turn: it no longer counts as waiting
         this.dead--;
-        bucket.next++;
+        items[bucket.next++] = undefined;
       }
       this.buckets.delete(at);
       this.popTime();
@@ -183,7 +206,7 @@ export class ManualClock implements Clock {
   /** Drops every cancelled timer from the buckets, and the buckets left empty. */
   private compact(): void {
     for (const [at, bucket] of this.buckets) {
-      const kept = bucket.items.slice(bucket.next).filter((x) => !x.cancelled);
+      const kept = bucket.items.slice(bucket.next).filter((x) => !x!.cancelled);
       if (kept.length > 0) this.buckets.set(at, { items: kept, next: 0 });
       else this.buckets.delete(at);
     }

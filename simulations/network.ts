@@ -7,6 +7,7 @@ import { Random } from '../lib/random.js';
 import { Membership } from '../lib/swim/membership.js';
 import { MemberIndex } from '../lib/swim/members.js';
 import type { MemberInfo, MembershipEvents, MembershipInit, SwimOutbound } from '../lib/swim/membership.js';
+import type { MessageBuffer } from '../lib/swim/broadcasts.js';
 import { NodeTimer, SimNode } from './sim-node.js';
 import type { Deferred, Frame, StreamHop } from './sim-node.js';
 import { wireSize } from './wire-size.js';
@@ -106,7 +107,7 @@ export class SimNetwork {
   membershipHooks: ((node: SimNode) => Pick<MembershipInit, 'ackPayload' | 'onAckPayload'>) | undefined;
 
   /** Where sendFrame gathers a frame's gossip (emptied after each frame). */
-  private readonly gossipScratch: Message[] = [];
+  private readonly frameScratch: MessageBuffer<Message> = { msgs: [], count: 0 };
   /** The member-name index every simulated node's table shares (decision 0043). */
   readonly index = new MemberIndex(true);
   private readonly byName = new Map<string, SimNode>();
@@ -445,15 +446,14 @@ export class SimNetwork {
     if (this.clock.now() < node.stalledUntil) return;
     const left = this.budget - bytes;
     // the queued messages themselves, shared by every receiver (Membership never mutates
-    // what it handles), gathered in a reused array and appended in one exact-size copy
-    // (pushing ~50 of them onto msgs would regrow its backing store three times a frame)
+    // what it handles), gathered after the frame's own in a buffer reused by every frame and
+    // copied out once at the exact size (pushing ~50 onto msgs would regrow it three times)
     if (left > 0) {
-      const gossip = this.gossipScratch;
-      bytes += node.m.piggybackMessages(left, gossip);
-      if (gossip.length > 0) {
-        msgs = msgs.length === 0 ? gossip.slice() : msgs.concat(gossip);
-        gossip.length = 0;
-      }
+      const frame = this.frameScratch;
+      for (let i = 0; i < msgs.length; i++) frame.msgs[i] = msgs[i]!;
+      frame.count = msgs.length;
+      bytes += node.m.piggybackMessages(left, frame);
+      if (frame.count > msgs.length) msgs = frame.msgs.slice(0, frame.count);
     }
     if (msgs.length === 0) return;
     node.framesSent++;

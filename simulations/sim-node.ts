@@ -22,13 +22,15 @@ export interface StreamHop {
 /** What a stalled node finds waiting when it wakes. */
 export type Deferred = NodeTimer | Frame | StreamHop;
 
+function spent(): void {}
+
 /** A node timer that can wait out a stall and still honour a cancel made meanwhile. */
 export class NodeTimer implements Timer {
   inner: Timer | undefined;
   private cancelled = false;
 
   constructor(
-    private readonly fn: () => void,
+    private fn: () => void,
     /** The node whose process set it, and that process's generation (its timers die with it). */
     readonly node: SimNode,
     readonly gen: number,
@@ -36,12 +38,21 @@ export class NodeTimer implements Timer {
 
   cancel(): void {
     this.cancelled = true;
+    this.fn = spent;
     this.inner?.cancel();
   }
 
-  /** Runs the callback unless it was cancelled while deferred. */
+  /**
+   * Runs the callback unless it was cancelled while deferred, then lets go of it: the
+   * handle may live on in an older object, whose references would keep the callback's
+   * young state alive through scavenges (see lib/clock.ts, Scheduled.release).
+   */
   fire(): void {
-    if (!this.cancelled) this.fn();
+    if (this.cancelled) return;
+    const fn = this.fn;
+    this.fn = spent;
+    this.cancelled = true;
+    fn();
   }
 }
 

@@ -1,5 +1,8 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import t from 'tap';
 import { ManualClock, SystemClock } from '../lib/clock.js';
+import type { Timer } from '../lib/clock.js';
 
 t.test('manual clock fires timers in time then scheduling order', async (t) => {
   const c = new ManualClock(0, 1000);
@@ -82,4 +85,30 @@ t.test('system clock is monotonic and its timers fire', async (t) => {
   clearInterval(keep);
   t.ok(c.now() >= a);
   t.ok(Math.abs(c.wall() - Date.now()) < 1000);
+});
+
+t.test('a fired or cancelled timer lets go of its callback and argument', async (t) => {
+  // A spent timer's handle often lives on in an older object; what it still references
+  // would survive every scavenge until the next full GC (decision 0045).
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const c = new ManualClock();
+  const held: Timer[] = [];
+  const refs: WeakRef<object>[] = [];
+  const schedule = (cancel: boolean): void => {
+    const state = { payload: new Array(1000).fill(1) };
+    const arg = { other: new Array(1000).fill(2) };
+    refs.push(new WeakRef(state), new WeakRef(arg));
+    const timer = c.schedule(10, (a) => void [state, a], arg);
+    if (cancel) timer.cancel();
+    held.push(timer);
+  };
+  schedule(false);
+  schedule(true);
+  c.advance(20);
+  // a WeakRef holds its target until the job that made it ends
+  await new Promise((r) => setImmediate(r));
+  gc();
+  t.same(refs.map((r) => r.deref() === undefined), [true, true, true, true], 'nothing reachable from the handles kept');
+  t.equal(held.length, 2);
 });

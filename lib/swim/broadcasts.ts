@@ -15,6 +15,17 @@ interface Item<M> {
   next: Item<M> | undefined;
 }
 
+/**
+ * A buffer of messages reused from frame to frame: `msgs[0 .. count)` are the current
+ * ones, slots past `count` are stale. Emptying an array (`length = 0`) releases its
+ * backing store in V8, so a scratch array emptied per frame is regrown per frame; this
+ * one is only ever overwritten.
+ */
+export interface MessageBuffer<M> {
+  msgs: M[];
+  count: number;
+}
+
 /** A doubly linked list of items, oldest at the head. */
 interface Level<M> {
   head: Item<M> | undefined;
@@ -119,21 +130,22 @@ export class BroadcastQueue<M = never> {
    */
   take(budget: number, n: number): Uint8Array[] {
     const out: Uint8Array[] = [];
-    this.scan(budget, n, out, false);
+    this.scan(budget, n, out, undefined);
     return out;
   }
 
   /**
    * {@link take} for messages queued with {@link queueMessage}: appends the messages
-   * themselves to `out` (the same ones, in the same order, with the same transmit
-   * accounting as `take`) and returns the bytes they take encoded.
+   * themselves to `out` from `out.count` on (the same ones, in the same order, with the
+   * same transmit accounting as `take`) and returns the bytes they take encoded.
    */
-  takeMessages(budget: number, n: number, out: M[]): number {
-    return this.scan(budget, n, out as unknown[], true);
+  takeMessages(budget: number, n: number, out: MessageBuffer<M>): number {
+    return this.scan(budget, n, undefined, out);
   }
 
-  /** One take: appends the bytes (or, with `messages`, the messages) to `out`; returns the bytes used. */
-  private scan(budget: number, n: number, out: unknown[], messages: boolean): number {
+  /** One take: appends the bytes to `bytesOut`, or the messages to `msgsOut`; returns the bytes used. */
+  private scan(budget: number, n: number, bytesOut: Uint8Array[] | undefined, msgsOut: MessageBuffer<M> | undefined): number {
+    const messages = msgsOut !== undefined;
     if (this.byKey.size === 0 || budget <= 0) return 0;
     const limit = this.limit(n);
     let left = budget;
@@ -147,8 +159,8 @@ export class BroadcastQueue<M = never> {
         const prev = item.prev;
         const size = item.size >= 0 ? item.size : this.measure(item, messages);
         if (size <= left) {
-          if (!messages) out.push((item.bytes ??= this.encoded(item)));
-          else if (item.msg !== undefined) out.push(item.msg);
+          if (!msgsOut) bytesOut!.push((item.bytes ??= this.encoded(item)));
+          else if (item.msg !== undefined) msgsOut.msgs[msgsOut.count++] = item.msg;
           else throw new Error('takeMessages: a message was queued as bytes');
           left -= size;
           this.unlink(item);

@@ -17,6 +17,7 @@ import type { Random } from '../random.js';
 import type { Address } from '../transport/transport.js';
 import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcasts.js';
+import type { MessageBuffer } from './broadcasts.js';
 import { MemberTable } from './members.js';
 import { stateSet } from './members.js';
 import type { Member, MemberIndex, MemberState, SharedMembers } from './members.js';
@@ -479,11 +480,11 @@ export class Membership extends TypedEmitter<MembershipEvents> {
 
   /**
    * {@link piggyback} for an in-process network (the simulator): appends the broadcast
-   * messages themselves to `out` instead of their encodings, and returns the bytes they
-   * take encoded. The same messages, order and transmit counts as `piggyback`. The
-   * receivers must treat them as read-only (as {@link handle} does).
+   * messages themselves to `out` (from `out.count` on) instead of their encodings, and
+   * returns the bytes they take encoded. The same messages, order and transmit counts as
+   * `piggyback`. The receivers must treat them as read-only (as {@link handle} does).
    */
-  piggybackMessages(budget: number, out: Message[]): number {
+  piggybackMessages(budget: number, out: MessageBuffer<Message>): number {
     return this.queue.takeMessages(budget, this.table.live, out);
   }
 

@@ -1,4 +1,7 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import t from 'tap';
+import type { Timer } from '../../lib/clock.js';
 import { SimNetwork } from '../../simulations/network.js';
 
 /** A small scripted run touching every fault the network offers. */
@@ -118,4 +121,25 @@ t.test('a converged start needs no join traffic and stays converged', async (t) 
   net.run(10_000);
   t.ok(net.converged());
   t.ok(net.totals().msgsSent > 0);
+});
+
+t.test("a node's fired or cancelled timer lets go of its callback", async (t) => {
+  // the handle may outlive the timer in an older object (decision 0045)
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const net = new SimNetwork({ seed: 8 });
+  const [node] = net.addMany(1);
+  const clock = net.nodeClock(node!, node!.gen);
+  const refs: WeakRef<object>[] = [];
+  const set = (ms: number): Timer => {
+    const state = { payload: new Array(1000).fill(1) };
+    refs.push(new WeakRef(state));
+    return clock.setTimer(ms, () => void state);
+  };
+  const held = [set(10), set(50)];
+  held[1]!.cancel();
+  net.run(100);
+  await new Promise((r) => setImmediate(r));
+  gc();
+  t.same(refs.map((r) => r.deref() === undefined), [true, true], 'neither callback reachable from its handle');
 });
