@@ -1,20 +1,3 @@
-/** One queued gossip message, linked into the list of its transmit level. */
-interface Item<M> {
-  key: string;
-  /** The encoded message, once something needed it (see {@link BroadcastQueue.queue}). */
-  bytes: Uint8Array | undefined;
-  /** Encodes the message the first time it is offered for a frame. */
-  encode: (() => Uint8Array) | undefined;
-  /** The message itself, when queued with {@link BroadcastQueue.queueMessage}. */
-  msg: M | undefined;
-  /** Encoded length in bytes, or −1 until something needed it. */
-  size: number;
-  transmits: number;
-  done: (() => void) | undefined;
-  prev: Item<M> | undefined;
-  next: Item<M> | undefined;
-}
-
 /**
  * A buffer of messages reused from frame to frame: `msgs[0 .. count)` are the current
  * ones, slots past `count` are stale. Emptying an array (`length = 0`) releases its
@@ -26,11 +9,8 @@ export interface MessageBuffer<M> {
   count: number;
 }
 
-/** A doubly linked list of items, oldest at the head. */
-interface Level<M> {
-  head: Item<M> | undefined;
-  tail: Item<M> | undefined;
-}
+/** No item: the end of a list, an empty level, an empty free list. */
+const NONE = -1;
 
 /**
  * The transmit-limited broadcast queue of SWIM dissemination. Each queued message
@@ -42,22 +22,47 @@ interface Level<M> {
  * so fresh news overtakes old news. A message about a node replaces any older queued
  * message about the same node (they would only contradict each other).
  *
- * Items live in one intrusive linked list per transmit count, so taking, promoting
- * and replacing a message are O(1) and allocate nothing: this runs for every frame
- * every node sends, thousands of times per virtual second in a large simulation.
+ * Items live in one linked list per transmit count, so taking, promoting and replacing
+ * a message are O(1). This runs for every frame every node sends, thousands of times per
+ * virtual second in a large simulation, so the items are not objects: an item is a
+ * slot number, its links, size and transmit count sit in typed arrays (a take walks
+ * them without touching anything else), and its key, message and callback in plain
+ * arrays. Taking, promoting, replacing and dropping allocate nothing, and no item is an
+ * object for the garbage collector to copy and promote.
  */
 export class BroadcastQueue<M = never> {
-  private readonly byKey = new Map<string, Item<M>>();
-  /** levels[t]: items transmitted t times. */
-  private readonly levels: Level<M>[] = [];
+  /** key → slot of its queued item. */
+  private readonly byKey = new Map<string, number>();
+
+  // ---- per slot
+  private keyOf: (string | undefined)[] = [];
+  /** The message, when queued with {@link queueMessage}. */
+  private msgOf: (M | undefined)[] = [];
+  /** The encoding, or the function that makes it on first need, or undefined (encode `msgOf` with `encodeMessage`). */
+  private bytesOf: (Uint8Array | (() => Uint8Array) | undefined)[] = [];
+  private doneOf: ((() => void) | undefined)[] = [];
+  private prev = new Int32Array(16);
+  /** The next slot in the item's level; in the free list, the next free slot. */
+  private next = new Int32Array(16);
+  /** Encoded length in bytes, or −1 until something needed it. */
+  private sizeAt = new Int32Array(16);
+  private transmits = new Int32Array(16);
+  /** Slots ever used; the free ones among them are listed from `free`. */
+  private used = 0;
+  private free = NONE;
+
+  /** heads[t], tails[t]: oldest and newest slot transmitted t times. */
+  private readonly heads: number[] = [];
+  private readonly tails: number[] = [];
+
   /**
-   * sizes[b]: queued items whose encoding is b bytes long; `minSize` the smallest such b
+   * bySize[b]: queued items whose encoding is b bytes long; `minSize` the smallest such b
    * (Infinity when none), `unsized` the items not measured yet (all at level 0). A take
    * whose room left is below `minSize`, with nothing left unmeasured, can take nothing
    * more: it stops there instead of walking the rest of the queue (during a split of
    * 1,000 nodes, hundreds of items on every one of thousands of takes per second).
    */
-  private readonly sizes: number[] = [];
+  private readonly bySize: number[] = [];
   private minSize = Infinity;
   private unsized = 0;
 
@@ -94,8 +99,7 @@ export class BroadcastQueue<M = never> {
    * it in a busy cluster, is never encoded.
    */
   queue(key: string, bytes: Uint8Array | (() => Uint8Array), done?: () => void): void {
-    if (typeof bytes === 'function') this.insert({ key, bytes: undefined, encode: bytes, msg: undefined, size: -1, transmits: 0, done, prev: undefined, next: undefined });
-    else this.insert({ key, bytes, encode: undefined, msg: undefined, size: bytes.length, transmits: 0, done, prev: undefined, next: undefined });
+    this.insert(key, undefined, bytes, typeof bytes === 'function' ? -1 : bytes.length, done);
   }
 
   /**
@@ -106,16 +110,23 @@ export class BroadcastQueue<M = never> {
    * per queued message than passing an encoder function.
    */
   queueMessage(key: string, msg: M, bytes?: Uint8Array, done?: () => void): void {
-    this.insert({ key, bytes, encode: undefined, msg, size: bytes ? bytes.length : -1, transmits: 0, done, prev: undefined, next: undefined });
+    this.insert(key, msg, bytes, bytes ? bytes.length : -1, done);
   }
 
-  private insert(item: Item<M>): void {
-    const old = this.byKey.get(item.key);
-    if (old) this.drop(old);
-    if (item.size >= 0) this.countSize(item.size);
+  private insert(key: string, msg: M | undefined, bytes: Uint8Array | (() => Uint8Array) | undefined, size: number, done: (() => void) | undefined): void {
+    const old = this.byKey.get(key);
+    if (old !== undefined) this.drop(old);
+    const i = this.alloc();
+    this.keyOf[i] = key;
+    this.msgOf[i] = msg;
+    this.bytesOf[i] = bytes;
+    this.doneOf[i] = done;
+    this.sizeAt[i] = size;
+    this.transmits[i] = 0;
+    if (size >= 0) this.countSize(size);
     else this.unsized++;
-    this.byKey.set(item.key, item);
-    this.append(item);
+    this.byKey.set(key, i);
+    this.append(i);
     if (this.byKey.size > this.maxQueued) this.dropMostTransmitted();
   }
 
@@ -145,124 +156,179 @@ export class BroadcastQueue<M = never> {
 
   /** One take: appends the bytes to `bytesOut`, or the messages to `msgsOut`; returns the bytes used. */
   private scan(budget: number, n: number, bytesOut: Uint8Array[] | undefined, msgsOut: MessageBuffer<M> | undefined): number {
-    const messages = msgsOut !== undefined;
     if (this.byKey.size === 0 || budget <= 0) return 0;
     const limit = this.limit(n);
     let left = budget;
-    // taken items are promoted after the scan, so one call never sends a message twice
-    let taken: Item<M> | undefined;
-    levels: for (let t = 0; t < this.levels.length && left > 0; t++) {
-      let item = this.levels[t]!.tail;
-      while (item && left > 0) {
+    // taken items are promoted after the walk (chained through `next`), so one take never
+    // sends a message twice
+    let taken = NONE;
+    levels: for (let t = 0; t < this.tails.length && left > 0; t++) {
+      let i = this.tails[t]!;
+      while (i !== NONE && left > 0) {
         // nothing queued fits any more: the rest of the walk would skip every item
         if (left < this.minSize && this.unsized === 0) break levels;
-        const prev = item.prev;
-        const size = item.size >= 0 ? item.size : this.measure(item, messages);
+        const prev = this.prev[i]!;
+        const size = this.sizeAt[i]! >= 0 ? this.sizeAt[i]! : this.measure(i, msgsOut !== undefined);
         if (size <= left) {
-          if (!msgsOut) bytesOut!.push((item.bytes ??= this.encoded(item)));
-          else if (item.msg !== undefined) msgsOut.msgs[msgsOut.count++] = item.msg;
-          else throw new Error('takeMessages: a message was queued as bytes');
+          if (!msgsOut) bytesOut!.push(this.encoded(i));
+          else {
+            const msg = this.msgOf[i];
+            if (msg === undefined) throw new Error('takeMessages: a message was queued as bytes');
+            msgsOut.msgs[msgsOut.count++] = msg;
+          }
           left -= size;
-          this.unlink(item);
-          item.next = taken;
-          taken = item;
+          this.unlink(i);
+          this.next[i] = taken;
+          taken = i;
         }
-        item = prev;
+        i = prev;
       }
     }
-    while (taken) {
-      const item = taken;
-      taken = item.next;
-      item.next = undefined;
-      item.transmits++;
-      if (item.transmits >= limit) {
-        this.byKey.delete(item.key);
-        this.uncountSize(item.size);
-        item.done?.();
-      } else {
-        this.append(item);
+    while (taken !== NONE) {
+      const i = taken;
+      taken = this.next[i]!;
+      if (++this.transmits[i]! < limit) {
+        this.append(i);
+        continue;
       }
+      const done = this.doneOf[i];
+      this.byKey.delete(this.keyOf[i]!);
+      this.uncountSize(this.sizeAt[i]!);
+      this.release(i);
+      done?.();
     }
     return budget - left;
   }
 
   /** Drops everything (running the `done` callbacks). */
   reset(): void {
-    const items = [...this.byKey.values()];
+    const dones: (() => void)[] = [];
+    for (const i of this.byKey.values()) {
+      const done = this.doneOf[i];
+      if (done) dones.push(done);
+    }
     this.byKey.clear();
-    this.levels.length = 0;
-    this.sizes.length = 0;
+    this.keyOf = [];
+    this.msgOf = [];
+    this.bytesOf = [];
+    this.doneOf = [];
+    this.used = 0;
+    this.free = NONE;
+    this.heads.length = 0;
+    this.tails.length = 0;
+    this.bySize.length = 0;
     this.minSize = Infinity;
     this.unsized = 0;
-    for (const item of items) item.done?.();
+    for (const done of dones) done();
   }
 
   /** Sizes an item the first time a take considers it: by `sizeOf` when only the message is wanted, else by encoding it. */
-  private measure(item: Item<M>, messages: boolean): number {
-    const size = messages && this.sizeOf && item.msg !== undefined ? this.sizeOf(item.msg) : (item.bytes ??= this.encoded(item)).length;
-    item.size = size;
+  private measure(i: number, messages: boolean): number {
+    const msg = this.msgOf[i];
+    const size = messages && this.sizeOf && msg !== undefined ? this.sizeOf(msg) : this.encoded(i).length;
+    this.sizeAt[i] = size;
     this.unsized--;
     this.countSize(size);
     return size;
   }
 
-  private encoded(item: Item<M>): Uint8Array {
-    if (item.encode) {
-      const bytes = item.encode();
-      item.encode = undefined;
-      return bytes;
-    }
-    if (!this.encodeMessage) throw new Error('BroadcastQueue: queueMessage without bytes needs encodeMessage');
-    return this.encodeMessage(item.msg!);
+  /** The item's encoding, made (and kept) on first need. */
+  private encoded(i: number): Uint8Array {
+    const b = this.bytesOf[i];
+    if (b instanceof Uint8Array) return b;
+    let bytes: Uint8Array;
+    if (b) bytes = b();
+    else if (this.encodeMessage) bytes = this.encodeMessage(this.msgOf[i]!);
+    else throw new Error('BroadcastQueue: queueMessage without bytes needs encodeMessage');
+    this.bytesOf[i] = bytes;
+    return bytes;
   }
 
   private countSize(len: number): void {
-    while (this.sizes.length <= len) this.sizes.push(0);
-    this.sizes[len]!++;
+    while (this.bySize.length <= len) this.bySize.push(0);
+    this.bySize[len]!++;
     if (len < this.minSize) this.minSize = len;
   }
 
   private uncountSize(len: number): void {
-    if (--this.sizes[len]! > 0 || len !== this.minSize) return;
+    if (--this.bySize[len]! > 0 || len !== this.minSize) return;
     // the smallest size is gone: find the next one up (rare, and sizes are few)
     let b = len + 1;
-    while (b < this.sizes.length && this.sizes[b] === 0) b++;
-    this.minSize = b < this.sizes.length ? b : Infinity;
+    while (b < this.bySize.length && this.bySize[b] === 0) b++;
+    this.minSize = b < this.bySize.length ? b : Infinity;
   }
 
-  private append(item: Item<M>): void {
-    while (this.levels.length <= item.transmits) this.levels.push({ head: undefined, tail: undefined });
-    const level = this.levels[item.transmits]!;
-    item.prev = level.tail;
-    item.next = undefined;
-    if (level.tail) level.tail.next = item;
-    else level.head = item;
-    level.tail = item;
+  /** A free slot, growing the arrays when none is left. */
+  private alloc(): number {
+    if (this.free !== NONE) {
+      const i = this.free;
+      this.free = this.next[i]!;
+      return i;
+    }
+    if (this.used === this.next.length) {
+      const grow = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.prev = grow(this.prev);
+      this.next = grow(this.next);
+      this.sizeAt = grow(this.sizeAt);
+      this.transmits = grow(this.transmits);
+    }
+    return this.used++;
   }
 
-  private unlink(item: Item<M>): void {
-    const level = this.levels[item.transmits]!;
-    if (item.prev) item.prev.next = item.next;
-    else level.head = item.next;
-    if (item.next) item.next.prev = item.prev;
-    else level.tail = item.prev;
-    item.prev = undefined;
-    item.next = undefined;
+  /** Returns a slot to the free list, letting go of what it held. */
+  private release(i: number): void {
+    this.keyOf[i] = undefined;
+    this.msgOf[i] = undefined;
+    this.bytesOf[i] = undefined;
+    this.doneOf[i] = undefined;
+    this.next[i] = this.free;
+    this.free = i;
   }
 
-  private drop(item: Item<M>): void {
-    this.unlink(item);
-    this.byKey.delete(item.key);
-    if (item.size >= 0) this.uncountSize(item.size);
+  /** Appends slot `i` at the newest end of the level of its transmit count. */
+  private append(i: number): void {
+    const t = this.transmits[i]!;
+    while (this.tails.length <= t) {
+      this.heads.push(NONE);
+      this.tails.push(NONE);
+    }
+    const tail = this.tails[t]!;
+    this.prev[i] = tail;
+    this.next[i] = NONE;
+    if (tail !== NONE) this.next[tail] = i;
+    else this.heads[t] = i;
+    this.tails[t] = i;
+  }
+
+  private unlink(i: number): void {
+    const t = this.transmits[i]!;
+    const prev = this.prev[i]!;
+    const next = this.next[i]!;
+    if (prev !== NONE) this.next[prev] = next;
+    else this.heads[t] = next;
+    if (next !== NONE) this.prev[next] = prev;
+    else this.tails[t] = prev;
+  }
+
+  private drop(i: number): void {
+    this.unlink(i);
+    this.byKey.delete(this.keyOf[i]!);
+    if (this.sizeAt[i]! >= 0) this.uncountSize(this.sizeAt[i]!);
     else this.unsized--;
-    item.done?.();
+    const done = this.doneOf[i];
+    this.release(i);
+    done?.();
   }
 
   /** Evicts the most-transmitted, oldest message to respect maxQueued. */
   private dropMostTransmitted(): void {
-    for (let t = this.levels.length - 1; t >= 0; t--) {
-      const oldest = this.levels[t]!.head;
-      if (oldest) return this.drop(oldest);
+    for (let t = this.tails.length - 1; t >= 0; t--) {
+      const oldest = this.heads[t]!;
+      if (oldest !== NONE) return this.drop(oldest);
     }
   }
 }

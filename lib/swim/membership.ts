@@ -23,6 +23,8 @@ import { stateSet } from './members.js';
 import type { Member, MemberIndex, MemberState, SharedMembers } from './members.js';
 import { decodeMeta, emptyMeta, sameBytes } from './meta.js';
 import type { NodeMeta } from './meta.js';
+import { PendingTable } from './pending.js';
+import type { Pending } from './pending.js';
 import { Suspicion, suspicionMinTimeout } from './suspicion.js';
 
 /**
@@ -167,7 +169,7 @@ interface SuspicionState {
 /** How a probe ended: answered, unanswered, or not judgeable because our own timers ran late. */
 type ProbeResult = 'acked' | 'failed' | 'inconclusive';
 
-interface PendingProbe {
+interface PendingProbe extends Pending {
   target: string;
   sentAt: number;
   acked: boolean;
@@ -218,7 +220,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private readonly self: Member;
   private readonly awareness: Awareness;
   private readonly queue: BroadcastQueue<Message>;
-  private readonly pending = new Map<number, PendingProbe>();
+  private readonly pending = new PendingTable<PendingProbe>();
   private readonly suspicions = new Map<string, SuspicionState>();
   private readonly brokerSet = new Map<string, string>();
   private readonly metaCache = new WeakMap<Uint8Array, NodeMeta>();
@@ -551,8 +553,9 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private probe(target: Readonly<Member>, interval: number, done?: (result: ProbeResult) => void): void {
     const seq = this.nextSeq();
     // A verification is not judged early: its verdict belongs on the suspicion's deadline.
-    const probe: PendingProbe = { target: target.name, sentAt: this.clock.now(), acked: false, nacks: 0, expectedNacks: 0, early: done === undefined };
-    this.pending.set(seq, probe);
+    const now = this.clock.now();
+    const probe: PendingProbe = { seq, until: Infinity, target: target.name, sentAt: now, acked: false, nacks: 0, expectedNacks: 0, early: done === undefined };
+    this.pending.set(probe, now);
     this.counters.probes++;
     const ping: PingMessage = { type: 'ping', seq, target: target.name, source: this.name, sourceAddr: this.self.addr };
     if (target.state === 'suspect') {
@@ -577,7 +580,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       if (this.opts.streamFallbackPing) {
         this.counters.streamPings++;
         this.out.streamPing(target.addr, ping, (ok) => {
-          if (this.pending.get(seq) !== probe || probe.acked) return;
+          if (this.pending.get(seq, this.clock.now()) !== probe || probe.acked) return;
           if (ok) return this.probeAcked(probe);
           probe.streamFailed = true;
           this.judgeIfComplete(seq, probe);
@@ -612,7 +615,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   /** Ends a probe: suspects the target when neither it nor the helpers answered in time. */
   private probeVerdict(seq: number, probe: PendingProbe, indirectWindow: number, done?: (result: ProbeResult) => void): void {
     // the end-of-period verdict of a probe judged early (or the other way round) is void
-    if (this.pending.get(seq) !== probe) return;
+    if (this.pending.get(seq, this.clock.now()) !== probe) return;
     this.pending.delete(seq);
     if (probe.acked) return done?.('acked');
     if ((!this.running && !done) || this.leaving) return;
@@ -659,8 +662,10 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.heardFrom(msg.source);
     this.counters.indirectProbesServed++;
     const seq = this.nextSeq();
-    const relay: PendingProbe = { target: msg.target, sentAt: this.clock.now(), acked: false, nacks: 0, expectedNacks: 0, relay: { seq: msg.seq, to: msg.sourceAddr } };
-    this.pending.set(seq, relay);
+    const now = this.clock.now();
+    // relayed for one probe period, the longest the requester waits
+    const relay: PendingProbe = { seq, until: now + this.opts.probeIntervalMs, target: msg.target, sentAt: now, acked: false, nacks: 0, expectedNacks: 0, relay: { seq: msg.seq, to: msg.sourceAddr } };
+    this.pending.set(relay, now);
     this.out.send(msg.targetAddr, { type: 'ping', seq, target: msg.target, source: this.name, sourceAddr: this.self.addr }, true);
     // The requester sent this ping-req one probe timeout into its period and decides at the
     // period's end at the latest. Lifeguard proposes nacking at 80 % of the probe timeout (a
@@ -675,11 +680,10 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         this.out.send(msg.sourceAddr, { type: 'nack', seq: msg.seq }, true);
       }
     });
-    this.clock.setTimer(this.opts.probeIntervalMs, () => this.pending.delete(seq));
   }
 
   private onAck(msg: AckMessage): void {
-    const probe = this.pending.get(msg.seq);
+    const probe = this.pending.get(msg.seq, this.clock.now());
     if (!probe || probe.acked) return;
     if (probe.relay) {
       probe.acked = true;
@@ -692,7 +696,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   }
 
   private onNack(seq: number): void {
-    const probe = this.pending.get(seq);
+    const probe = this.pending.get(seq, this.clock.now());
     if (!probe || probe.relay) return;
     this.counters.nacksReceived++;
     probe.nacks++;

@@ -64,6 +64,20 @@ t.test('bounded: the most transmitted message is dropped first', async (t) => {
   t.ok(q.has('b') && q.has('c'));
 });
 
+t.test('reset drops everything, runs each done once, and the queue works on', async (t) => {
+  const q = new BroadcastQueue(3);
+  const done: string[] = [];
+  for (const k of ['a', 'b', 'c']) q.queue(k, bytes(k.charCodeAt(0)), () => done.push(k));
+  q.take(10, 5);
+  q.reset();
+  t.same(done.sort(), ['a', 'b', 'c']);
+  t.equal(q.size, 0);
+  t.same(q.take(100, 5), []);
+  q.queue('d', bytes(4));
+  t.same(q.take(100, 5).map((b) => b[0]), [4]);
+  t.same(done.sort(), ['a', 'b', 'c'], 'nothing ran twice');
+});
+
 t.test('many queue/take cycles keep size consistent', async (t) => {
   const q = new BroadcastQueue(1);
   for (let i = 0; i < 1000; i++) {
@@ -82,11 +96,23 @@ t.test('many queue/take cycles keep size consistent', async (t) => {
  */
 class ModelQueue {
   items: { key: string; size: number; tag: number; transmits: number; seq: number }[] = [];
+  /** Tags whose message left the queue (replaced, sent `limit` times or evicted), in order. */
+  readonly done: number[] = [];
   private seq = 0;
-  constructor(private readonly mult: number) {}
+  constructor(private readonly mult: number, private readonly max: number) {}
   queue(key: string, tag: number, size: number): void {
-    this.items = this.items.filter((x) => x.key !== key);
+    const old = this.items.find((x) => x.key === key);
+    if (old) this.remove(old);
     this.items.push({ key, size, tag, transmits: 0, seq: this.seq++ });
+    if (this.items.length > this.max) {
+      // the oldest of the most transmitted
+      const victim = [...this.items].sort((a, b) => b.transmits - a.transmits || a.seq - b.seq)[0]!;
+      this.remove(victim);
+    }
+  }
+  private remove(it: ModelQueue['items'][number]): void {
+    this.items = this.items.filter((x) => x !== it);
+    this.done.push(it.tag);
   }
   take(budget: number, n: number): number[] {
     const limit = this.mult * Math.max(1, Math.ceil(Math.log10(n + 1)));
@@ -106,22 +132,24 @@ class ModelQueue {
     for (const it of taken.reverse()) {
       it.transmits++;
       it.seq = this.seq++;
-      if (it.transmits >= limit) this.items = this.items.filter((x) => x !== it);
+      if (it.transmits >= limit) this.remove(it);
     }
     return out;
   }
 }
 
-t.test('take agrees with a full walk of the queue, with early stops and lazy sizing', async (t) => {
+t.test('take agrees with a full walk of the queue, with early stops, lazy sizing, replacement and eviction', async (t) => {
   let x = 7;
   const rnd = (n: number): number => {
     x = (x * 1103515245 + 12345) % 2147483648;
     return x % n;
   };
   for (const mode of ['bytes', 'lazy bytes', 'messages by encoding', 'messages by sizeOf'] as const) {
-    const model = new ModelQueue(2);
+    // 40 keys, at most 30 queued: replacement and eviction both happen
+    const model = new ModelQueue(2, 30);
     const encodes: number[] = [];
-    const q = new BroadcastQueue<{ tag: number; size: number }>(2, 8192, (m) => {
+    const done: number[] = [];
+    const q = new BroadcastQueue<{ tag: number; size: number }>(2, 30, (m) => {
       encodes.push(m.tag);
       return bytes(m.tag, m.size);
     }, mode === 'messages by sizeOf' ? (m) => m.size : undefined);
@@ -142,9 +170,10 @@ t.test('take agrees with a full walk of the queue, with early stops and lazy siz
         const tag = step % 256;
         const size = 5 + rnd(4) * rnd(30);
         model.queue(key, tag, size);
-        if (mode === 'bytes') q.queue(key, bytes(tag, size));
-        else if (mode === 'lazy bytes') q.queue(key, () => bytes(tag, size));
-        else q.queueMessage(key, { tag, size });
+        const onDone = (): number => done.push(tag);
+        if (mode === 'bytes') q.queue(key, bytes(tag, size), onDone);
+        else if (mode === 'lazy bytes') q.queue(key, () => bytes(tag, size), onDone);
+        else q.queueMessage(key, { tag, size }, undefined, onDone);
       } else {
         const budget = rnd(200);
         const want = model.take(budget, 9);
@@ -157,6 +186,8 @@ t.test('take agrees with a full walk of the queue, with early stops and lazy siz
     }
     t.equal(mismatches, 0, `${mode}: every take matches the model`);
     t.equal(q.size, model.items.length, `${mode}: same queue size`);
+    t.ok(model.done.length > 1000, `${mode}: ${model.done.length} messages left the queue`);
+    t.same(done, model.done, `${mode}: the same messages left it, in the same order`);
     if (mode === 'messages by sizeOf') t.equal(encodes.length, 0, 'takeMessages with sizeOf never encodes');
   }
 });
