@@ -143,6 +143,8 @@ const ALIVE = stateSet('alive');
 const LIVE = stateSet('alive', 'suspect');
 const GONE = stateSet('dead', 'left');
 const ANY = stateSet('alive', 'suspect', 'dead', 'left');
+/** A placeholder for a timer about to be set. */
+const NO_TIMER: Timer = { cancel: () => undefined };
 
 /** Fraction of the probe timeout after which an indirect-probe helper nacks at the latest (Lifeguard). */
 const NACK_TIMEOUT_FRACTION = 0.8;
@@ -161,6 +163,8 @@ interface SuspicionState {
   /** Confirmations expected when it began. */
   k: number;
   timer: Timer;
+  /** When `timer` fires, if it is the deadline timer (suspicionTimer); undefined while another one runs. */
+  dueAt: number | undefined;
   verifying: boolean;
   /** Last time the suspect itself reached us (a ping, a ping-req, an ack) during the suspicion. */
   heardAt: number | undefined;
@@ -782,7 +786,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       const s = this.suspicions.get(msg.node);
       if (s && s.suspicion.confirm(msg.from)) {
         this.counters.confirmations++;
-        this.rescheduleSuspicion(msg.node, msg.incarnation);
+        this.deadlineNearer(s, msg.node, msg.incarnation);
         this.queue.queueMessage(msg.node, msg);
       }
       if (s?.suspicion.complete) this.table.mark(slot);
@@ -805,29 +809,52 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const min = suspicionMinTimeout(this.opts.suspicionMult, n, this.opts.probeIntervalMs);
     const suspicion = new Suspicion(now, msg.from, k, min, min * this.opts.suspicionMaxTimeoutMult);
     const incarnation = m.incarnation;
-    const state: SuspicionState = { suspicion, minMs: min, k, heardAt: undefined, timer: this.suspicionTimer(m.name, incarnation, suspicion.timeout()), verifying: false };
+    const state: SuspicionState = { suspicion, minMs: min, k, heardAt: undefined, timer: NO_TIMER, dueAt: undefined, verifying: false };
+    this.armSuspicion(state, m.name, incarnation, min);
     this.suspicions.set(m.name, state);
     this.queue.queueMessage(m.name, msg);
     this.emit('member-suspect', this.info(m));
   }
 
-  /** Moves the timer of the suspicion of `name`@`incarnation` (its current one) to its new deadline. */
-  private rescheduleSuspicion(name: string, incarnation: number): void {
-    const s = this.suspicions.get(name);
-    // a verification under way decides at its own end
-    if (!s || s.verifying) return;
-    s.timer.cancel();
-    s.timer = this.suspicionTimer(name, incarnation, s.suspicion.deadline() - this.clock.now());
+  /**
+   * Sets the timer of the suspicion `s` of `name`@`incarnation`, whose deadline is `ms`
+   * away at the nearest: its verification one probe period before the deadline, so that
+   * a healthy node's verdict lands on the deadline itself; or, with `verifyBeforeDeath`
+   * off, the declaration on the deadline (memberlist).
+   *
+   * A suspicion starts with its longest timeout and confirmations shorten it towards the
+   * minimum (Lifeguard). The timer is set for the minimum and, if it fires before the
+   * deadline, set again for what is left (suspicionDue), so confirmations that arrive
+   * before the minimum is up (nearly all of them) never move it: in a split of 1,000
+   * nodes that saves a timer per confirmation, 1.5 million in the first two and a half
+   * virtual minutes.
+   */
+  private armSuspicion(s: SuspicionState, name: string, incarnation: number, ms: number): void {
+    const wait = this.opts.verifyBeforeDeath ? this.untilVerification(ms) : Math.max(0, ms);
+    s.dueAt = this.clock.now() + wait;
+    s.timer = this.clock.setTimer(wait, () => this.suspicionDue(name, incarnation));
   }
 
-  /**
-   * The timer of a suspicion of `name`@`incarnation` due in `ms`: its verification one
-   * probe period earlier, so that a healthy node's verdict lands on the deadline itself;
-   * or, with `verifyBeforeDeath` off, the declaration on the deadline (memberlist).
-   */
-  private suspicionTimer(name: string, incarnation: number, ms: number): Timer {
-    if (!this.opts.verifyBeforeDeath) return this.clock.setTimer(Math.max(0, ms), () => this.suspicionExpired(name, incarnation));
-    return this.clock.setTimer(this.untilVerification(ms), () => this.verifySuspicion(name, incarnation));
+  /** A confirmation brought the deadline of `s` nearer: moves its timer if that is now due too late. */
+  private deadlineNearer(s: SuspicionState, name: string, incarnation: number): void {
+    // a verification under way decides at its own end
+    if (s.verifying) return;
+    const left = s.suspicion.deadline() - this.clock.now();
+    const wait = this.opts.verifyBeforeDeath ? this.untilVerification(left) : Math.max(0, left);
+    if (s.dueAt !== undefined && s.dueAt <= this.clock.now() + wait) return;
+    s.timer.cancel();
+    this.armSuspicion(s, name, incarnation, left);
+  }
+
+  /** The deadline timer fired: verify (or expire) the suspicion if its deadline is near enough, else wait for it. */
+  private suspicionDue(name: string, incarnation: number): void {
+    const s = this.suspicions.get(name);
+    if (!s || this.table.get(name)?.incarnation !== incarnation) return;
+    s.dueAt = undefined;
+    const left = s.suspicion.deadline() - this.clock.now();
+    if (this.opts.verifyBeforeDeath ? this.untilVerification(left) > 0 : left > 0) return this.armSuspicion(s, name, incarnation, left);
+    if (this.opts.verifyBeforeDeath) this.verifySuspicion(name, incarnation);
+    else this.suspicionExpired(name, incarnation);
   }
 
   /** Delay until a suspicion due in `ms` must be verified. */
@@ -848,6 +875,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     if (!s || !m || m.state !== 'suspect' || m.incarnation !== incarnation) return;
     if (!graced) {
       const late = this.clock.now() - s.suspicion.deadline() > this.opts.probeTimeoutMs;
+      s.dueAt = undefined;
       s.timer = this.clock.setTimer(late ? this.opts.probeIntervalMs : 0, () => this.suspicionExpired(name, incarnation, true));
       return;
     }
@@ -881,7 +909,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         s.heardAt = undefined;
         s.suspicion = new Suspicion(this.clock.now(), this.name, s.k, s.minMs, s.minMs * this.opts.suspicionMaxTimeoutMult);
         this.table.unmark(this.table.slotOf(name));
-        s.timer = this.suspicionTimer(name, incarnation, s.suspicion.timeout());
+        this.armSuspicion(s, name, incarnation, s.minMs);
         return;
       }
       if (result === 'failed') {
@@ -890,6 +918,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         return;
       }
       const delay = result === 'acked' ? this.untilVerification(s.minMs) : 0;
+      s.dueAt = undefined;
       s.timer = this.clock.setTimer(delay, () => this.verifySuspicion(name, incarnation));
     });
   }

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { suspicionTimeout } from '../../lib/swim/suspicion.js';
 import { Wire } from './wire.js';
 
 // Nodes are not started: no probe loop, no gossip ticks, so the only traffic is what the
@@ -47,3 +48,32 @@ t.test('a suspect that reached us after the suspicion began is judged afresh, no
   w.run(4000);
   t.equal(dead.length, 1, 'which runs its course (c, suspecting b since a told it at 3.5 s, may declare first)');
 });
+
+// With 6 members a suspicion counts k = 2 confirmations: its timeout starts at 24 s and
+// shrinks to 4 s (the minimum) with them.
+const SIX = ['a', 'b', 'c', 'd', 'e', 'f'];
+const afterOne = suspicionTimeout(1, 2, 4000, 24_000);
+
+for (const [when, confirmAt, confirmers, deadAt] of [
+  ['none arrives', -1, [], 24_000],
+  ['one arrives early', 1000, ['d'], afterOne],
+  ['one arrives after the minimum is up', 8000, ['d'], afterOne],
+  ['two arrive after their deadline has passed', 8000, ['d', 'e'], 9000],
+] as const) {
+  t.test(`a silent suspect dies on the deadline its confirmations set: ${when}`, async (t) => {
+    const w = new Wire(SIX);
+    const a = w.node('a');
+    w.silence('b');
+    a.handle({ type: 'suspect', node: 'b', incarnation: 0, from: 'c' }, 'c:1');
+    const dead: number[] = [];
+    a.on('member-dead', () => dead.push(w.clock.now()));
+    if (confirmAt >= 0) {
+      w.run(confirmAt);
+      for (const from of confirmers) a.handle({ type: 'suspect', node: 'b', incarnation: 0, from }, `${from}:1`);
+    }
+    w.run(30_000 - Math.max(0, confirmAt));
+    // the verification probe starts one probe period before the deadline and ends on it
+    // (with the deadline already past, it starts at once)
+    t.same(dead, [deadAt]);
+  });
+}
