@@ -229,7 +229,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private readonly brokerSet = new Map<string, string>();
   private readonly metaCache = new WeakMap<Uint8Array, NodeMeta>();
   private seeds: Address[] = [];
-  private timers: Timer[] = [];
+  /** The probe loop's pending timer. */
+  private probeTimer: Timer | undefined;
   /** The periodic loops of {@link every}: each one's pending timer. */
   private loops: { timer: Timer | undefined }[] = [];
   private seq = 0;
@@ -278,8 +279,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   /** Stops every timer (the node falls silent). Idempotent. */
   stop(): void {
     this.running = false;
-    for (const t of this.timers) t.cancel();
-    this.timers = [];
+    this.probeTimer?.cancel();
+    this.probeTimer = undefined;
     for (const slot of this.loops) slot.timer?.cancel();
     this.loops = [];
     for (const { timer } of this.suspicions.values()) timer.cancel();
@@ -536,8 +537,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   // ---------------------------------------------------------------- probing
 
   private scheduleProbe(delay: number): void {
-    const t = this.clock.setTimer(delay, () => {
-      this.timers = this.timers.filter((x) => x !== t);
+    this.probeTimer = this.clock.setTimer(delay, () => {
+      this.probeTimer = undefined;
       if (!this.running) return;
       const interval = this.awareness.scale(this.opts.probeIntervalMs);
       if (!this.leaving) {
@@ -546,7 +547,6 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       }
       this.scheduleProbe(interval);
     });
-    this.timers.push(t);
   }
 
   /**
