@@ -155,19 +155,19 @@ const NACK_TIMEOUT_FRACTION = 0.8;
  */
 const NACK_WINDOW_FRACTION = 0.5;
 
-/** A local suspicion: its Lifeguard timeout, the timer, and whether it is being verified. */
-interface SuspicionState {
-  suspicion: Suspicion;
-  /** The minimum suspicion timeout when it began (the postponement after an answer). */
-  minMs: number;
-  /** Confirmations expected when it began. */
-  k: number;
-  timer: Timer;
-  /** When `timer` fires, if it is the deadline timer (suspicionTimer); undefined while another one runs. */
-  dueAt: number | undefined;
-  verifying: boolean;
+/**
+ * A local suspicion: its Lifeguard timeout (the Suspicion itself, whose `minMs` is also
+ * the postponement after an answer), the timer, and whether it is being verified. One
+ * object rather than a record pointing at a Suspicion: a split reads one per suspect
+ * message received, and each pointer followed is a cache miss.
+ */
+class SuspicionState extends Suspicion {
+  timer: Timer = NO_TIMER;
+  /** When `timer` fires, if it is the deadline timer (armSuspicion); undefined while another one runs. */
+  dueAt: number | undefined = undefined;
+  verifying = false;
   /** Last time the suspect itself reached us (a ping, a ping-req, an ack) during the suspicion. */
-  heardAt: number | undefined;
+  heardAt: number | undefined = undefined;
 }
 
 /** How a probe ended: answered, unanswered, or not judgeable because our own timers ran late. */
@@ -784,12 +784,12 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       // and once it is complete (marked) nothing that arrives can change it
       if (this.table.markedAt(slot)) return;
       const s = this.suspicions.get(msg.node);
-      if (s && s.suspicion.confirm(msg.from)) {
+      if (s && s.confirm(msg.from)) {
         this.counters.confirmations++;
         this.deadlineNearer(s, msg.node, msg.incarnation);
         this.queue.queueMessage(msg.node, msg);
       }
-      if (s?.suspicion.complete) this.table.mark(slot);
+      if (s?.complete) this.table.mark(slot);
       return;
     }
     // from here on it changes
@@ -807,10 +807,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const n = this.table.live;
     const k = n - 2 < this.opts.suspicionMult - 2 ? 0 : this.opts.suspicionMult - 2;
     const min = suspicionMinTimeout(this.opts.suspicionMult, n, this.opts.probeIntervalMs);
-    const suspicion = new Suspicion(now, msg.from, k, min, min * this.opts.suspicionMaxTimeoutMult);
-    const incarnation = m.incarnation;
-    const state: SuspicionState = { suspicion, minMs: min, k, heardAt: undefined, timer: NO_TIMER, dueAt: undefined, verifying: false };
-    this.armSuspicion(state, m.name, incarnation, min);
+    const state = new SuspicionState(now, msg.from, k, min, min * this.opts.suspicionMaxTimeoutMult);
+    this.armSuspicion(state, m.name, m.incarnation, min);
     this.suspicions.set(m.name, state);
     this.queue.queueMessage(m.name, msg);
     this.emit('member-suspect', this.info(m));
@@ -839,7 +837,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private deadlineNearer(s: SuspicionState, name: string, incarnation: number): void {
     // a verification under way decides at its own end
     if (s.verifying) return;
-    const left = s.suspicion.deadline() - this.clock.now();
+    const left = s.deadline() - this.clock.now();
     const wait = this.opts.verifyBeforeDeath ? this.untilVerification(left) : Math.max(0, left);
     if (s.dueAt !== undefined && s.dueAt <= this.clock.now() + wait) return;
     s.timer.cancel();
@@ -851,7 +849,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const s = this.suspicions.get(name);
     if (!s || this.table.get(name)?.incarnation !== incarnation) return;
     s.dueAt = undefined;
-    const left = s.suspicion.deadline() - this.clock.now();
+    const left = s.deadline() - this.clock.now();
     if (this.opts.verifyBeforeDeath ? this.untilVerification(left) > 0 : left > 0) return this.armSuspicion(s, name, incarnation, left);
     if (this.opts.verifyBeforeDeath) this.verifySuspicion(name, incarnation);
     else this.suspicionExpired(name, incarnation);
@@ -874,7 +872,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const m = this.table.get(name);
     if (!s || !m || m.state !== 'suspect' || m.incarnation !== incarnation) return;
     if (!graced) {
-      const late = this.clock.now() - s.suspicion.deadline() > this.opts.probeTimeoutMs;
+      const late = this.clock.now() - s.deadline() > this.opts.probeTimeoutMs;
       s.dueAt = undefined;
       s.timer = this.clock.setTimer(late ? this.opts.probeIntervalMs : 0, () => this.suspicionExpired(name, incarnation, true));
       return;
@@ -902,12 +900,12 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       if (this.suspicions.get(name) !== s) return; // refuted, declared or replaced meanwhile
       s.verifying = false;
       if (m.state !== 'suspect' || m.incarnation !== incarnation) return;
-      if (result === 'failed' && (s.heardAt ?? -Infinity) > s.suspicion.start) {
+      if (result === 'failed' && (s.heardAt ?? -Infinity) > s.start) {
         // The suspect reached us after the suspicion began: whatever it was, that silence
         // ended (we missed its refutation), and this one has just begun. Judge it afresh,
         // as a suspicion of our own, instead of on the old one's deadline.
         s.heardAt = undefined;
-        s.suspicion = new Suspicion(this.clock.now(), this.name, s.k, s.minMs, s.minMs * this.opts.suspicionMaxTimeoutMult);
+        s.restart(this.clock.now(), this.name);
         this.table.unmark(this.table.slotOf(name));
         this.armSuspicion(s, name, incarnation, s.minMs);
         return;

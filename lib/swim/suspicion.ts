@@ -10,11 +10,17 @@
  */
 export class Suspicion {
   /**
-   * The originator, then each distinct confirmer. At most k + 1 names (confirmations past
-   * k are ignored), k being SuspicionMult − 2 (2 by default): a short array is cheaper
-   * than a Set, and a split of n nodes holds n²/2 suspicions at once.
+   * The originator and the first two confirmers, in fields: a split of n nodes holds
+   * n²/2 suspicions at once and checks one against nearly every suspect message it
+   * receives, so the usual case (k = SuspicionMult − 2 = 2) reads this object and no
+   * array. Confirmers past the second (a larger SuspicionMult) go to `more`.
    */
-  private readonly confirmers: string[];
+  private origin: string;
+  private first: string | undefined;
+  private second: string | undefined;
+  private more: string[] | undefined;
+  private count = 0;
+  private began: number;
 
   /**
    * @param start time the suspicion began (monotonic ms).
@@ -24,29 +30,48 @@ export class Suspicion {
    * @param maxMs the initial timeout.
    */
   constructor(
-    readonly start: number,
+    start: number,
     from: string,
-    private readonly k: number,
-    private readonly minMs: number,
-    private readonly maxMs: number,
+    readonly k: number,
+    readonly minMs: number,
+    readonly maxMs: number,
   ) {
-    this.confirmers = [from];
+    this.began = start;
+    this.origin = from;
+  }
+
+  /** Time the suspicion began (monotonic ms). */
+  get start(): number {
+    return this.began;
+  }
+
+  /** Starts over at `start`, originated by `from`, with no confirmations (same k and timeouts). */
+  restart(start: number, from: string): void {
+    this.began = start;
+    this.origin = from;
+    this.first = undefined;
+    this.second = undefined;
+    this.more = undefined;
+    this.count = 0;
   }
 
   /** Distinct confirmations received so far (excluding the originator). */
   get confirmations(): number {
-    return this.confirmers.length - 1;
+    return this.count;
   }
 
   /** True once it has every confirmation it can count (later ones change nothing). */
   get complete(): boolean {
-    return this.confirmers.length > this.k;
+    return this.count >= this.k;
   }
 
   /** Records a confirmation; true when it came from a member not heard before. */
   confirm(from: string): boolean {
-    if (this.confirmers.length > this.k || this.confirmers.includes(from)) return false;
-    this.confirmers.push(from);
+    if (this.count >= this.k || from === this.origin || from === this.first || from === this.second || this.more?.includes(from)) return false;
+    if (this.count === 0) this.first = from;
+    else if (this.count === 1) this.second = from;
+    else (this.more ??= []).push(from);
+    this.count++;
     return true;
   }
 
@@ -57,7 +82,7 @@ export class Suspicion {
 
   /** Absolute time at which the member is to be declared dead. */
   deadline(): number {
-    return this.start + this.timeout();
+    return this.began + this.timeout();
   }
 }
 

@@ -31,3 +31,26 @@ t.test('only distinct non-originator confirmations count, up to k', async (t) =>
   t.notOk(s.confirm('d'), 'beyond k ignored');
   t.equal(s.deadline(), 5000);
 });
+
+t.test('with k above 2, every distinct confirmer counts once, up to k', async (t) => {
+  const s = new Suspicion(0, 'o', 4, 1000, 6000);
+  t.same(['a', 'o', 'b', 'a', 'c', 'b', 'd', 'c', 'e'].map((f) => s.confirm(f)), [true, false, true, false, true, false, true, false, false]);
+  t.equal(s.confirmations, 4);
+  t.ok(s.complete);
+  t.equal(s.deadline(), 1000);
+});
+
+t.test('restart begins again: new start and originator, no confirmations, same bounds', async (t) => {
+  const s = new Suspicion(0, 'o', 2, 1000, 6000);
+  s.confirm('a');
+  s.confirm('b');
+  t.ok(s.complete);
+  s.restart(500, 'a');
+  t.equal(s.start, 500);
+  t.equal(s.confirmations, 0);
+  t.notOk(s.complete);
+  t.equal(s.deadline(), 6500, 'back to the longest timeout');
+  t.notOk(s.confirm('a'), 'the new originator does not confirm');
+  t.ok(s.confirm('o'), 'the old one now does');
+  t.ok(s.confirm('b'), 'and earlier confirmers count again');
+});
