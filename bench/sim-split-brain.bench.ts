@@ -60,11 +60,17 @@ function child(name: string, nodes: number, durationMs: number, flags = V8_FLAGS
   return JSON.parse(out.trim().split('\n').pop()!) as Measured;
 }
 
+/** Runs of the 1,000-node goal: this machine's speed varies by about ±10 % from one minute to the next, so the verdict is on the median. */
+const GOAL_RUNS = 3;
+
 export default async function bench(): Promise<BenchResult> {
   const arg = Number(process.argv[2]);
   const large = Number.isInteger(arg) && arg > 0 && process.argv[1]?.endsWith('sim-split-brain.bench.ts') ? arg : 10_000;
-  const runs = [child('split-brain', 1000, 600_000), child('crash-detection', large, 120_000)];
-  const [sb, big] = runs as [Measured, Measured];
+  const goalRuns = Array.from({ length: GOAL_RUNS }, () => child('split-brain', 1000, 600_000));
+  const byWall = [...goalRuns].sort((a, b) => a.wallSeconds - b.wallSeconds);
+  const sb = byWall[Math.floor(GOAL_RUNS / 2)]!;
+  const big = child('crash-detection', large, 120_000);
+  const runs = [sb, big];
   const base = child('split-brain', 1000, 600_000, DEFAULT_YOUNG);
   const markdown = [
     `The simulation runner (\`clusterd sim\`) on the goals of issue 6, each run in its own process (\`${V8_FLAGS.join(' ')}\`: the young generation \`clusterd sim\` also runs with, see bin/clusterd.ts). "start" is the time until the first virtual sample, i.e. building the converged cluster (every node starting from one shared set of member records with \`Membership.seedShared\`, decision 0043).`,
@@ -73,7 +79,9 @@ export default async function bench(): Promise<BenchResult> {
     '',
     `Baseline in the same run: the split brain with V8's default young generation (\`${DEFAULT_YOUNG.join(' ')}\`): ${fmt(base.wallSeconds, 1)} s wall, ${fmt(base.cpuSeconds, 1)} CPU-s, ${fmt(base.peakRssMiB, 0)} MiB peak RSS, invariants ${base.passed ? 'pass' : 'FAIL'}; the 256 MiB semi-spaces take **${fmt(sb.cpuSeconds / base.cpuSeconds, 2)}×** its CPU time and ${fmt(sb.wallSeconds / base.wallSeconds, 2)}× its wall time.`,
     '',
-    `Goal: 1,000 nodes × 10 virtual minutes of split brain in ≤ 60 s wall → ${verdict(sb.wallSeconds <= 60)} (${fmt(sb.wallSeconds, 1)} s). Goal: ${big.nodes.toLocaleString('en-US')} nodes × 2 virtual minutes completes → ${verdict(true)} (${fmt(big.wallSeconds, 1)} s, ${fmt(big.peakRssMiB / 1024, 1)} GiB peak).`,
+    `The split brain ran ${GOAL_RUNS} times; the table shows the median run. All ${GOAL_RUNS}: ${goalRuns.map((m) => `${fmt(m.wallSeconds, 1)} s wall (${fmt(m.cpuSeconds, 1)} CPU-s, invariants ${m.passed ? 'pass' : 'FAIL'})`).join(', ')}.`,
+    '',
+    `Goal: 1,000 nodes × 10 virtual minutes of split brain in ≤ 60 s wall → ${verdict(sb.wallSeconds <= 60 && goalRuns.every((m) => m.passed))} (median ${fmt(sb.wallSeconds, 1)} s, slowest ${fmt(byWall[GOAL_RUNS - 1]!.wallSeconds, 1)} s). Goal: ${big.nodes.toLocaleString('en-US')} nodes × 2 virtual minutes completes → ${verdict(true)} (${fmt(big.wallSeconds, 1)} s, ${fmt(big.peakRssMiB / 1024, 1)} GiB peak).`,
     '',
     `Convergence: split brain — ${sb.converged}; ${big.nodes} nodes — ${big.converged}.`,
   ].join('\n');
