@@ -4,10 +4,12 @@
  * (crash-detection scenario, converged start). Heap is reported as the peak RSS of each
  * run, in a child process so one run's garbage does not weigh on the other.
  * Standalone: `node --import=tsx bench/sim-split-brain.bench.ts [nodes-for-the-large-run]`.
- * One run, for A/B comparisons on a shared machine (compare `cpuSeconds`):
- * `node --max-old-space-size=22000 --max-semi-space-size=256 --import=tsx bench/sim-split-brain.bench.ts --child split-brain 400 150000`.
+ * One run, for A/B comparisons on a shared machine (compare `cpuSeconds`; equal
+ * `resultHash`es mean the two versions decided everything the same way):
+ * `node --max-old-space-size=22000 --max-semi-space-size=256 --import=tsx bench/sim-split-brain.bench.ts --child split-brain 1000 150000`.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './harness.js';
 import { fmt, runIfMain, table, verdict } from '../simulations/report.js';
@@ -28,6 +30,8 @@ interface Measured {
   passed: boolean;
   converged: string;
   msgsPerNodePerSec: number;
+  /** SHA-256 (first 12 hex digits) of the whole result but the scenario's text: the same for two runs that decided everything alike. */
+  resultHash: string;
 }
 
 /** Runs one scenario in this process and measures it. */
@@ -47,6 +51,7 @@ async function measure(name: string, nodes: number, durationMs: number): Promise
   return {
     scenario: name, nodes, virtualSeconds: durationMs / 1000, wallSeconds, cpuSeconds, startSeconds, peakRssMiB: process.resourceUsage().maxRSS / 1024,
     passed: r.passed, converged: `${conv.status}: ${conv.evidence}`, msgsPerNodePerSec: r.measurements.traffic.msgsPerNodePerSec,
+    resultHash: createHash('sha256').update(JSON.stringify({ ...r, scenario: undefined })).digest('hex').slice(0, 12),
   };
 }
 
