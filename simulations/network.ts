@@ -106,7 +106,7 @@ export class SimNetwork {
    */
   membershipHooks: ((node: SimNode) => Pick<MembershipInit, 'ackPayload' | 'onAckPayload'>) | undefined;
 
-  /** Where sendFrame gathers a frame's gossip (emptied after each frame). */
+  /** Where sendFrame gathers a frame's messages: overwritten by every frame, never emptied (see MessageBuffer). */
   private readonly frameScratch: MessageBuffer<Message> = { msgs: [], count: 0 };
   /** The member-name index every simulated node's table shares (decision 0043). */
   readonly index = new MemberIndex(true);
