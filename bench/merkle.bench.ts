@@ -74,7 +74,7 @@ function measure(): Result {
   while (skipB.size < D / 2) { const i = rnd.int(N); if (!skipA.has(i)) skipB.add(i); }
   const none: ReplicaEvent[] = [];
   for (let i = 0; i < N; i++) {
-    const entry: HistoryEntry = { ts: NOW + i, node: `origin-${i % 7}`, epoch: 1, seq: i + 1, channel: `ch-${i % CHANNELS}`, data: `message number ${i} with a little text` };
+    const entry: HistoryEntry = { ts: NOW + i, node: `origin-${i % 7}`, epoch: 1, seq: i + 1, c: i + 1, channel: `ch-${i % CHANNELS}`, data: `message number ${i} with a little text` };
     const rec: SyncRecord = { kind: 'history', entry };
     if (!skipA.has(i)) a.applyRecord(rec, NOW, none);
     if (!skipB.has(i)) b.applyRecord(rec, NOW, none);

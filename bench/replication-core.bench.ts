@@ -56,7 +56,7 @@ function pipeline(total: number, perWindow: number): number {
 
 function inserts(n: number, channels: number, withTree: boolean): number {
   const entries: HistoryEntry[] = [];
-  for (let i = 0; i < n; i++) entries.push({ ts: NOW + i * 3, node: `node-${i % 3}`, epoch: 1, seq: Math.floor(i / 3) + 1, channel: `ch-${i % channels}`, data: 'x' });
+  for (let i = 0; i < n; i++) entries.push({ ts: NOW + i * 3, node: `node-${i % 3}`, epoch: 1, seq: Math.floor(i / 3) + 1, c: Math.floor(i / 3) + 1, channel: `ch-${i % channels}`, data: 'x' });
   const h = new HistoryStore({ defaultMaxEntries: 100 }, withTree ? new MerkleTree() : undefined);
   const t0 = cpuMicros();
   for (let i = 0; i < n; i++) h.insert(entries[i]!, 10, NOW);
@@ -67,7 +67,7 @@ function bulkReceiver(n: number): { decode: number; apply: number } {
   const src = new Replica({ node: 'src', epoch: 1, history: { defaultMaxEntries: 1000 } });
   const none: ReplicaEvent[] = [];
   for (let i = 0; i < n; i++) {
-    src.applyRecord({ kind: 'history', entry: { ts: NOW + i, node: `origin-${i % 7}`, epoch: 1, seq: i + 1, channel: `ch-${i % 10_000}`, data: `message number ${i} with a little text` } }, NOW, none);
+    src.applyRecord({ kind: 'history', entry: { ts: NOW + i, node: `origin-${i % 7}`, epoch: 1, seq: i + 1, c: i + 1, channel: `ch-${i % 10_000}`, data: `message number ${i} with a little text` } }, NOW, none);
     none.length = 0;
   }
   const sender = new BulkSender(src, 60_000);

@@ -35,7 +35,7 @@ function source(): { src: Replica; writer: Replica } {
   const src = new Replica({ node: 'src', epoch: 1, ...opts });
   const none: ReplicaEvent[] = [];
   for (let i = 0; i < N; i++) {
-    const rec: SyncRecord = { kind: 'history', entry: { ts: NOW + i, node: `origin-${i % 7}`, epoch: 1, seq: i + 1, channel: `ch-${i % CHANNELS}`, data: `message number ${i} with a little text` } };
+    const rec: SyncRecord = { kind: 'history', entry: { ts: NOW + i, node: `origin-${i % 7}`, epoch: 1, seq: i + 1, c: i + 1, channel: `ch-${i % CHANNELS}`, data: `message number ${i} with a little text` } };
     src.applyRecord(rec, NOW, none);
     none.length = 0;
   }

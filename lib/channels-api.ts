@@ -1,12 +1,17 @@
-import type { ChannelSummary, ChannelsApi, HistoryView, PresenceView, PublishReceipt } from './channels.js';
+import type { ChannelSummary, ChannelsApi, HistoryView, PresenceView, PublishReceipt, Subscription, SubscriptionItem } from './channels.js';
 import { ClusterError } from './errors.js';
 import { hlcWall } from './hlc.js';
 import { checkPayloadShape } from './payload-shape.js';
 import { payloadSize, validateChannel } from './replica/limits.js';
-import { encodeCursor } from './replica/position.js';
+import { cursorScope, decodeReadCursor, emptyCursor, encodeReadCursor } from './replica/cursor.js';
+import type { ReadCursor } from './replica/cursor.js';
+import { ChannelSubscription } from './subscription.js';
 import type { PresenceEntry } from './replica/presence.js';
 import { messageView } from './replicator.js';
 import type { Replicator } from './replicator.js';
+
+/** The cursor of a reader that has been given nothing yet: `history(ch, { after: 'start' })` reads from the oldest held entry. */
+export const START_CURSOR = 'start';
 
 /** Most history entries one read returns. */
 export const MAX_HISTORY_PAGE = 10_000;
@@ -22,7 +27,23 @@ function presenceView(e: PresenceEntry): PresenceView {
  * emits the events and queues the delta for the next flush.
  */
 export class Channels implements ChannelsApi {
-  constructor(private readonly rep: Replicator) {}
+  /**
+   * @param rep the node's replicator.
+   * @param label the cluster label: cursors carry a tag of it, so another cluster's are refused.
+   */
+  constructor(private readonly rep: Replicator, private readonly label = '') {}
+
+  /** Decodes a reader's cursor for `channel` (E_BAD_CURSOR when malformed or foreign). */
+  decodeCursor(channel: string, cursor: string): ReadCursor {
+    // 'start': a reader that has been given nothing yet (everything held, gaps for the rest)
+    if (cursor === START_CURSOR) return emptyCursor();
+    return decodeReadCursor(cursor, cursorScope(this.label, channel));
+  }
+
+  /** Encodes a reader's cursor for `channel`. */
+  encodeCursor(channel: string, cursor: ReadCursor): string {
+    return encodeReadCursor(cursor, cursorScope(this.label, channel));
+  }
 
   join(channel: string, clientId: string, user: string, info: unknown = null): PresenceView {
     checkPayloadShape(info, 'presence info');
@@ -65,13 +86,12 @@ export class Channels implements ChannelsApi {
     const result = r.publish(channel, value, this.rep.hlc.now(), options);
     const id = `${result.id.node}:${result.id.epoch}:${result.id.seq}`;
     if (result.duplicate) {
-      const held = r.history.get(channel, result.id);
-      // an evicted original: a cursor at ts 0 reads as incomplete, which is the truth
-      return { id, cursor: encodeCursor(held ?? { ...result.id, ts: 0 }), duplicate: true };
+      // an evicted original: an empty cursor reads everything held, with the gaps
+      return { id, cursor: this.encodeCursor(channel, r.history.cursorAt(channel, result.id, this.rep.nowTs()) ?? emptyCursor()), duplicate: true };
     }
     this.rep.commit(result, result.payloadBytes);
     const d = result.delta!;
-    return { id, cursor: encodeCursor({ node: d.node, epoch: d.epoch, seq: d.seq, ts: d.kind === 'publish' ? d.ts : 0 }), duplicate: false };
+    return { id, cursor: this.encodeCursor(channel, r.history.cursorAt(channel, d, d.kind === 'publish' ? d.ts : undefined) ?? emptyCursor()), duplicate: false };
   }
 
   history(channel: string, options: { limit?: number; after?: string } = {}): HistoryView {
@@ -82,8 +102,21 @@ export class Channels implements ChannelsApi {
       throw new ClusterError('E_INVALID_ARGUMENT', `history limit must be an integer from 1 to ${MAX_HISTORY_PAGE}, got ${String(limit)}`);
     }
     const now = this.rep.nowTs();
-    const page = options.after !== undefined ? r.history.after(channel, options.after, limit, now) : r.history.latest(channel, limit, now);
-    return { messages: page.entries.map(messageView), complete: page.complete, cursor: page.cursor };
+    const page = options.after !== undefined ? r.history.after(channel, this.decodeCursor(channel, options.after), limit, now) : r.history.latest(channel, limit, now);
+    return {
+      messages: page.entries.map(messageView),
+      complete: page.complete,
+      gaps: page.gaps,
+      more: page.more,
+      pending: page.pending || !this.rep.ready,
+      cursor: this.encodeCursor(channel, page.cursor),
+    };
+  }
+
+  subscribe(channel: string, onItem: (item: SubscriptionItem) => void, options: { cursor?: string } = {}): Subscription {
+    validateChannel(channel, this.rep.replica.limits);
+    const from = options.cursor !== undefined ? this.decodeCursor(channel, options.cursor) : undefined;
+    return new ChannelSubscription(this.rep, channel, (c) => this.encodeCursor(channel, c), onItem, from);
   }
 
   list(): ChannelSummary[] {

@@ -1,4 +1,4 @@
-import type { HistoryEntry } from './replica/history.js';
+import type { HistoryEntry, HistoryGap } from './replica/history.js';
 import type { PresenceCounts, PresenceEntry } from './replica/presence.js';
 
 /**
@@ -19,10 +19,21 @@ export interface ChannelsApi {
   /** Publishes to a channel's history; idempotent by `idempotencyKey` within a window. */
   publish(channel: string, data: unknown, options?: { headers?: Record<string, string>; idempotencyKey?: string }): PublishReceipt;
   /**
-   * Reads history: the latest `limit` entries, or (with `after`) the entries following a
-   * cursor. `complete` is false when entries the reader asked for are no longer held.
+   * Reads history: the latest `limit` entries, or (with `after`, a cursor from an earlier
+   * read, publish or subscription, from any node) every held entry the reader has not
+   * been given, in order, each once, with the gaps: what it had not been given and is no
+   * longer held. `after: 'start'` reads as a reader that was given nothing yet. A
+   * malformed or foreign cursor throws E_BAD_CURSOR. See decision 0047.
    */
   history(channel: string, options?: { limit?: number; after?: string }): HistoryView;
+  /**
+   * Follows a channel: first every held entry the cursor has not been given (as
+   * {@link history} with `after`), then each new one as it is stored, including entries
+   * that arrive late behind others already delivered (after a partition heals), each
+   * once; losses come as 'gap' items. Without a cursor, it starts with what is stored
+   * from now on. Close it to stop.
+   */
+  subscribe(channel: string, onItem: (item: SubscriptionItem) => void, options?: { cursor?: string }): Subscription;
   /** Every channel with presence or history, with counts. */
   list(): ChannelSummary[];
 }
@@ -42,7 +53,7 @@ export interface PresenceView {
 export interface PublishReceipt {
   /** Cluster-unique id of the entry (`node:epoch:seq`). */
   id: string;
-  /** Cursor positioned at this entry (read `after` it to get what follows). */
+  /** Cursor that has handled everything up to this entry (read `after` it to get what follows). */
   cursor: string;
   /** True when the idempotency key was seen recently and nothing new was stored. */
   duplicate: boolean;
@@ -56,15 +67,39 @@ export interface MessageView {
   node: string;
   data: unknown;
   headers: Record<string, string>;
-  cursor: string;
+  /** Its number among its origin epoch's messages in this channel (1, 2, 3…): what a gap's `from`/`to` count. */
+  n: number;
 }
 
 /** A page of history. */
 export interface HistoryView {
   messages: MessageView[];
+  /** False when something the reader had not been given is no longer held: `gaps` says what. */
   complete: boolean;
-  /** Cursor to resume from (the last entry returned, or the one passed in). */
-  cursor: string | undefined;
+  /** What the reader lost (empty when complete). */
+  gaps: HistoryGap[];
+  /** True when more held entries follow: read again with `cursor`. */
+  more: boolean;
+  /**
+   * True when this node may not hold everything the reader is owed yet (it is catching up,
+   * or an entry numbered before one returned is still on its way): a later read brings it.
+   */
+  pending: boolean;
+  /** The reader's cursor after this page: resume from it, on any node. */
+  cursor: string;
+}
+
+/** What a {@link ChannelsApi.subscribe} handler receives; `cursor` is the reader's cursor after the item. */
+export type SubscriptionItem =
+  | { type: 'message'; channel: string; message: MessageView; cursor: string }
+  | { type: 'gap'; channel: string; gaps: HistoryGap[]; cursor: string };
+
+/** A live subscription to one channel. */
+export interface Subscription {
+  /** The cursor after the last item handed over: resume from it on any node. */
+  readonly cursor: string;
+  /** Stops the subscription (idempotent). */
+  close(): void;
 }
 
 /** One channel in {@link ChannelsApi.list}. */
@@ -105,4 +140,4 @@ export interface SyncStatus {
   bytes: { deltasOut: number; deltasIn: number; syncOut: number; syncIn: number };
 }
 
-export type { HistoryEntry, PresenceEntry, PresenceCounts };
+export type { HistoryEntry, HistoryGap, PresenceEntry, PresenceCounts };

@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'E_KEYRING'
   | 'E_NAME_CONFLICT'
   | 'E_LIMIT'
-  | 'E_INVALID_ARGUMENT';
+  | 'E_INVALID_ARGUMENT'
+  | 'E_BAD_CURSOR';
 
 /** The one error type clusterd throws; `code` is stable, `message` is for humans. */
 export class ClusterError extends Error {

@@ -166,7 +166,7 @@ export class ClusterNode {
       onAckPayload: (member, payload) => this.replicator.onDigest(member, payload),
     });
     this.replicator = new Replicator(this.replicationHost(random.fork('replication')), incarnation, opts.replica, opts.restore);
-    this.channels = new Channels(this.replicator);
+    this.channels = new Channels(this.replicator, label);
     this.channelEvents = this.replicator.events;
     this.transport.onPacket((data, from) => this.onPacket(data, from));
     this.transport.onStream((stream) => this.onStream(stream));

@@ -18,7 +18,6 @@ import type { Delta } from './replica/delta.js';
 import { deltaSize } from './replica/delta.js';
 import type { HistoryOptions } from './replica/history.js';
 import type { ReplicaLimits } from './replica/limits.js';
-import { encodeCursor } from './replica/position.js';
 import { Replica } from './replica/replica.js';
 import type { LocalChange, ReplicaEvent, ReplicaSnapshot, SyncRecord } from './replica/replica.js';
 import { BulkReceiver, BulkSender } from './sync/bulk.js';
@@ -979,7 +978,7 @@ class LazyMessageEvent {
 
 /** A stored history entry as applications see it. */
 export function messageView(e: HistoryEntry): MessageView {
-  return { id: `${e.node}:${e.epoch}:${e.seq}`, ts: hlcWall(e.ts), node: e.node, data: e.data, headers: e.headers ?? {}, cursor: encodeCursor(e) };
+  return { id: `${e.node}:${e.epoch}:${e.seq}`, ts: hlcWall(e.ts), node: e.node, data: e.data, headers: e.headers ?? {}, n: e.c };
 }
 
 function payloadOf(d: Delta): unknown {

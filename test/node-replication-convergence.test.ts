@@ -1,13 +1,13 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { ManualClock } from '../lib/clock.js';
-import type { HistoryEntry } from '../lib/replica/history.js';
+import type { HistoryEntry, HistoryGap } from '../lib/replica/history.js';
 import { hlcWall } from '../lib/hlc.js';
 import { ClusterNode } from '../lib/node.js';
 import { Random } from '../lib/random.js';
 import type { Replicator } from '../lib/replicator.js';
 import type { Replica } from '../lib/replica/replica.js';
-import { comparePositions, decodeCursor } from '../lib/replica/position.js';
+import { comparePositions, positionOf } from '../lib/replica/position.js';
 import type { Position } from '../lib/replica/position.js';
 import { MemoryNetwork } from '../lib/transport/memory.js';
 
@@ -46,6 +46,8 @@ const history = {
   settingsFor: (ch: string) => (ch === 'capped' ? { maxEntries: CAP } : ch === 'ttl' ? { ttlMs: TTL_MS, maxEntries: 6 } : undefined),
 };
 const STEP_MS = 10;
+// readers of issue #13, one channel each (round robin)
+const READERS = 4;
 // bounds of the healing phase (virtual time)
 const QUIESCE_MAX_MS = 240_000;
 const QUIESCE_POLL_MS = 500;
@@ -65,7 +67,8 @@ type Op =
   | { op: 'crash'; node: number; disk: boolean }
   | { op: 'depart'; node: number }
   | { op: 'restart'; node: number }
-  | { op: 'advance'; ms: number };
+  | { op: 'advance'; ms: number }
+  | { op: 'read'; reader: number; node: number; limit: number };
 
 const idx = fc.nat({ max: 19 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -78,6 +81,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ op: fc.constant('isolate' as const), node: idx }), weight: 1 },
   { arbitrary: fc.record({ op: fc.constant('stall' as const), node: idx, ms: fc.integer({ min: 50, max: 8_000 }) }), weight: 1 },
   { arbitrary: fc.constant({ op: 'heal' as const }), weight: 1 },
+  { arbitrary: fc.record({ op: fc.constant('read' as const), reader: fc.nat({ max: READERS - 1 }), node: idx, limit: fc.integer({ min: 1, max: 8 }) }), weight: 3 },
   { arbitrary: fc.record({ op: fc.constant('loss' as const), p: fc.constantFrom(0, 0.05, 0.2, 0.5) }), weight: 1 },
   { arbitrary: fc.record({ op: fc.constant('crash' as const), node: idx, disk: fc.boolean() }), weight: 1 },
   { arbitrary: fc.record({ op: fc.constant('depart' as const), node: idx }), weight: 1 },
@@ -114,7 +118,20 @@ interface ModelEntry {
   id: string;
   channel: string;
   pos: Position;
+  /** Its number in its origin epoch's publishes to the channel (what gaps name). */
+  n: number;
   optional: boolean;
+}
+
+/**
+ * A reader of one channel (issue #13): it resumes with its cursor against whichever node
+ * an op names, and must end up with every entry exactly once or told of it in a gap.
+ */
+interface Reader {
+  channel: string;
+  cursor: string;
+  got: Map<string, number>;
+  gaps: HistoryGap[];
 }
 
 interface Sim {
@@ -125,6 +142,7 @@ interface Sim {
   violations: string[];
   rnd: Random;
   downs: number;
+  readers: Reader[];
 }
 
 const addrOf = (i: number): string => `127.0.0.${i + 1}:7946`;
@@ -228,9 +246,10 @@ async function step(sim: Sim, op: Op): Promise<void> {
       const ch = CHANNELS[op.ch]!;
       for (let k = 0; k < op.burst; k++) {
         const receipt = node.channels.publish(ch, `${s!.name}#${sim.rnd.uint32()}`);
-        const pos = decodeCursor(receipt.cursor);
+        const [epoch, seq] = receipt.id.slice(s!.name.length + 1).split(':').map(Number);
+        const held = replicaOf(node).history.get(ch, { node: s!.name, epoch: epoch!, seq: seq! })!;
         if (sim.published.has(receipt.id)) sim.violations.push(`id ${receipt.id} issued twice`);
-        sim.published.set(receipt.id, { id: receipt.id, channel: ch, pos, optional: false });
+        sim.published.set(receipt.id, { id: receipt.id, channel: ch, pos: positionOf(held), n: held.c, optional: false });
       }
       return;
     }
@@ -297,7 +316,42 @@ async function step(sim: Sim, op: Op): Promise<void> {
     case 'advance':
       await run(sim.clock, op.ms);
       return;
+    case 'read': {
+      const node = s!.node;
+      if (node) read(sim.readers[op.reader]!, node, op.limit);
+      return;
+    }
   }
+}
+
+function read(r: Reader, node: ClusterNode, limit: number): boolean {
+  const page = node.channels.history(r.channel, { after: r.cursor, limit });
+  for (const m of page.messages) r.got.set(m.id, (r.got.get(m.id) ?? 0) + 1);
+  r.gaps.push(...page.gaps);
+  r.cursor = page.cursor;
+  return page.more;
+}
+
+const covers = (g: HistoryGap, e: ModelEntry): boolean => {
+  if (g.node === undefined) return true; // origins no longer known: covers anything
+  const [epoch] = e.id.slice(g.node.length + 1).split(':').map(Number);
+  return e.id.startsWith(`${g.node}:`) && g.epoch === epoch && (g.from ?? 1) <= e.n && e.n <= g.to!;
+};
+
+/** What each reader lacks once it has read to the end on a converged node (issue #13's contract). */
+function checkReaders(sim: Sim, node: ClusterNode): string[] {
+  const out: string[] = [];
+  for (const [i, r] of sim.readers.entries()) {
+    for (let k = 0; k < 200 && read(r, node, 50); k++);
+    for (const [id, times] of r.got) if (times > 1) out.push(`reader ${i} (${r.channel}) got ${id} ${times} times`);
+    const held = new Set(historyIds(node, r.channel));
+    for (const id of held) if (!r.got.has(id)) out.push(`reader ${i} (${r.channel}) never got held ${id} (gaps ${JSON.stringify(r.gaps)})`);
+    for (const e of sim.published.values()) {
+      if (e.channel !== r.channel || e.optional || r.got.has(e.id)) continue;
+      if (!r.gaps.some((g) => covers(g, e))) out.push(`reader ${i} (${r.channel}) silently lost ${e.id} #${e.n} (gaps ${JSON.stringify(r.gaps)})`);
+    }
+  }
+  return out;
 }
 
 function historyIds(node: ClusterNode, ch: string): string[] {
@@ -430,7 +484,8 @@ async function simulate(n: number, seed: number, ops: Op[], restartAtEnd: boolea
   const clock = new ManualClock();
   // jitter reorders datagrams (deltas of one origin arrive out of order)
   const net = new MemoryNetwork({ clock, random: new Random(seed), latencyMs: 1, jitterMs });
-  const sim: Sim = { clock, net, slots: [], published: new Map(), violations: [], rnd: new Random(seed ^ 0x5eed), downs: 0 };
+  const readers = Array.from({ length: READERS }, (_, i): Reader => ({ channel: CHANNELS[i % CHANNELS.length]!, cursor: 'start', got: new Map(), gaps: [] }));
+  const sim: Sim = { clock, net, slots: [], published: new Map(), violations: [], rnd: new Random(seed ^ 0x5eed), downs: 0, readers };
   for (let i = 0; i < n; i++) {
     sim.slots.push({
       name: `n${i}`, addr: addrOf(i), node: undefined, closed: true, incarnation: 0,
@@ -473,6 +528,7 @@ async function simulate(n: number, seed: number, ops: Op[], restartAtEnd: boolea
       if (why !== undefined) problems.push(`diverged again after quiescence: ${why}`);
       problems = problems.concat(checkModel(sim));
     }
+    if (problems.length === 0) problems = checkReaders(sim, sim.slots[live(sim)[0]!]!.node!);
     if (problems.length > 0) throw new Error(`model mismatch (n=${n}, ${ops.length} ops):\n${problems.slice(0, 12).join('\n')}`);
     const first = sim.slots[live(sim)[0]!]!.node!;
     let held = 0;

@@ -32,7 +32,7 @@ export const CLI_COMMANDS: Record<string, string> = {
   channels: 'list channels with presence or history',
   presence: 'who is in a channel: presence CHANNEL',
   publish: 'publish a message: publish CHANNEL DATA [--header K=V] [--idempotency-key KEY] (DATA is JSON or a string)',
-  history: 'read history: history CHANNEL [--limit K] [--after CURSOR]',
+  history: 'read history: history CHANNEL [--limit K] [--after CURSOR|start]',
   monitor: 'tail the event stream: monitor [--channel C] [--types message,presence,member] [--cursor C]',
   keys: 'gossip keys across the cluster: keys list | install KEY | use KEY | remove KEY',
   info: 'this agent: identity, health, sync status',
@@ -147,11 +147,14 @@ async function dispatch(command: string, argv: string[], io: CliIo): Promise<num
       if (values.limit !== undefined) q.set('limit', values.limit as string);
       if (values.after !== undefined) q.set('after', values.after as string);
       const qs = q.toString();
-      const body = await client.request<{ messages: { id: string; ts: number; node: string; data: unknown }[]; complete: boolean; cursor: string | null }>('GET', `/v1/channels/${encodeURIComponent(args[0]!)}/messages${qs ? `?${qs}` : ''}`);
+      const body = await client.request<HistoryBody>('GET', `/v1/channels/${encodeURIComponent(args[0]!)}/messages${qs ? `?${qs}` : ''}`);
       return print(json, body, () =>
         renderTable(['TIME', 'NODE', 'ID', 'DATA'], body.messages.map((m) => [new Date(m.ts).toISOString(), m.node, m.id, cell(m.data)])) +
-        (body.complete ? '' : 'note: older entries you asked for are no longer held (evicted or expired)\n') +
-        (body.cursor ? `cursor ${body.cursor}\n` : ''));
+        body.gaps.map((g) => `gap: ${describeGap(g)}\n`).join('') +
+        (body.complete || body.gaps.length > 0 ? '' : 'note: older entries you asked for are no longer held (evicted or expired)\n') +
+        (body.pending ? 'note: this agent may not hold everything yet (catching up); read again with the cursor\n' : '') +
+        (body.more ? 'note: more follow; read again with the cursor\n' : '') +
+        `cursor ${body.cursor}\n`);
     }
     case 'monitor': {
       const { values, client, json } = parse({ channel: { type: 'string' }, types: { type: 'string' }, cursor: { type: 'string' } }, [0, 0]);
@@ -339,4 +342,20 @@ function safeJson(s: string): unknown {
   } catch {
     return s;
   }
+}
+
+interface HistoryBody {
+  messages: { id: string; ts: number; node: string; data: unknown }[];
+  complete: boolean;
+  gaps: { node?: string; epoch?: number; from?: number; to?: number; count: number; exact: boolean }[];
+  more: boolean;
+  pending: boolean;
+  cursor: string;
+}
+
+/** A gap in words: which origin lost which messages, or that the origins are no longer known. */
+export function describeGap(g: HistoryBody['gaps'][number]): string {
+  if (g.node === undefined) return 'messages you had not read are no longer held (more than the channel remembers; how many is unknown)';
+  const range = g.from !== undefined ? (g.from === g.to ? `#${g.from}` : `#${g.from}–#${g.to}`) : `up to #${g.to}`;
+  return `${g.exact ? g.count : `at least ${g.count}`} message${g.count === 1 && g.exact ? '' : 's'} from ${g.node} (epoch ${g.epoch}) ${range} no longer held`;
 }

@@ -3,6 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ClusterError, isClusterError } from '../errors.js';
+import { MAX_CURSOR_CHARS } from '../replica/cursor.js';
 import type { ClusterNode } from '../node.js';
 import { DEFAULT_LIMITS, validateChannel } from '../replica/limits.js';
 import type { MemberInfo } from '../swim/membership.js';
@@ -73,7 +74,7 @@ export class HttpApi {
   private readonly maxBody: number;
 
   constructor(private readonly ctx: HttpApiContext) {
-    this.streams = new EventStreams(ctx.hub);
+    this.streams = new EventStreams(ctx.hub, {}, ctx.node.channels);
     this.tokenCheck = ctx.token !== undefined ? new TokenCheck(ctx.token) : undefined;
     this.authReads = ctx.authReads ?? true;
     this.maxBody = ctx.maxBodyBytes ?? 1024 * 1024;
@@ -182,6 +183,7 @@ export class HttpApi {
       this.authorize(req, route, url.searchParams);
       const { filter, after } = this.streamParams(req, url.searchParams, ['channel', 'types', 'cursor', 'token']);
       if (this.streams.full) return refuse(503, 'E_LIMIT', 'too many event streams open');
+      this.streams.checkResume(filter, after);
       this.streams.websocket(req, socket, head, filter, after);
     } catch (err) {
       const e = toHttpError(err);
@@ -330,7 +332,7 @@ export class HttpApi {
         checkChannel(channel!);
         const limit = intParam(q, 'limit', 1, 1000, 100);
         const after = q.get('after');
-        if (after !== null && (after === '' || after.length > 512)) throw new HttpError(400, 'E_BAD_QUERY', 'after must be a cursor returned by this API');
+        if (after !== null && (after === '' || after.length > MAX_CURSOR_CHARS)) throw new HttpError(400, 'E_BAD_CURSOR', `after must be a cursor returned by this API (at most ${MAX_CURSOR_CHARS} characters)`);
         const page = channels().history(channel!, { limit, ...(after !== null ? { after } : {}) });
         sendJson(res, 200, page);
       }),

@@ -1,6 +1,7 @@
 import { Encoder } from '@msgpack/msgpack';
 import type { Delta } from '../replica/delta.js';
 import type { HistoryEntry } from '../replica/history.js';
+import type { DropRecord, DropsWire } from '../replica/drops.js';
 import type { PresenceEntry } from '../replica/presence.js';
 import type { SyncContext, SyncRecord } from '../replica/replica.js';
 import type { WireVector } from '../replica/version-vector.js';
@@ -194,7 +195,7 @@ function deltaWire(d: Delta): unknown[] {
     case 'leave':
       return [KIND.leave, d.node, d.epoch, d.seq, d.channel, d.clientId];
     case 'publish': {
-      const out: unknown[] = [KIND.publish, d.node, d.epoch, d.seq, d.channel, d.ts, d.data ?? null];
+      const out: unknown[] = [KIND.publish, d.node, d.epoch, d.seq, d.channel, d.ts, d.data ?? null, d.c];
       if (d.headers !== undefined || d.idempotencyKey !== undefined) out.push(d.headers ?? null);
       if (d.idempotencyKey !== undefined) out.push(d.idempotencyKey);
       return out;
@@ -203,7 +204,7 @@ function deltaWire(d: Delta): unknown[] {
 }
 
 function readDelta(fail: Fail, field: string, v: unknown): Delta {
-  const a = checkArray(fail, field, v, 9);
+  const a = checkArray(fail, field, v, 10);
   const kind = a[0];
   if (kind !== 0 && kind !== 1 && kind !== 2 && kind !== 3) return fail(`${field}.kind`, `expected 0-3, got ${String(kind)}`);
   const node = checkStr(fail, `${field}.node`, a[1], 128);
@@ -212,11 +213,11 @@ function readDelta(fail: Fail, field: string, v: unknown): Delta {
   if (seq === 0) fail(`${field}.seq`, 'sequence numbers start at 1');
   const channel = checkStr(fail, `${field}.channel`, a[4], L.maxChannelBytes);
   if (kind === KIND.publish) {
-    if (a.length < 7) fail(field, `publish has ${a.length} fields, expected at least 7`);
-    const d: Delta = { kind: 'publish', node, epoch, seq, channel, ts: checkUint(fail, `${field}.ts`, a[5]), data: ownPayload(a[6]) };
-    const headers = checkHeaders(fail, `${field}.headers`, a[7]);
+    if (a.length < 8) fail(field, `publish has ${a.length} fields, expected at least 8`);
+    const d: Delta = { kind: 'publish', node, epoch, seq, channel, ts: checkUint(fail, `${field}.ts`, a[5]), c: checkUint(fail, `${field}.c`, a[7]), data: ownPayload(a[6]) };
+    const headers = checkHeaders(fail, `${field}.headers`, a[8]);
     if (headers !== undefined) d.headers = headers;
-    const ik = optionalStr(fail, `${field}.idempotencyKey`, a[8], L.maxIdBytes);
+    const ik = optionalStr(fail, `${field}.idempotencyKey`, a[9], L.maxIdBytes);
     if (ik !== undefined) d.idempotencyKey = ik;
     return d;
   }
@@ -247,15 +248,16 @@ function quickUint(v: unknown): v is number {
  * same object; anything else (other kinds, headers, long names, errors) takes readDelta.
  */
 function quickPublish(v: unknown): Delta | undefined {
-  if (!Array.isArray(v) || v.length < 7 || v.length > 9 || v[0] !== KIND.publish) return undefined;
+  if (!Array.isArray(v) || v.length < 8 || v.length > 10 || v[0] !== KIND.publish) return undefined;
   const node: unknown = v[1];
   const epoch: unknown = v[2];
   const seq: unknown = v[3];
   const channel: unknown = v[4];
   const ts: unknown = v[5];
-  if (!quickStr(node, 128) || !quickUint(epoch) || !quickUint(seq) || seq === 0 || !quickStr(channel, L.maxChannelBytes) || !quickUint(ts)) return undefined;
-  if ((v[7] !== undefined && v[7] !== null) || (v[8] !== undefined && v[8] !== null)) return undefined;
-  return { kind: 'publish', node, epoch, seq, channel, ts, data: ownPayload(v[6]) };
+  const c: unknown = v[7];
+  if (!quickStr(node, 128) || !quickUint(epoch) || !quickUint(seq) || seq === 0 || !quickStr(channel, L.maxChannelBytes) || !quickUint(ts) || !quickUint(c)) return undefined;
+  if ((v[8] !== undefined && v[8] !== null) || (v[9] !== undefined && v[9] !== null)) return undefined;
+  return { kind: 'publish', node, epoch, seq, channel, ts, c, data: ownPayload(v[6]) };
 }
 
 function readDeltas(r: FieldReader, field: string): Delta[] {
@@ -276,17 +278,25 @@ function recordWire(rec: SyncRecord): unknown[] {
     }
     case 'history': {
       const e = rec.entry;
-      return [1, e.channel, e.node, e.epoch, e.seq, e.ts, e.data ?? null, e.headers ?? null, e.idempotencyKey ?? null];
+      return [1, e.channel, e.node, e.epoch, e.seq, e.ts, e.data ?? null, e.headers ?? null, e.idempotencyKey ?? null, e.c];
     }
     case 'low-water': {
       const m = rec.mark;
-      return [2, rec.channel, m.ts, m.node, m.epoch, m.seq];
+      const out: unknown[] = [2, rec.channel, m.ts, m.node, m.epoch, m.seq];
+      if (rec.drops) {
+        // drop records flat: node, epoch, c, ts, seq per record; then the horizon or null
+        const flat: unknown[] = [];
+        for (const r of rec.drops.records) flat.push(r.node, r.epoch, r.c, r.ts, r.seq);
+        const h = rec.drops.horizon;
+        out.push(flat, h ? [h.ts, h.node, h.epoch, h.seq] : null);
+      }
+      return out;
     }
   }
 }
 
 function readRecord(fail: Fail, field: string, v: unknown): SyncRecord {
-  const a = checkArray(fail, field, v, 9);
+  const a = checkArray(fail, field, v, 10);
   const channel = checkStr(fail, `${field}.channel`, a[1], L.maxChannelBytes);
   switch (a[0]) {
     case 0: {
@@ -299,10 +309,10 @@ function readRecord(fail: Fail, field: string, v: unknown): SyncRecord {
       return { kind: 'presence', entry };
     }
     case 1: {
-      if (a.length !== 9) fail(field, 'history record needs 9 fields');
+      if (a.length !== 10) fail(field, 'history record needs 10 fields');
       const entry: HistoryEntry = {
         channel, node: checkStr(fail, `${field}.node`, a[2], 128), epoch: checkUint(fail, `${field}.epoch`, a[3]),
-        seq: checkUint(fail, `${field}.seq`, a[4]), ts: checkUint(fail, `${field}.ts`, a[5]), data: ownPayload(a[6]),
+        seq: checkUint(fail, `${field}.seq`, a[4]), ts: checkUint(fail, `${field}.ts`, a[5]), c: checkUint(fail, `${field}.c`, a[9]), data: ownPayload(a[6]),
       };
       const headers = checkHeaders(fail, `${field}.headers`, a[7]);
       if (headers !== undefined) entry.headers = headers;
@@ -310,15 +320,35 @@ function readRecord(fail: Fail, field: string, v: unknown): SyncRecord {
       if (ik !== undefined) entry.idempotencyKey = ik;
       return { kind: 'history', entry };
     }
-    case 2:
-      if (a.length !== 6) fail(field, 'low-water record needs 6 fields');
-      return {
+    case 2: {
+      if (a.length !== 6 && a.length !== 8) fail(field, 'low-water record needs 6 or 8 fields');
+      const rec: SyncRecord = {
         kind: 'low-water', channel,
         mark: { ts: checkUint(fail, `${field}.ts`, a[2]), node: checkStr(fail, `${field}.node`, a[3], 128), epoch: checkUint(fail, `${field}.epoch`, a[4]), seq: checkUint(fail, `${field}.seq`, a[5]) },
       };
+      if (a.length === 8) rec.drops = readDrops(fail, `${field}.drops`, a[6], a[7]);
+      return rec;
+    }
     default:
       return fail(`${field}.kind`, `expected 0-2, got ${String(a[0])}`);
   }
+}
+
+// a drop summary holds at most 1,024 records (one per origin epoch, decision 0047)
+function readDrops(fail: Fail, field: string, flat: unknown, horizon: unknown): DropsWire {
+  const a = checkArray(fail, field, flat, 5 * 1024);
+  if (a.length % 5 !== 0) fail(field, `expected groups of 5 fields, got ${a.length}`);
+  const records: DropRecord[] = [];
+  for (let i = 0; i < a.length; i += 5) {
+    const f = `${field}[${i / 5}]`;
+    const c = checkUint(fail, `${f}.c`, a[i + 2]);
+    if (c === 0) fail(`${f}.c`, 'entry numbers start at 1');
+    records.push({ node: checkStr(fail, `${f}.node`, a[i], 128), epoch: checkUint(fail, `${f}.epoch`, a[i + 1]), c, ts: checkUint(fail, `${f}.ts`, a[i + 3]), seq: checkUint(fail, `${f}.seq`, a[i + 4]) });
+  }
+  if (horizon === null || horizon === undefined) return { records };
+  const h = checkArray(fail, `${field}.horizon`, horizon, 4);
+  if (h.length !== 4) fail(`${field}.horizon`, 'needs 4 fields');
+  return { records, horizon: { ts: checkUint(fail, `${field}.horizon.ts`, h[0]), node: checkStr(fail, `${field}.horizon.node`, h[1], 128), epoch: checkUint(fail, `${field}.horizon.epoch`, h[2]), seq: checkUint(fail, `${field}.horizon.seq`, h[3]) } };
 }
 
 function readRecords(fail: Fail, field: string, v: unknown): SyncRecord[] | undefined {

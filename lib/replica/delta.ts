@@ -29,6 +29,8 @@ export interface PublishDelta extends DeltaBase {
   kind: 'publish';
   channel: string;
   ts: HlcTimestamp;
+  /** The entry's number among this origin epoch's publishes to the channel (HistoryEntry.c). */
+  c: number;
   data: unknown;
   headers?: Record<string, string>;
   idempotencyKey?: string;

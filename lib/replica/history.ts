@@ -5,11 +5,21 @@ import { hashString64, mix64 } from '../sync/hash64.js';
 import { payloadSize } from './limits.js';
 import type { RecordIndex } from '../sync/merkle.js';
 import type { EntryId, Position } from './position.js';
-import { comparePositions, decodeCursor, encodeCursor, idKey, positionOf } from './position.js';
+import { comparePositions, idKey, positionOf } from './position.js';
+import type { DropsWire } from './drops.js';
+import { DropSummary } from './drops.js';
+import type { OriginProgress, ReadCursor } from './cursor.js';
+import { MAX_CURSOR_EXTRAS, MAX_CURSOR_ORIGINS, cloneCursor, originKey } from './cursor.js';
 
 /** A history entry: its position (ts + id), channel, payload and optional metadata. */
 export interface HistoryEntry extends Position {
   channel: string;
+  /**
+   * The entry's number among its origin epoch's entries in this channel: 1, 2, 3… in
+   * publish order. Readers' cursors count on it (decision 0047); 0 on entries written
+   * before it existed.
+   */
+  c: number;
   /** Bytes or any msgpack value. */
   data: unknown;
   headers?: Record<string, string>;
@@ -39,23 +49,54 @@ export interface HistoryOptions {
   maxEntriesCeiling?: number;
 }
 
+/**
+ * Entries a reader will never get: they were dropped (cap, TTL, low-water mark) before
+ * it read them. With `node` and `epoch`, they are that origin epoch's entries numbered
+ * `from`..`to` ({@link HistoryEntry.c}); without them the origins are no longer known
+ * (the reader was further behind than the channel remembers its drops).
+ */
+export interface HistoryGap {
+  node?: string;
+  epoch?: number;
+  /** First lost number; absent when not known (the loss starts somewhere above the reader's floor). */
+  from?: number;
+  /** Last lost number. */
+  to?: number;
+  /** Entries lost: exact when `exact`, else a lower bound. */
+  count: number;
+  exact: boolean;
+}
+
 /** The answer to a history read. */
 export interface HistoryPage {
   entries: HistoryEntry[];
   /**
-   * False when entries the reader asked for are no longer held: evicted by the cap or
-   * expired. The reader then knows it missed something instead of silently skipping it.
+   * False when entries the reader had not been given are no longer held (`gaps` says
+   * which). Never false by accident, never true while something is missing.
    */
   complete: boolean;
+  gaps: HistoryGap[];
   /** True when more held entries follow the last one returned. */
   more: boolean;
-  /** Cursor of the last entry returned (or the cursor passed in when none): resume from it. */
-  cursor: string | undefined;
+  /**
+   * True when this replica has not received every entry the reader may be owed yet (an
+   * entry numbered before one returned is still on its way): they come in a later read,
+   * never lost.
+   */
+  pending: boolean;
+  /** The reader's progress after this page: resume from it, on any node. */
+  cursor: ReadCursor;
+}
+
+/** A channel's low-water mark and drop summary, as the Merkle exchange carries them. */
+export interface LowWaterState {
+  mark: Position;
+  drops: DropsWire;
 }
 
 /** The persisted form of a replica's history (plain data; msgpack it to store). */
 export interface HistorySnapshot {
-  channels: { channel: string; lowWater?: Position; entries: HistoryEntry[] }[];
+  channels: { channel: string; lowWater?: Position; drops?: DropsWire; entries: HistoryEntry[] }[];
 }
 
 /** What happened to an inserted entry. */
@@ -72,6 +113,9 @@ interface ChannelHistory {
   hashHi: number;
   hashLo: number;
   lowWater: Position | undefined;
+  drops: DropSummary;
+  // wall ms this replica began to track the channel: what it dropped before, it cannot name
+  since: number;
   dedupe: Map<string, EntryId>;
   maxEntries: number;
   ttlMs: number;
@@ -99,7 +143,7 @@ export function historyKeyHash(channelHi: number, channelLo: number, id: EntryId
 }
 
 // placeholder for dropped slots of the dead prefix, so evicted entries can be collected
-const DEAD: HistoryEntry = { ts: 0, node: '', epoch: 0, seq: 0, channel: '', data: null };
+const DEAD: HistoryEntry = { ts: 0, node: '', epoch: 0, seq: 0, c: 0, channel: '', data: null };
 
 /** The record key of a channel's low-water mark in the Merkle tree. */
 export function lowWaterKey(channel: string): string {
@@ -173,6 +217,12 @@ export class HistoryStore {
     return this.channels.get(channel)?.lowWater;
   }
 
+  /** The channel's low-water mark with its drop summary (the Merkle record), if it ever dropped an entry. */
+  lowWaterState(channel: string): LowWaterState | undefined {
+    const ch = this.channels.get(channel);
+    return ch?.lowWater ? { mark: ch.lowWater, drops: ch.drops.toWire() } : undefined;
+  }
+
   /**
    * The held entry with this id. With the position (`ts` given) it is a binary search;
    * with the id alone, a scan from the newest entry (idempotent repeats are recent).
@@ -230,7 +280,7 @@ export class HistoryStore {
    * timestamp) decides expiry.
    */
   insert(entry: HistoryEntry, size: number, now: HlcTimestamp): InsertStatus {
-    const ch = this.channel(entry.channel);
+    const ch = this.channel(entry.channel, now);
     // an entry's identity is its position: its origin gives an id one timestamp, once,
     // so the sorted entries themselves answer "held already?" (no id map, decision 0026)
     let at = ch.items.length;
@@ -238,8 +288,13 @@ export class HistoryStore {
       at = this.search(ch, entry);
       if (comparePositions(ch.items[at]!, entry) === 0) return 'duplicate';
     }
-    if (ch.lowWater && comparePositions(entry, ch.lowWater) <= 0) return 'below-low-water';
+    if (ch.lowWater && comparePositions(entry, ch.lowWater) <= 0) {
+      // it never reaches a reader: readers behind it must be told (decision 0047)
+      if (ch.drops.add(entry, entry.c)) this.indexMark(ch);
+      return 'below-low-water';
+    }
     if (this.isExpired(ch, entry.ts, now)) {
+      ch.drops.add(entry, entry.c);
       this.raise(ch, positionOf(entry));
       this.collect(ch, now);
       return 'expired';
@@ -269,14 +324,17 @@ export class HistoryStore {
    * below it. Returns false when the mark was not higher. Marks that have themselves
    * expired are ignored (they guard nothing the TTL does not).
    */
-  raiseLowWater(channel: string, mark: Position, now: HlcTimestamp): boolean {
+  raiseLowWater(channel: string, mark: Position, now: HlcTimestamp, drops?: DropsWire): boolean {
     const existing = this.channels.get(channel);
-    if (existing?.lowWater && comparePositions(mark, existing.lowWater) <= 0) return false;
+    const higher = !existing?.lowWater || comparePositions(mark, existing.lowWater) > 0;
     if (!existing && this.isExpired(undefined, mark.ts, now, channel)) return false;
-    const ch = existing ?? this.channel(channel);
-    this.raise(ch, positionOf(mark));
+    const ch = existing ?? this.channel(channel, now);
+    // the peer's drop knowledge first: the entries this raise drops are recorded on top
+    const merged = drops !== undefined && ch.drops.merge(drops);
+    if (higher) this.raise(ch, positionOf(mark));
+    else if (merged && ch.lowWater) this.indexMark(ch);
     this.collect(ch, now);
-    return true;
+    return higher || merged;
   }
 
   /**
@@ -299,51 +357,213 @@ export class HistoryStore {
     return dropped;
   }
 
-  /** The newest `limit` entries (oldest first). */
+  /**
+   * A cursor that has handled everything up to and including the held entry `e` (a
+   * publisher's "what comes after mine"), or undefined when it is not held.
+   */
+  cursorAt(channel: string, e: EntryId | Position, now?: HlcTimestamp): ReadCursor | undefined {
+    const ch = this.channels.get(channel);
+    const held = ch ? this.get(channel, e) : undefined;
+    if (!ch || !held) return undefined;
+    const cursor: ReadCursor = { floor: positionOf(held), origins: new Map(), ...(now !== undefined ? { readAt: hlcWall(now) } : {}) };
+    if (held.c > 0) cursor.origins.set(originKey(held.node, held.epoch), { c: held.c, extras: [] });
+    return cursor;
+  }
+
+  /**
+   * The newest `limit` entries (oldest first), and a cursor that has handled everything
+   * up to the first of them: reading after it yields what comes next, including entries
+   * that arrive later behind the ones returned.
+   */
   latest(channel: string, limit: number, now?: HlcTimestamp): HistoryPage {
     const ch = this.channels.get(channel);
-    if (!ch) return { entries: [], complete: true, more: false, cursor: undefined };
-    let first = ch.head;
-    if (now !== undefined) while (first < ch.items.length && this.isExpired(ch, ch.items[first]!.ts, now)) first++;
-    const start = Math.max(first, ch.items.length - Math.max(0, limit));
+    const readAt = now !== undefined ? { readAt: hlcWall(now) } : {};
+    if (!ch) return { entries: [], complete: true, gaps: [], more: false, pending: false, cursor: { floor: undefined, origins: new Map(), ...readAt } };
+    if (now !== undefined) this.expireChannel(ch, now);
+    const start = Math.max(ch.head, ch.items.length - Math.max(0, limit));
     const entries = ch.items.slice(start);
-    const last = entries[entries.length - 1];
+    const floor = start > ch.head ? positionOf(ch.items[start - 1]!) : ch.lowWater;
+    const cursor: ReadCursor = { floor, origins: new Map(), ...readAt };
+    // below the floor every entry is handled: each origin epoch's newest number there is its prefix
+    for (let i = ch.head; i < start; i++) {
+      const e = ch.items[i]!;
+      if (e.c > 0) cursor.origins.set(originKey(e.node, e.epoch), { c: e.c, extras: [] });
+    }
+    for (const e of entries) if (e.c > 0) this.handle(cursor, ch, e);
+    this.prune(cursor, ch);
     return {
       entries,
-      complete: entries.length >= limit || (ch.lowWater === undefined && first === ch.head),
+      complete: entries.length >= limit || (ch.lowWater === undefined && start === ch.head),
+      gaps: [],
       more: false,
-      cursor: last ? encodeCursor(last) : undefined,
+      pending: hasExtras(cursor),
+      cursor,
     };
   }
 
-  /** Up to `limit` entries after `cursor` (oldest first); throws E_INVALID_ARGUMENT on a malformed cursor. */
-  after(channel: string, cursor: string, limit: number, now?: HlcTimestamp): HistoryPage {
-    const from = decodeCursor(cursor);
-    const ch = this.channels.get(channel);
-    if (!ch) return { entries: [], complete: true, more: false, cursor };
-    let lo = ch.head;
-    let hi = ch.items.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (comparePositions(ch.items[mid]!, from) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    let expiredSkipped = false;
+  /**
+   * Up to `limit` held entries the reader of `from` has not been given, in the merged
+   * order, each once, with the gaps: what it had not been given and is no longer held
+   * (decision 0047). `from` is not modified.
+   */
+  after(channel: string, from: ReadCursor, limit: number, now?: HlcTimestamp): HistoryPage {
+    let ch = this.channels.get(channel);
+    const cursor = cloneCursor(from);
+    const gaps: HistoryGap[] = [];
     if (now !== undefined) {
-      while (lo < ch.items.length && this.isExpired(ch, ch.items[lo]!.ts, now)) {
-        lo++;
-        expiredSkipped = true;
+      if (ch) this.expireChannel(ch, now);
+      ch = this.channels.get(channel);
+      // what expired before this replica began to track the channel (it forgets a channel
+      // whose entries and mark all expired) left no trace: a reader that read before then
+      // and has been away longer than the TTL is told it may have lost some
+      const ttl = ch ? ch.ttlMs : this.settings(channel).ttlMs;
+      const untracked = !ch || from.readAt === undefined || ch.since > from.readAt;
+      if (ttl > 0 && untracked && (from.readAt === undefined || hlcWall(now) - from.readAt >= ttl)) gaps.push({ count: 1, exact: false });
+      cursor.readAt = hlcWall(now);
+    }
+    if (!ch) return { entries: [], complete: gaps.length === 0, gaps, more: false, pending: hasExtras(cursor), cursor };
+    // 1. below the horizon this replica no longer knows which origins lost what
+    const horizon = ch.drops.horizon;
+    if (horizon && (!cursor.floor || comparePositions(cursor.floor, horizon) < 0)) {
+      gaps.push({ count: 1, exact: false });
+      cursor.floor = horizon;
+    }
+    // 2. per origin epoch, the dropped numbers the reader had not handled
+    for (const r of ch.drops.all()) {
+      const key = originKey(r.node, r.epoch);
+      const p = cursor.origins.get(key);
+      if (!p) {
+        // nothing of this origin epoch handled above the floor: what it lost above the floor is the reader's loss
+        if (!cursor.floor || comparePositions(r, cursor.floor) > 0) {
+          gaps.push(cursor.floor ? { node: r.node, epoch: r.epoch, to: r.c, count: 1, exact: false } : { node: r.node, epoch: r.epoch, from: 1, to: r.c, count: r.c, exact: true });
+        }
+        cursor.origins.set(key, { c: r.c, extras: [] });
+        continue;
+      }
+      if (r.c <= p.c) continue;
+      if (cursor.floor && comparePositions(r, cursor.floor) <= 0) {
+        // every entry of it up to r.c sits at or below the floor: handled
+        p.c = r.c;
+        p.extras = p.extras.filter((x) => x > r.c);
+        absorb(p);
+        continue;
+      }
+      let had = 0;
+      for (const x of p.extras) if (x <= r.c) had++;
+      const lost = r.c - p.c - had;
+      if (lost > 0) gaps.push({ node: r.node, epoch: r.epoch, from: p.c + 1, to: r.c, count: lost, exact: true });
+      p.c = r.c;
+      if (had > 0) p.extras = p.extras.filter((x) => x > r.c);
+      absorb(p);
+    }
+    // 3. the held entries not handled, in order
+    const entries: HistoryEntry[] = [];
+    let more = false;
+    for (let i = ch.head; i < ch.items.length; i++) {
+      const e = ch.items[i]!;
+      if (cursor.floor && comparePositions(e, cursor.floor) <= 0) {
+        // handled by the floor, and so is every earlier entry of its origin epoch (they
+        // sit before it): what the cursor must know to tell the next ones' holes
+        if (e.c > 0) {
+          const key = originKey(e.node, e.epoch);
+          const p = cursor.origins.get(key);
+          if (!p) cursor.origins.set(key, { c: e.c, extras: [] });
+          else if (e.c > p.c) {
+            p.c = e.c;
+            p.extras = p.extras.filter((x) => x > e.c);
+            absorb(p);
+          }
+        }
+        continue;
+      }
+      if (e.c > 0) {
+        const p = cursor.origins.get(originKey(e.node, e.epoch));
+        if (p && (e.c <= p.c || p.extras.includes(e.c))) continue;
+      }
+      if (entries.length >= limit) {
+        more = true;
+        break;
+      }
+      entries.push(e);
+      if (e.c > 0) this.handle(cursor, ch, e);
+      else if (!cursor.floor || comparePositions(e, cursor.floor) > 0) cursor.floor = positionOf(e);
+    }
+    // holes an origin epoch cannot fill any more (too many) are reported, not waited on forever
+    for (const [key, p] of cursor.origins) {
+      if (p.extras.length <= MAX_CURSOR_EXTRAS) continue;
+      const cut = p.extras[p.extras.length - MAX_CURSOR_EXTRAS - 1]!;
+      let had = 0;
+      for (const x of p.extras) if (x <= cut) had++;
+      gaps.push({ count: cut - p.c - had, exact: true, from: p.c + 1, to: cut, ...this.originName(ch, key) });
+      p.c = cut;
+      p.extras = p.extras.filter((x) => x > cut);
+      absorb(p);
+    }
+    this.prune(cursor, ch);
+    return { entries, complete: gaps.length === 0, gaps, more, pending: hasExtras(cursor), cursor };
+  }
+
+  // the reader's progress on e's origin epoch, created from what this replica knows below the floor
+  private progress(cursor: ReadCursor, ch: ChannelHistory, e: HistoryEntry): OriginProgress {
+    const key = originKey(e.node, e.epoch);
+    let p = cursor.origins.get(key);
+    if (!p) {
+      const dropped = ch.drops.get(e.node, e.epoch);
+      // numbers before e that are neither dropped here nor known to be beyond the horizon
+      // may still be on their way: e becomes an extra until they come
+      const base = dropped ? dropped.c : ch.drops.horizon ? e.c - 1 : 0;
+      p = { c: Math.min(base, e.c - 1), extras: [] };
+      cursor.origins.set(key, p);
+    }
+    return p;
+  }
+
+  // records that e was given to the reader
+  private handle(cursor: ReadCursor, ch: ChannelHistory, e: HistoryEntry): void {
+    const p = this.progress(cursor, ch, e);
+    if (e.c <= p.c) return;
+    if (e.c === p.c + 1) {
+      p.c = e.c;
+      absorb(p);
+      return;
+    }
+    let at = p.extras.length;
+    while (at > 0 && p.extras[at - 1]! > e.c) at--;
+    if (p.extras[at - 1] !== e.c) p.extras.splice(at, 0, e.c);
+  }
+
+  // keeps a cursor bounded: an origin epoch this replica neither holds nor remembers as
+  // dropped lies beyond its horizon, under the floor: the cursor need not name it
+  private prune(cursor: ReadCursor, ch: ChannelHistory): void {
+    if (ch.drops.horizon) {
+      const live = new Set<number>();
+      for (let i = ch.head; i < ch.items.length; i++) live.add(originKey(ch.items[i]!.node, ch.items[i]!.epoch));
+      for (const r of ch.drops.all()) live.add(originKey(r.node, r.epoch));
+      for (const [key, p] of cursor.origins) if (p.extras.length === 0 && !live.has(key)) cursor.origins.delete(key);
+    }
+    // past the hard bound, forget the oldest-inserted: they may be delivered again, never lost
+    if (cursor.origins.size > MAX_CURSOR_ORIGINS) {
+      for (const key of cursor.origins.keys()) {
+        cursor.origins.delete(key);
+        if (cursor.origins.size <= MAX_CURSOR_ORIGINS) break;
       }
     }
-    const end = Math.min(ch.items.length, lo + Math.max(0, limit));
-    const entries = ch.items.slice(lo, end);
-    const last = entries[entries.length - 1];
-    return {
-      entries,
-      complete: !expiredSkipped && (ch.lowWater === undefined || comparePositions(from, ch.lowWater) >= 0),
-      more: end < ch.items.length,
-      cursor: last ? encodeCursor(last) : cursor,
-    };
+  }
+
+  private originName(ch: ChannelHistory, key: number): { node?: string; epoch?: number } {
+    for (let i = ch.items.length - 1; i >= ch.head; i--) {
+      const e = ch.items[i]!;
+      if (originKey(e.node, e.epoch) === key) return { node: e.node, epoch: e.epoch };
+    }
+    return {};
+  }
+
+  // drops the expired prefix of one channel now, so a read sees exactly what is held
+  private expireChannel(ch: ChannelHistory, now: HlcTimestamp): void {
+    if (ch.ttlMs <= 0) return;
+    let n = 0;
+    while (ch.head + n < ch.items.length && this.isExpired(ch, ch.items[ch.head + n]!.ts, now)) n++;
+    if (n > 0) this.raise(ch, positionOf(ch.items[ch.head + n - 1]!));
   }
 
   /** The persisted form (entries are shared, not copied: encode it before mutating again). */
@@ -351,18 +571,21 @@ export class HistoryStore {
     return {
       channels: [...this.channels.values()].map((ch) => ({
         channel: ch.name,
-        ...(ch.lowWater ? { lowWater: ch.lowWater } : {}),
+        ...(ch.lowWater ? { lowWater: ch.lowWater, drops: ch.drops.toWire() } : {}),
         entries: ch.items.slice(ch.head),
       })),
     };
   }
 
-  private channel(name: string): ChannelHistory {
+  private channel(name: string, now: HlcTimestamp): ChannelHistory {
     let ch = this.channels.get(name);
     if (!ch) {
       const s = this.settings(name);
       const h = hashString64(name);
-      ch = { name, items: [], sizes: [], head: 0, hashHi: h[0]!, hashLo: h[1]!, lowWater: undefined, dedupe: new Map(), maxEntries: s.maxEntries, ttlMs: s.ttlMs };
+      // the drop summary remembers as many origin epochs as the channel holds entries
+      // (at least 16, at most 1,024): enough for a reader a full cap behind
+      const drops = new DropSummary(Math.max(16, Math.min(1024, s.maxEntries)));
+      ch = { name, items: [], sizes: [], head: 0, hashHi: h[0]!, hashLo: h[1]!, lowWater: undefined, drops, dedupe: new Map(), maxEntries: s.maxEntries, ttlMs: s.ttlMs, since: hlcWall(now) };
       this.channels.set(name, ch);
     }
     return ch;
@@ -388,9 +611,9 @@ export class HistoryStore {
   private raise(ch: ChannelHistory, mark: Position): void {
     if (ch.lowWater && comparePositions(mark, ch.lowWater) <= 0) return;
     ch.lowWater = mark;
-    this.index?.set(lowWaterKey(ch.name), mark.ts, hashString(idKey(mark)));
     while (ch.head < ch.items.length && comparePositions(ch.items[ch.head]!, mark) <= 0) {
       const e = ch.items[ch.head]!;
+      ch.drops.add(e, e.c);
       if (this.index) {
         const k = historyKeyHash(ch.hashHi, ch.hashLo, e);
         this.index.deleteRef(e, k[0]!, k[1]!);
@@ -400,11 +623,19 @@ export class HistoryStore {
       this.total--;
       ch.head++;
     }
+    this.indexMark(ch);
     if (ch.head > 32 && ch.head * 2 > ch.items.length) {
       ch.items.splice(0, ch.head);
       ch.sizes.splice(0, ch.head);
       ch.head = 0;
     }
+  }
+
+  // the Merkle record of the mark covers the drop summary, so replicas that differ only
+  // in what they know was dropped still find each other out and merge
+  private indexMark(ch: ChannelHistory): void {
+    if (!ch.lowWater) return;
+    this.index?.set(lowWaterKey(ch.name), ch.lowWater.ts, (hashString(idKey(ch.lowWater)) + ch.drops.hash) >>> 0);
   }
 
   // forgets a channel that holds nothing and whose mark guards nothing the TTL does not
@@ -422,4 +653,19 @@ export class HistoryStore {
       if (oldest !== undefined) ch.dedupe.delete(oldest);
     }
   }
+}
+
+function hasExtras(c: ReadCursor): boolean {
+  for (const p of c.origins.values()) if (p.extras.length > 0) return true;
+  return false;
+}
+
+// moves extras that now continue the prefix into it
+function absorb(p: OriginProgress): void {
+  let k = 0;
+  while (k < p.extras.length && p.extras[k]! <= p.c + 1) {
+    if (p.extras[k] === p.c + 1) p.c++;
+    k++;
+  }
+  if (k > 0) p.extras = p.extras.slice(k);
 }

@@ -1,4 +1,3 @@
-import { ClusterError } from '../errors.js';
 import type { HlcTimestamp } from '../hlc.js';
 
 /**
@@ -38,27 +37,4 @@ export function positionOf(p: Position): Position {
 /** The string form of an entry id, unique per cluster. */
 export function idKey(id: EntryId): string {
   return `${id.node}\u0000${id.epoch}\u0000${id.seq}`;
-}
-
-/**
- * Encodes a position as an opaque cursor string (base64url). Users store it and hand
- * it back; they should not parse it.
- */
-export function encodeCursor(p: Position): string {
-  const text = `${p.ts.toString(36)}.${p.epoch.toString(36)}.${p.seq.toString(36)}.${p.node}`;
-  return Buffer.from(text, 'utf8').toString('base64url');
-}
-
-/** Decodes a cursor made by {@link encodeCursor}; throws E_INVALID_ARGUMENT when malformed. */
-export function decodeCursor(cursor: string): Position {
-  const bad = (): ClusterError => new ClusterError('E_INVALID_ARGUMENT', `invalid history cursor ${JSON.stringify(cursor.slice(0, 64))}`);
-  if (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > 1024 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const parts = /^([0-9a-z]+)\.([0-9a-z]+)\.([0-9a-z]+)\.(.+)$/s.exec(text);
-  if (!parts) throw bad();
-  const ts = parseInt(parts[1]!, 36);
-  const epoch = parseInt(parts[2]!, 36);
-  const seq = parseInt(parts[3]!, 36);
-  if (![ts, epoch, seq].every((n) => Number.isSafeInteger(n) && n >= 0)) throw bad();
-  return { ts, epoch, seq, node: parts[4]! };
 }

@@ -11,6 +11,7 @@ import { deltaSize } from './delta.js';
 import { DeltaRing } from './delta-log.js';
 import type { HistoryEntry, HistoryOptions, HistorySnapshot } from './history.js';
 import { HistoryStore, historyKey, lowWaterKey } from './history.js';
+import type { DropsWire } from './drops.js';
 import type { ReplicaLimits, ResolvedLimits } from './limits.js';
 import { checkSize, payloadSize, resolveLimits, validateChannel, validateHeaders, validateId } from './limits.js';
 import type { EntryId, Position } from './position.js';
@@ -90,7 +91,7 @@ export interface MissingDeltas {
 export type SyncRecord =
   | { kind: 'presence'; entry: PresenceEntry }
   | { kind: 'history'; entry: HistoryEntry }
-  | { kind: 'low-water'; channel: string; mark: Position };
+  | { kind: 'low-water'; channel: string; mark: Position; drops?: DropsWire };
 
 /** What applying a peer's record did. 'stale': our state proves the peer's copy obsolete. */
 export type RecordOutcome = 'applied' | 'unchanged' | 'stale';
@@ -134,6 +135,8 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
   private readonly removed = new Map<string, number>();
   // after a restore, presence at or below these versions was lost: absence proves nothing
   private readonly floors = new Map<string, OriginVersion>();
+  // per channel, the number of this epoch's last publish there (HistoryEntry.c)
+  private readonly counters = new Map<string, number>();
 
   /** @param options identity, limits and retention. */
   constructor(options: ReplicaOptions) {
@@ -234,7 +237,9 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
     if (!this.history.hasChannel(channel) && this.history.channelCount >= this.limits.maxChannels) {
       throw new ClusterError('E_LIMIT', `this replica holds history for ${this.limits.maxChannels} channels, the limit`);
     }
-    const delta: PublishDelta = { kind: 'publish', node: this.node, epoch: this.currentEpoch, seq: this.nextSeq(), channel, ts, data };
+    const c = (this.counters.get(channel) ?? 0) + 1;
+    this.counters.set(channel, c);
+    const delta: PublishDelta = { kind: 'publish', node: this.node, epoch: this.currentEpoch, seq: this.nextSeq(), channel, ts, c, data };
     if (options.headers !== undefined) delta.headers = options.headers;
     if (ik !== undefined) delta.idempotencyKey = ik;
     const events = this.commitLocal(delta, size, ts);
@@ -253,6 +258,7 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
     this.currentEpoch = epoch;
     this.vector.set(this.node, epoch, 0);
     this.rings.delete(this.node);
+    this.counters.clear();
     return mine.map((e) => {
       const delta: PresenceSetDelta = { kind: 'join', node: this.node, epoch, seq: this.nextSeq(), channel: e.channel,
         clientId: e.clientId, user: e.user, info: e.info, since: e.since };
@@ -385,8 +391,8 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
         return entry ? { kind: 'history', entry } : undefined;
       }
       case 'l': {
-        const mark = this.history.lowWater(parts[1]!);
-        return mark ? { kind: 'low-water', channel: parts[1]!, mark } : undefined;
+        const state = this.history.lowWaterState(parts[1]!);
+        return state ? { kind: 'low-water', channel: parts[1]!, mark: state.mark, drops: state.drops } : undefined;
       }
       default:
         return undefined;
@@ -425,8 +431,13 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
       }
       case 'history':
         return historyRecordSize(record.entry, payloadSize(record.entry.data, 'payload'));
-      case 'low-water':
-        return 48 + 3 * (record.channel.length + record.mark.node.length);
+      case 'low-water': {
+        let n = 48 + 3 * (record.channel.length + record.mark.node.length);
+        // a drop record as a bulk chunk encodes it: a map of five keys (ts up to 9 bytes)
+        for (const r of record.drops?.records ?? []) n += 48 + 3 * r.node.length;
+        if (record.drops?.horizon) n += 48 + 3 * record.drops.horizon.node.length;
+        return n;
+      }
     }
   }
 
@@ -445,7 +456,7 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
         return status === 'added' ? 'applied' : status === 'duplicate' ? 'unchanged' : 'stale';
       }
       case 'low-water':
-        return this.history.raiseLowWater(record.channel, record.mark, now) ? 'applied' : 'unchanged';
+        return this.history.raiseLowWater(record.channel, record.mark, now, record.drops) ? 'applied' : 'unchanged';
     }
   }
 
@@ -559,7 +570,7 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
     if (options.epoch <= snap.epoch) throw new ClusterError('E_INVALID_ARGUMENT', `restored epoch ${options.epoch} must exceed the snapshot's ${snap.epoch}`);
     const r = new Replica(options);
     for (const ch of snap.history.channels) {
-      if (ch.lowWater) r.history.raiseLowWater(ch.channel, ch.lowWater, now);
+      if (ch.lowWater) r.history.raiseLowWater(ch.channel, ch.lowWater, now, isDropsWire(ch.drops) ? ch.drops : undefined);
       for (const e of ch.entries) r.applyPublish(e, now, []);
     }
     for (const [node, epoch, seq] of VersionVector.fromWire(snap.vector).toWire()) {
@@ -622,7 +633,7 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
     switch (d.kind) {
       case 'publish': {
         const size = knownSize ?? -1;
-        const entry: HistoryEntry = { ts: d.ts, node: d.node, epoch: d.epoch, seq: d.seq, channel: d.channel, data: d.data };
+        const entry: HistoryEntry = { ts: d.ts, node: d.node, epoch: d.epoch, seq: d.seq, c: d.c, channel: d.channel, data: d.data };
         if (d.headers !== undefined) entry.headers = d.headers;
         if (d.idempotencyKey !== undefined) entry.idempotencyKey = d.idempotencyKey;
         if (this.history.insert(entry, size, now) === 'added') events.push({ type: 'message', entry });
@@ -648,7 +659,8 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
   }
 
   private applyPublish(e: HistoryEntry, now: HlcTimestamp, events: ReplicaEvent[]): string {
-    const entry: HistoryEntry = { ts: e.ts, node: e.node, epoch: e.epoch, seq: e.seq, channel: e.channel, data: e.data };
+    // entries persisted before counters existed have none: 0 (position-only, decision 0047)
+    const entry: HistoryEntry = { ts: e.ts, node: e.node, epoch: e.epoch, seq: e.seq, c: isCount(e.c) ? e.c : 0, channel: e.channel, data: e.data };
     if (e.headers !== undefined) entry.headers = e.headers;
     if (e.idempotencyKey !== undefined) entry.idempotencyKey = e.idempotencyKey;
     const status = this.history.insert(entry, -1, now);
@@ -720,7 +732,7 @@ export function isDelta(d: unknown): d is Delta {
   if (!isStr(x.node) || !isCount(x.epoch) || !isCount(x.seq) || x.seq === 0 || !isStr(x.channel)) return false;
   switch (x.kind) {
     case 'publish':
-      return isHlcTimestamp(x.ts) && (x.idempotencyKey === undefined || typeof x.idempotencyKey === 'string') &&
+      return isHlcTimestamp(x.ts) && isCount(x.c) && (x.idempotencyKey === undefined || typeof x.idempotencyKey === 'string') &&
         (x.headers === undefined || (typeof x.headers === 'object' && x.headers !== null));
     case 'join':
     case 'update':
@@ -737,11 +749,27 @@ function isRecord(r: unknown): r is SyncRecord {
   const x = r as Record<string, unknown>;
   if (x.kind === 'low-water') {
     const m = x.mark as Record<string, unknown> | undefined;
-    return isStr(x.channel) && typeof m === 'object' && m !== null && isHlcTimestamp(m.ts) && isStr(m.node) && isCount(m.epoch) && isCount(m.seq);
+    return isStr(x.channel) && typeof m === 'object' && m !== null && isHlcTimestamp(m.ts) && isStr(m.node) && isCount(m.epoch) && isCount(m.seq) &&
+      (x.drops === undefined || isDropsWire(x.drops));
   }
   const e = x.entry as Record<string, unknown> | undefined;
   if (typeof e !== 'object' || e === null || !isStr(e.node) || !isCount(e.epoch) || !isCount(e.seq) || !isStr(e.channel)) return false;
   if (x.kind === 'presence') return isStr(e.clientId) && isStr(e.user) && isCount(e.since);
-  if (x.kind === 'history') return isHlcTimestamp(e.ts);
+  if (x.kind === 'history') return isHlcTimestamp(e.ts) && isCount(e.c);
   return false;
+}
+
+function isPosition(p: unknown): boolean {
+  if (typeof p !== 'object' || p === null) return false;
+  const x = p as Record<string, unknown>;
+  return isHlcTimestamp(x.ts) && isStr(x.node) && isCount(x.epoch) && isCount(x.seq);
+}
+
+/** True when `d` has the shape of a drop summary (remote input). */
+export function isDropsWire(d: unknown): d is DropsWire {
+  if (typeof d !== 'object' || d === null) return false;
+  const x = d as Record<string, unknown>;
+  if (!Array.isArray(x.records) || x.records.length > 1024) return false;
+  if (x.horizon !== undefined && !isPosition(x.horizon)) return false;
+  return x.records.every((r) => isPosition(r) && isCount((r as Record<string, unknown>).c) && ((r as Record<string, unknown>).c as number) > 0);
 }

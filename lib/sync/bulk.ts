@@ -18,6 +18,8 @@ export interface HistoryColumns {
   ts: number[];
   epoch: number[];
   seq: number[];
+  /** Per entry: its number in its origin epoch's publishes to the channel (HistoryEntry.c). */
+  c: number[];
   data: unknown[];
   /** Per entry, or absent when no entry of the chunk has headers. */
   headers?: (Record<string, string> | null)[];
@@ -104,6 +106,7 @@ export class BulkSender {
         cols.ts.push(e.ts);
         cols.epoch.push(e.epoch);
         cols.seq.push(e.seq);
+        cols.c.push(e.c);
         cols.data.push(e.data);
         if (e.headers !== undefined) (cols.headers ??= new Array<Record<string, string> | null>(n).fill(null))[n] = e.headers;
         else cols.headers?.push(null);
@@ -179,7 +182,7 @@ export class BulkReceiver {
     const h = chunk.history;
     if (h) {
       for (let i = 0; i < h.ts.length; i++) {
-        const entry: HistoryEntry = { ts: h.ts[i]!, node: h.nodes[h.node[i]!]!, epoch: h.epoch[i]!, seq: h.seq[i]!, channel: h.channels[h.channel[i]!]!, data: h.data[i] };
+        const entry: HistoryEntry = { ts: h.ts[i]!, node: h.nodes[h.node[i]!]!, epoch: h.epoch[i]!, seq: h.seq[i]!, c: h.c[i]!, channel: h.channels[h.channel[i]!]!, data: h.data[i] };
         const headers = h.headers?.[i];
         if (headers) entry.headers = headers;
         const ik = h.idempotencyKey?.[i];
@@ -199,7 +202,7 @@ export class BulkReceiver {
 }
 
 function newColumns(): HistoryColumns {
-  return { channels: [], nodes: [], channel: [], node: [], ts: [], epoch: [], seq: [], data: [] };
+  return { channels: [], nodes: [], channel: [], node: [], ts: [], epoch: [], seq: [], c: [], data: [] };
 }
 
 function isName(s: unknown): boolean {
@@ -213,7 +216,7 @@ function isCount(n: unknown): boolean {
 // a chunk comes from the network: every column must line up and every index resolve
 function validColumns(h: HistoryColumns): boolean {
   if (typeof h !== 'object' || h === null) return false;
-  const cols = [h.channel, h.node, h.ts, h.epoch, h.seq, h.data];
+  const cols = [h.channel, h.node, h.ts, h.epoch, h.seq, h.c, h.data];
   if (!Array.isArray(h.channels) || !Array.isArray(h.nodes) || !cols.every(Array.isArray)) return false;
   const n = h.ts.length;
   if (!cols.every((c) => c.length === n)) return false;
@@ -224,7 +227,7 @@ function validColumns(h: HistoryColumns): boolean {
     const c = h.channel[i]!;
     const o = h.node[i]!;
     if (!(c >= 0 && c < h.channels.length && Number.isInteger(c)) || !(o >= 0 && o < h.nodes.length && Number.isInteger(o))) return false;
-    if (!isCount(h.ts[i]) || !isCount(h.epoch[i]) || !isCount(h.seq[i])) return false;
+    if (!isCount(h.ts[i]) || !isCount(h.epoch[i]) || !isCount(h.seq[i]) || !isCount(h.c[i])) return false;
     const hd = h.headers?.[i];
     if (hd !== undefined && hd !== null && (typeof hd !== 'object' || Array.isArray(hd))) return false;
   }

@@ -155,14 +155,34 @@ t.test('channels: publish, history, presence, SSE and WebSocket with resume', as
   t.ok(types.includes('client-join') && types.includes('user-join'));
   const firstMessage = sseEvents.find((e) => e.type === 'message')!;
 
-  // resume after the first message: the rest comes again, no gap
+  // a channel stream's ids are portable cursors: resume after the first message and get
+  // the second from history, once, after a presence snapshot (presence is not history)
+  t.ok(firstMessage.id && !/^[0-9a-f]{8}-\d+$/.test(firstMessage.id), 'message ids of a channel stream are cursors, not hub ids');
   const resumed: { id?: string; type: string; data: string }[] = [];
   const ac2 = new AbortController();
   const s2 = streamSse(`${url}/v1/events?channel=chat`, resumed, ac2.signal, firstMessage.id);
-  await waitFor('replay', () => resumed.some((e) => e.type === 'client-leave'));
+  await waitFor('replay', () => resumed.some((e) => e.type === 'message'));
+  await call(`${url}/v1/channels/chat/messages`, 'POST', { data: 'third' });
+  await waitFor('live after replay', () => resumed.filter((e) => e.type === 'message').length === 2);
   ac2.abort();
   await s2;
-  t.same(resumed.map((e) => e.type), types.slice(types.indexOf('message') + 1), 'replay after the cursor is exact');
+  t.same(resumed.map((e) => e.type), ['presence-snapshot', 'message', 'message'], 'snapshot, replay, then live');
+  t.same(resumed.filter((e) => e.type === 'message').map((e) => (JSON.parse(e.data) as { message: { data: unknown } }).message.data), ['second', 'third'], 'exactly the messages after the cursor');
+  t.match(JSON.parse(resumed[0]!.data), { channel: 'chat', clients: [], counts: { clients: 0 } });
+  const lastId = resumed[2]!.id!;
+  t.match((await call(`${url}/v1/channels/chat/messages?after=${encodeURIComponent(lastId)}`)).body, { messages: [], complete: true }, 'a stream id is a history cursor too');
+
+  // bad cursors get a 400 naming the problem, on reads and on streams
+  const badCursor = async (path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: { error?: { code: string; message: string } } }> => {
+    const res = await fetch(`${url}${path}`, { headers });
+    return { status: res.status, body: await res.json() as { error?: { code: string; message: string } } };
+  };
+  t.match(await badCursor('/v1/channels/chat/messages?after=%21%21'), { status: 400, body: { error: { code: 'E_BAD_CURSOR', message: /not base64url/ } } });
+  t.match(await badCursor('/v1/channels/chat/messages?after=AAAA'), { status: 400, body: { error: { code: 'E_BAD_CURSOR', message: /unknown version 0/ } } });
+  t.match(await badCursor(`/v1/channels/other/messages?after=${encodeURIComponent(lastId)}`), { status: 400, body: { error: { code: 'E_BAD_CURSOR', message: /another channel/ } } });
+  t.match(await badCursor(`/v1/channels/chat/messages?after=${lastId.slice(0, 12)}`), { status: 400, body: { error: { code: 'E_BAD_CURSOR', message: /truncated/ } } });
+  t.match(await badCursor('/v1/channels/chat/messages?after=' + 'A'.repeat(13_000)), { status: 400, body: { error: { code: 'E_BAD_CURSOR' } } });
+  t.match(await badCursor('/v1/events?channel=chat', { 'last-event-id': 'Bw' }), { status: 400, body: { error: { code: 'E_BAD_CURSOR', message: /newer than this node understands/ } } });
 
   // a cursor from another boot cannot resume: told so explicitly
   const reset: { type: string; data: string }[] = [];

@@ -67,22 +67,25 @@ t.test('monitor resumes from its cursor after the connection drops, without gaps
   const p = await proxy(agent.httpAddress!);
   t.teardown(p.close);
   const mon = startMonitor(['--http', p.address, '--channel', 'chat', '--json']);
+  const messages = (): { id?: string; type: string; data: unknown }[] => mon.lines().filter((l) => l.type === 'message');
   await waitFor('stream open', () => agent.hub.subscriberCount === 1);
   await publish(url, 'chat', 'one');
-  await waitFor('first event', () => mon.lines().length === 1);
+  await waitFor('first event', () => messages().length === 1);
 
   p.cut();
   await waitFor('drop noticed', () => /connection lost/.test(mon.err()));
   // published while the monitor is disconnected: it must get these on resume
   await publish(url, 'chat', 'two');
   await publish(url, 'chat', 'three');
-  await waitFor('resumed', () => mon.lines().length === 3);
+  await waitFor('resumed', () => messages().length === 3);
   await publish(url, 'chat', 'four');
-  await waitFor('live again', () => mon.lines().length === 4);
+  await waitFor('live again', () => messages().length === 4);
   t.equal(await mon.stop(), EXIT.ok);
-  t.same(mon.lines().map((l) => (l.data as { message: { data: string } }).message.data), ['one', 'two', 'three', 'four']);
-  t.match(mon.err(), /connection lost \(.*\); reconnecting to resume after [0-9a-f]{8}-\d+\n/);
-  t.match(mon.err(), /reconnected after \d+\.\d s, resuming after [0-9a-f]{8}-\d+/);
+  t.same(messages().map((l) => (l.data as { message: { data: string } }).message.data), ['one', 'two', 'three', 'four']);
+  t.ok(mon.lines().some((l) => l.type === 'presence-snapshot'), 'a resumed channel stream starts with a presence snapshot');
+  // a channel stream resumes by its portable cursor (decision 0047)
+  t.match(mon.err(), /connection lost \(.*\); reconnecting to resume after [A-Za-z0-9_-]{16,}\n/);
+  t.match(mon.err(), /reconnected after \d+\.\d s, resuming after [A-Za-z0-9_-]{16,}/);
   t.notMatch(mon.err(), /cannot resume/);
 });
 

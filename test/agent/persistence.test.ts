@@ -5,7 +5,7 @@ import { DataDir, DataDirError } from '../../lib/agent/persistence.js';
 import type { HistoryEntry } from '../../lib/replica/history.js';
 import { tempDir } from './fixtures.js';
 
-const entry = (seq: number): HistoryEntry => ({ channel: 'c', node: 'n1', epoch: 1, seq, ts: 1000 * 1024 + seq, data: { seq } });
+const entry = (seq: number): HistoryEntry => ({ channel: 'c', node: 'n1', epoch: 1, seq, c: seq, ts: 1000 * 1024 + seq, data: { seq } });
 
 t.test('round trip: identity, keys, members, snapshot and log', async (t) => {
   const { dir, cleanup } = tempDir();

@@ -32,13 +32,17 @@ const headers = fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((
 const delta: fc.Arbitrary<Delta> = fc.oneof(
   fc.record({ kind: fc.constantFrom('join' as const, 'update' as const), node: name, epoch: uint, seq: pos, channel: name, clientId: name, user: name, info: payload, since: uint }),
   fc.record({ kind: fc.constant('leave' as const), node: name, epoch: uint, seq: pos, channel: name, clientId: name }),
-  fc.record({ kind: fc.constant('publish' as const), node: name, epoch: uint, seq: pos, channel: name, ts: uint, data: payload, headers, idempotencyKey: name }, { requiredKeys: ['kind', 'node', 'epoch', 'seq', 'channel', 'ts', 'data'] }),
+  fc.record({ kind: fc.constant('publish' as const), node: name, epoch: uint, seq: pos, channel: name, ts: uint, c: uint, data: payload, headers, idempotencyKey: name }, { requiredKeys: ['kind', 'node', 'epoch', 'seq', 'channel', 'ts', 'c', 'data'] }),
 );
 const vector = fc.array(fc.tuple(name, uint, uint), { maxLength: 8 });
 const record: fc.Arbitrary<SyncRecord> = fc.oneof(
   fc.record({ kind: fc.constant('presence' as const), entry: fc.record({ channel: name, clientId: name, user: name, info: payload, node: name, epoch: uint, seq: uint, since: uint }) }),
-  fc.record({ kind: fc.constant('history' as const), entry: fc.record({ channel: name, node: name, epoch: uint, seq: uint, ts: uint, data: payload, headers, idempotencyKey: name }, { requiredKeys: ['channel', 'node', 'epoch', 'seq', 'ts', 'data'] }) }),
+  fc.record({ kind: fc.constant('history' as const), entry: fc.record({ channel: name, node: name, epoch: uint, seq: uint, ts: uint, c: uint, data: payload, headers, idempotencyKey: name }, { requiredKeys: ['channel', 'node', 'epoch', 'seq', 'ts', 'c', 'data'] }) }),
   fc.record({ kind: fc.constant('low-water' as const), channel: name, mark: fc.record({ ts: uint, node: name, epoch: uint, seq: uint }) }),
+  fc.record({
+    kind: fc.constant('low-water' as const), channel: name, mark: fc.record({ ts: uint, node: name, epoch: uint, seq: uint }),
+    drops: fc.record({ records: fc.array(fc.record({ ts: uint, node: name, epoch: uint, seq: uint, c: pos }), { maxLength: 4 }), horizon: fc.record({ ts: uint, node: name, epoch: uint, seq: uint }) }, { requiredKeys: ['records'] }),
+  }),
 );
 const bin8 = fc.uint8Array({ minLength: 8, maxLength: 8 });
 const nodes = fc.array(fc.nat(69_904), { maxLength: 6 });
@@ -120,19 +124,21 @@ t.test('strict validation: every malformed field is refused with its name', asyn
   rejects([16, 'a', [[3, 'n', 1, 1, '', 1, 'x']]], /deltas\[0\]\.channel/);
   rejects([16, 'a', [[3, 'n', 1, 1, 'c\u0000d', 1, 'x']]], /contains NUL/);
   rejects([16, 'a', [[3, 'n', 1, 1, 'x'.repeat(2000), 1, 'x']]], /longer than 1024 bytes/);
-  rejects([16, 'a', [[3, 'n', 1, 1, 'c', 1, 'x', { h: 5 }]]], /headers/);
+  rejects([16, 'a', [[3, 'n', 1, 1, 'c', 1, 'x', 1, { h: 5 }]]], /headers/);
   rejects([16, 'a', [[3, 'n', 1, 1, 'c', 1]]], /publish has 6 fields/);
+  rejects([16, 'a', [[3, 'n', 1, 1, 'c', 1, 'x']]], /publish has 7 fields, expected at least 8/);
+  rejects([16, 'a', [[3, 'n', 1, 1, 'c', 1, 'x', -2]]], /deltas\[0\]\.c/);
   // the fast path for plain publishes accepts only what the checked path accepts
-  rejects([16, 'a', [[3, 'é'.repeat(70), 1, 1, 'c', 1, 'x']]], /deltas\[0\]\.node: longer than 128 bytes/);
-  rejects([16, 'a', [[3, 'n\u0000', 1, 1, 'c', 1, 'x']]], /deltas\[0\]\.node: contains NUL/);
-  rejects([16, 'a', [[3, 'n', 1, 1, 'c', -1, 'x']]], /deltas\[0\]\.ts/);
-  rejects([16, 'a', [[3, 'n', 1, 1, 'c', 1, 'x', null, 'k', 'extra']]], /deltas\[0\]: 10 items exceed/);
-  rejects([16, 'a', [[3, 'n', 1, 1, 'c', 1, 'x', null, 5]]], /deltas\[0\]\.idempotencyKey/);
-  const accepted = decodeMessage([16, 'a', [[3, 'n'.repeat(100), 1, 2, 'c', 3, { x: 1 }], [3, 'n', 1, 3, 'c', 4, 'y', { h: 'v' }, 'k'], [3, 'n', 1, 4, 'c', 5, null, null, null]]]) as { deltas: Delta[] };
+  rejects([16, 'a', [[3, 'é'.repeat(70), 1, 1, 'c', 1, 'x', 1]]], /deltas\[0\]\.node: longer than 128 bytes/);
+  rejects([16, 'a', [[3, 'n\u0000', 1, 1, 'c', 1, 'x', 1]]], /deltas\[0\]\.node: contains NUL/);
+  rejects([16, 'a', [[3, 'n', 1, 1, 'c', -1, 'x', 1]]], /deltas\[0\]\.ts/);
+  rejects([16, 'a', [[3, 'n', 1, 1, 'c', 1, 'x', 1, null, 'k', 'extra']]], /deltas\[0\]: 11 items exceed/);
+  rejects([16, 'a', [[3, 'n', 1, 1, 'c', 1, 'x', 1, null, 5]]], /deltas\[0\]\.idempotencyKey/);
+  const accepted = decodeMessage([16, 'a', [[3, 'n'.repeat(100), 1, 2, 'c', 3, { x: 1 }, 1], [3, 'n', 1, 3, 'c', 4, 'y', 2, { h: 'v' }, 'k'], [3, 'n', 1, 4, 'c', 5, null, 3, null, null]]]) as { deltas: Delta[] };
   t.same(accepted.deltas, [
-    { kind: 'publish', node: 'n'.repeat(100), epoch: 1, seq: 2, channel: 'c', ts: 3, data: { x: 1 } },
-    { kind: 'publish', node: 'n', epoch: 1, seq: 3, channel: 'c', ts: 4, data: 'y', headers: { h: 'v' }, idempotencyKey: 'k' },
-    { kind: 'publish', node: 'n', epoch: 1, seq: 4, channel: 'c', ts: 5, data: null },
+    { kind: 'publish', node: 'n'.repeat(100), epoch: 1, seq: 2, channel: 'c', ts: 3, c: 1, data: { x: 1 } },
+    { kind: 'publish', node: 'n', epoch: 1, seq: 3, channel: 'c', ts: 4, c: 2, data: 'y', headers: { h: 'v' }, idempotencyKey: 'k' },
+    { kind: 'publish', node: 'n', epoch: 1, seq: 4, channel: 'c', ts: 5, c: 3, data: null },
   ]);
   rejects([16, 'a', [[0, 'n', 1, 1, 'c', 'id', 'u', null]]], /join has 8 fields/);
   rejects([17, 'a', [['n', 1]]], /vector\[0\]/);
@@ -163,7 +169,7 @@ t.test('binary payloads decoded from a frame own their bytes, so what the replic
     source.publish('ch', { parts: [bin(7)], padding: 'x'.repeat(600) }, NOW + 2).delta!,
   ];
   const records: SyncRecord[] = [
-    { kind: 'history', entry: { channel: 'ch', node: 'a', epoch: 1, seq: 9, ts: NOW + 9, data: bin(6) } },
+    { kind: 'history', entry: { channel: 'ch', node: 'a', epoch: 1, seq: 9, ts: NOW + 9, c: 3, data: bin(6) } },
     { kind: 'presence', entry: { channel: 'ch', clientId: 'c2', user: 'u2', info: bin(4), node: 'a', epoch: 1, seq: 10, since: NOW } },
   ];
   for (const deflate of [false, true]) {

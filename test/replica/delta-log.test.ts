@@ -3,7 +3,7 @@ import { DeltaRing } from '../../lib/replica/delta-log.js';
 import { deltaSize, type Delta } from '../../lib/replica/delta.js';
 import { payloadSize } from '../../lib/replica/limits.js';
 
-const publish = (seq: number, data: unknown): Delta => ({ kind: 'publish', node: 'n', epoch: 1, seq, channel: 'ch', ts: seq * 1024, data });
+const publish = (seq: number, data: unknown): Delta => ({ kind: 'publish', node: 'n', epoch: 1, seq, channel: 'ch', ts: seq * 1024, c: seq, data });
 
 t.test('sizes given as -1 are measured on first request, the same as measured up front', async (t) => {
   const ring = new DeltaRing(1, 4);

@@ -99,7 +99,7 @@ function step(sim: Sim, op: Op): void {
       const i = op.node % n;
       const ch = CHANNELS[op.ch % CHANNELS.length]!;
       const res = sim.replicas[i]!.publish(ch, `${name(i)}#${sim.rnd.uint32()}`, sim.hlcs[i]!.now());
-      const e: HistoryEntry = { ts: 0, node: '', epoch: 0, seq: 0, channel: ch, data: null, ...(res.delta as object) };
+      const e: HistoryEntry = { ts: 0, node: '', epoch: 0, seq: 0, c: 0, channel: ch, data: null, ...(res.delta as object) };
       const list = sim.published.get(ch) ?? [];
       list.push(e);
       sim.published.set(ch, list);
