@@ -61,10 +61,17 @@ interface OutFrame {
 /** Handles the messages of one topic: `body` is the sender's bytes, `from` its node name. */
 export type AppMessageHandler = (body: Uint8Array, from: string) => void;
 
-/** Messages of one batch: a broadcast (`to` undefined) or for one peer. */
+/** Messages of one batch: for one peer (`to`), or a broadcast to every peer (with `role`, if set). */
 interface Pending {
   bytes: Uint8Array;
   to: string | undefined;
+  role: string | undefined;
+}
+
+/** A live member as messages see it. */
+interface Peer {
+  name: string;
+  roles: readonly string[];
 }
 
 /** The outgoing stream to one peer and what waits for it. */
@@ -94,7 +101,10 @@ export class AppMessages {
   private readonly links = new Map<string, Link>();
   private readonly inbound = new Map<string, Set<Stream>>();
   private pending: Pending[] = [];
-  private pendingDirect = false;
+  // a batch of plain broadcasts goes out as the same frames to every peer
+  private pendingShared = true;
+  private peerCache: Peer[] | undefined;
+  private peerNames = new Set<string>();
   private timer: Timer | undefined;
   private running = true;
   private readonly maxMessageBytes: number;
@@ -112,6 +122,9 @@ export class AppMessages {
     const gone = (name: string): void => this.memberGone(name);
     host.membership.on('member-dead', (m) => gone(m.name));
     host.membership.on('member-leave', (m) => gone(m.name));
+    host.membership.onAny(() => {
+      this.peerCache = undefined;
+    });
   }
 
   /**
@@ -127,25 +140,32 @@ export class AppMessages {
     };
   }
 
-  /** The live members messages go to: alive or suspect, not this node. */
-  peers(): string[] {
+  /**
+   * The live members messages go to: alive or suspect, not this node; with `role`, only
+   * those advertising it in their metadata. A member declared dead or gone leaves the
+   * list as soon as this node learns it.
+   */
+  peers(role?: string): string[] {
     const out: string[] = [];
-    for (const m of this.host.membership.members()) {
-      if (m.name !== this.host.name && (m.state === 'alive' || m.state === 'suspect')) out.push(m.name);
-    }
+    for (const p of this.livePeers()) if (role === undefined || p.roles.includes(role)) out.push(p.name);
     return out;
   }
 
-  /** Queues `body` for every live member (sent with the next batch). Returns how many it goes to. */
-  broadcast(topic: string, body: Uint8Array): number {
-    this.enqueue(topic, body, undefined);
-    return this.peers().length;
+  /**
+   * Queues `body` for every live member (advertising `role`, when given), sent with the
+   * next batch. Returns how many members it goes to as of now.
+   */
+  broadcast(topic: string, body: Uint8Array, role?: string): number {
+    this.enqueue(topic, body, undefined, role);
+    let n = 0;
+    for (const p of this.livePeers()) if (role === undefined || p.roles.includes(role)) n++;
+    return n;
   }
 
   /** Queues `body` for `to`. False when `to` is not a live member (nothing is queued). */
   send(to: string, topic: string, body: Uint8Array): boolean {
     if (!this.live(to)) return false;
-    this.enqueue(topic, body, to);
+    this.enqueue(topic, body, to, undefined);
     return true;
   }
 
@@ -159,15 +179,37 @@ export class AppMessages {
     this.timer = undefined;
     if (this.pending.length === 0) return;
     const pending = this.pending;
-    const direct = this.pendingDirect;
+    const shared = this.pendingShared;
     this.pending = [];
-    this.pendingDirect = false;
-    const peers = this.peers();
-    // broadcasts only (the common case): the same frames for every peer
-    const shared = direct ? undefined : this.frames(pending);
+    this.pendingShared = true;
+    const peers = this.livePeers();
+    if (shared) {
+      // broadcasts to everyone only (the common case): the same frames for every peer
+      const frames = this.frames(pending);
+      for (const peer of peers) for (const f of frames) this.sendFrame(peer.name, f);
+      return;
+    }
+    // peers that get the same messages share their frames (e.g. every socket.io server)
+    const groups = new Map<string, { peers: string[]; items: Pending[] }>();
     for (const peer of peers) {
-      const frames = shared ?? this.frames(pending.filter((p) => p.to === undefined || p.to === peer));
-      for (const f of frames) this.sendFrame(peer, f);
+      const items: Pending[] = [];
+      const key: number[] = [];
+      for (let i = 0; i < pending.length; i++) {
+        const p = pending[i]!;
+        if (p.to === undefined ? p.role === undefined || peer.roles.includes(p.role) : p.to === peer.name) {
+          items.push(p);
+          key.push(i);
+        }
+      }
+      if (items.length === 0) continue;
+      const k = key.join(',');
+      const g = groups.get(k);
+      if (g) g.peers.push(peer.name);
+      else groups.set(k, { peers: [peer.name], items });
+    }
+    for (const g of groups.values()) {
+      const frames = this.frames(g.items);
+      for (const name of g.peers) for (const f of frames) this.sendFrame(name, f);
     }
   }
 
@@ -217,21 +259,31 @@ export class AppMessages {
 
   // ── internals ────────────────────────────────────────────────────────────────
 
-  private enqueue(topic: string, body: Uint8Array, to: string | undefined): void {
+  private livePeers(): Peer[] {
+    if (this.peerCache) return this.peerCache;
+    const out: Peer[] = [];
+    for (const m of this.host.membership.members()) {
+      if (m.name !== this.host.name && (m.state === 'alive' || m.state === 'suspect')) out.push({ name: m.name, roles: m.meta.roles });
+    }
+    this.peerNames = new Set(out.map((p) => p.name));
+    return (this.peerCache = out);
+  }
+
+  private enqueue(topic: string, body: Uint8Array, to: string | undefined, role: string | undefined): void {
     checkTopic(topic);
     if (!(body instanceof Uint8Array)) throw new ClusterError('E_INVALID_ARGUMENT', 'app message body must be a Uint8Array');
     if (body.length > this.maxMessageBytes) {
       throw new ClusterError('E_LIMIT', `app message body of ${body.length} bytes exceeds maxMessageBytes (${this.maxMessageBytes})`);
     }
     if (!this.running) throw new ClusterError('E_CLOSED', 'node is closed');
-    this.pending.push({ bytes: encodeAppMessageTrusted(this.host.name, topic, body), to });
-    if (to !== undefined) this.pendingDirect = true;
+    this.pending.push({ bytes: encodeAppMessageTrusted(this.host.name, topic, body), to, role });
+    if (to !== undefined || role !== undefined) this.pendingShared = false;
     if (this.flushDelayMs !== undefined && !this.timer) this.timer = this.host.clock.setTimer(this.flushDelayMs, () => this.flush());
   }
 
   private live(name: string): boolean {
-    const m = this.host.membership.member(name);
-    return m !== undefined && name !== this.host.name && (m.state === 'alive' || m.state === 'suspect');
+    this.livePeers();
+    return this.peerNames.has(name);
   }
 
   /** Splits one window's messages into frames of at most FRAME_BATCH_BYTES (one message may exceed it alone). */

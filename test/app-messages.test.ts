@@ -70,6 +70,23 @@ t.test('send reaches one member; a multi-part body arrives whole; direct and bro
   t.same(Buffer.from(n2[2]!.body), Buffer.from(big));
 });
 
+t.test('a broadcast to a role reaches only the members advertising it', async (t) => {
+  const { clock, nodes } = await cluster(4, (i) => (i === 3 ? {} : { meta: { roles: ['sio'] } }));
+  t.same(nodes[0]!.messages.peers('sio').sort(), ['n1', 'n2']);
+  const got = listen(nodes, 't');
+  t.equal(nodes[0]!.messages.broadcast('t', Uint8Array.of(1), 'sio'), 2);
+  nodes[0]!.messages.send('n1', 't', Uint8Array.of(2));
+  nodes[0]!.messages.broadcast('t', Uint8Array.of(3));
+  await run(clock, 300);
+  t.same(got.filter((g) => g.node === 'n1').map((g) => g.body[0]), [1, 2, 3]);
+  t.same(got.filter((g) => g.node === 'n2').map((g) => g.body[0]), [1, 3]);
+  t.same(got.filter((g) => g.node === 'n3').map((g) => g.body[0]), [3], 'not in the role: only the plain broadcast');
+  // a role advertised later counts from then on
+  nodes[3]!.updateMeta({ roles: ['sio'] });
+  await run(clock, 1000);
+  t.same(nodes[0]!.messages.peers('sio').sort(), ['n1', 'n2', 'n3']);
+});
+
 t.test('bad input is refused at the sender; strangers and unrouted topics are counted', async (t) => {
   const { clock, nodes } = await cluster(2, () => ({ messages: { maxMessageBytes: 1000 } }));
   const m = nodes[0]!.messages;
