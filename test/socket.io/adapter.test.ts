@@ -1,0 +1,212 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import t from 'tap';
+import { Server } from 'socket.io';
+import type { Socket as ServerSocket } from 'socket.io';
+import { io as connect } from 'socket.io-client';
+import type { Socket as ClientSocket } from 'socket.io-client';
+import { encode } from '@msgpack/msgpack';
+import { ClusterNode } from '../../lib/node.js';
+import { NetTransport } from '../../lib/transport/net.js';
+import { createAdapter } from '../../lib/socket.io/index.js';
+import type { AdapterConstructor } from '../../lib/socket.io/index.js';
+import { FAST_SWIM, waitFor } from '../integration/fixtures.js';
+
+interface Srv {
+  node: ClusterNode;
+  io: Server;
+  adapter: AdapterConstructor;
+  url: string;
+}
+
+async function startServer(i: number, seed: string | undefined): Promise<Srv> {
+  const transport = await NetTransport.listen({ bind: `127.0.0.${i}:0` });
+  const node = new ClusterNode({ name: `s${i}`, transport, swim: FAST_SWIM, messages: { flushDelayMs: 5 } });
+  node.start();
+  await node.join(seed ? [seed] : []);
+  const http = createServer();
+  const adapter = createAdapter(node, { requestsTimeout: 10_000, presence: { user: (h) => String(h.auth.user) } });
+  const io = new Server(http, { adapter });
+  await new Promise<void>((r) => http.listen(0, `127.0.0.${i}`, r));
+  const { port } = http.address() as AddressInfo;
+  io.on('connection', (socket: ServerSocket) => {
+    socket.data = { user: socket.handshake.auth.user, server: node.name };
+    socket.on('join', (room: string, cb: () => void) => {
+      void socket.join(room);
+      cb();
+    });
+  });
+  return { node, io, adapter, url: `http://127.0.0.${i}:${port}` };
+}
+
+async function client(s: Srv, user: string): Promise<ClientSocket> {
+  const c = connect(s.url, { transports: ['websocket'], forceNew: true, reconnection: false, auth: { user } });
+  await new Promise<void>((resolve, reject) => {
+    c.once('connect', () => resolve());
+    c.once('connect_error', reject);
+  });
+  return c;
+}
+
+/** Collects what each client receives for `event`. */
+function record(clients: Record<string, ClientSocket>, event: string): Record<string, unknown[][]> {
+  const got: Record<string, unknown[][]> = {};
+  for (const [name, c] of Object.entries(clients)) {
+    got[name] = [];
+    c.on(event, (...args: unknown[]) => got[name]!.push(args));
+  }
+  return got;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+t.test('three Socket.IO servers, each on its own clusterd node, act as one', async (t) => {
+  const s1 = await startServer(1, undefined);
+  const s2 = await startServer(2, s1.node.transport.advertiseAddress);
+  const s3 = await startServer(3, s1.node.transport.advertiseAddress);
+  const servers = [s1, s2, s3];
+  const clients: Record<string, ClientSocket> = {};
+  t.teardown(async () => {
+    for (const c of Object.values(clients)) c.disconnect();
+    for (const s of servers) {
+      await s.io.close();
+      await s.node.close();
+    }
+  });
+  await waitFor('every server counts three', () => servers.every((s) => s.node.messages.peers('socket.io').length === 2));
+  t.equal(await s1.io.of('/').adapter.serverCount(), 3, 'server count from membership');
+
+  clients.a = await client(s1, 'alice');
+  clients.b = await client(s2, 'bob');
+  clients.c = await client(s3, 'carol');
+  clients.d = await client(s2, 'dave');
+  const id = (k: string): string => clients[k]!.id!;
+  for (const k of ['a', 'b']) await clients[k]!.emitWithAck('join', 'room1');
+
+  await t.test('io.emit reaches every client on every server, once', async (t) => {
+    const got = record(clients, 'hello');
+    s2.io.emit('hello', 'world', 42);
+    await waitFor('all got hello', () => Object.values(got).every((g) => g.length === 1));
+    await sleep(50);
+    t.same(got, { a: [['world', 42]], b: [['world', 42]], c: [['world', 42]], d: [['world', 42]] });
+  });
+
+  await t.test('to(room) reaches the room only; except and local narrow it', async (t) => {
+    const got = record(clients, 'r');
+    s3.io.to('room1').emit('r', 1);
+    s3.io.to('room1').except(id('b')).emit('r', 2);
+    s3.io.except('room1').emit('r', 3);
+    s2.io.local.emit('r', 4);
+    await waitFor('deliveries', () => got.a!.length === 2 && got.b!.length === 2 && got.c!.length === 1 && got.d!.length === 2);
+    await sleep(100);
+    // s2's local emit needs no hop: it may overtake s3's, so compare as sets
+    const sorted = (k: string): unknown[] => got[k]!.map((g) => g[0]).sort();
+    t.same(sorted('a'), [1, 2], 'a: room1 twice');
+    t.same(sorted('b'), [1, 4], 'b: room1, excluded, then local to s2');
+    t.same(sorted('c'), [3], 'c: outside room1');
+    t.same(sorted('d'), [3, 4], 'd: outside room1, and local to s2');
+  });
+
+  await t.test('binary payloads cross servers intact; volatile emits too', async (t) => {
+    const got = record(clients, 'bin');
+    const bytes = Buffer.from(Array.from({ length: 100_000 }, (_, i) => i % 251));
+    s1.io.emit('bin', { name: 'blob', bytes });
+    await waitFor('binary delivered', () => Object.values(got).every((g) => g.length === 1));
+    for (const k of ['b', 'c']) {
+      const [payload] = got[k]![0] as [{ name: string; bytes: ArrayBuffer | Buffer }];
+      t.equal(payload.name, 'blob');
+      t.same(Buffer.from(payload.bytes as ArrayBuffer), bytes, `${k}: 100,000 bytes equal`);
+    }
+    // volatile: dropped by a server whose client transport is busy, else delivered
+    s1.io.volatile.emit('bin', 'v');
+    await waitFor('volatile delivered', () => Object.values(got).every((g) => g.length === 2));
+    t.same(got.c![1], ['v']);
+  });
+
+  await t.test('emitWithAck collects the acks of clients on every server', async (t) => {
+    for (const [k, c] of Object.entries(clients)) c.on('q', (n: number, cb: (r: string) => void) => cb(`${k}${n}`));
+    const all = (await s1.io.timeout(3000).emitWithAck('q', 7)) as string[];
+    t.same(all.sort(), ['a7', 'b7', 'c7', 'd7']);
+    const room = (await s3.io.to('room1').timeout(3000).emitWithAck('q', 8)) as string[];
+    t.same(room.sort(), ['a8', 'b8']);
+  });
+
+  await t.test('fetchSockets sees remote sockets with rooms and data; remote sockets can be driven', async (t) => {
+    const all = await s1.io.fetchSockets();
+    t.same(all.map((s) => s.id).sort(), Object.keys(clients).map(id).sort());
+    const bob = all.find((s) => s.id === id('b'))!;
+    t.same(bob.data, { user: 'bob', server: 's2' });
+    t.ok(bob.rooms.has('room1'));
+    t.equal(bob.handshake.auth.user, 'bob');
+    const inRoom = await s3.io.in('room1').fetchSockets();
+    t.same(inRoom.map((s) => s.id).sort(), [id('a'), id('b')].sort());
+    const got = record(clients, 'direct');
+    bob.emit('direct', 'to bob');
+    await waitFor('bob got it', () => got.b!.length === 1);
+    t.same(got.b, [['to bob']]);
+  });
+
+  await t.test('socketsJoin, socketsLeave and disconnectSockets act on remote sockets', async (t) => {
+    s1.io.in(id('c')).socketsJoin('room2');
+    s1.io.in(id('d')).socketsJoin(['room2', 'room3']);
+    await waitFor('joined on s2 and s3', () => s3.io.of('/').adapter.rooms.get('room2')?.has(id('c')) === true && s2.io.of('/').adapter.rooms.get('room3')?.has(id('d')) === true);
+    t.same((await s1.io.in('room2').fetchSockets()).map((s) => s.id).sort(), [id('c'), id('d')].sort());
+    s2.io.in('room2').socketsLeave('room2');
+    await waitFor('left', () => !s3.io.of('/').adapter.rooms.has('room2') && !s2.io.of('/').adapter.rooms.has('room2'));
+    t.same((await s1.io.in('room3').fetchSockets()).map((s) => s.id), [id('d')]);
+    const gone = new Promise<string>((r) => clients.d!.once('disconnect', (reason) => r(reason)));
+    s1.io.in('room3').disconnectSockets();
+    t.equal(await gone, 'io server disconnect');
+    delete clients.d;
+    await waitFor('d gone from s2', () => s2.io.of('/').sockets.size === 1);
+  });
+
+  await t.test('serverSideEmit reaches the other servers; with an ack, their answers come back', async (t) => {
+    const seen: string[] = [];
+    for (const s of servers) {
+      s.io.on('ping', (arg: string, cb?: (r: string) => void) => {
+        seen.push(`${s.node.name}:${arg}`);
+        cb?.(`pong from ${s.node.name}`);
+      });
+    }
+    s1.io.serverSideEmit('ping', 'x');
+    await waitFor('two servers saw it', () => seen.length === 2);
+    t.same(seen.sort(), ['s2:x', 's3:x'], 'not the sender');
+    const answers = (await s2.io.serverSideEmitWithAck('ping', 'y')) as string[];
+    t.same(answers.sort(), ['pong from s1', 'pong from s3']);
+  });
+
+  await t.test('sockets are mirrored into clusterd presence on every node', async (t) => {
+    const users = (s: Srv): string[] => s.node.channels.presence('socket.io/').clients.map((c) => `${c.user}@${c.node}`).sort();
+    await waitFor('presence replicated', () => servers.every((s) => users(s).length === 3));
+    t.same(users(s1), ['alice@s1', 'bob@s2', 'carol@s3']);
+    t.same(users(s3), users(s1));
+  });
+
+  await t.test('bad bodies on the topic are refused and counted', async (t) => {
+    const before = s2.adapter.stats().rejected;
+    s1.node.messages.send('s2', 'socket.io', Uint8Array.of(0xc1));
+    s1.node.messages.send('s2', 'socket.io', encode([0, { uid: 'u', nsp: '/', type: 3, data: { opts: { rooms: 'no', except: [] }, packet: { type: 2 } } }]));
+    s1.node.messages.send('s2', 'socket.io', encode([9, {}]));
+    await waitFor('three refused', () => s2.adapter.stats().rejected === before + 3);
+    t.pass('refused');
+    // and the bus still works
+    const got = record(clients, 'after');
+    s1.io.emit('after', 1);
+    await waitFor('delivered after garbage', () => got.b!.length === 1);
+  });
+
+  await t.test('a dead server stops counting at once: requests stop waiting for it, its sockets vanish', async (t) => {
+    const fetched = s1.io.fetchSockets(); // in flight while s3 dies: it must not wait the 10 s timeout for s3
+    await s3.node.close(); // a crash, as seen from the cluster: no leave message
+    const started = Date.now();
+    await waitFor('s3 dead on s1', () => s1.node.members().find((m) => m.name === 's3')?.state === 'dead', 10_000);
+    t.equal(await s1.io.of('/').adapter.serverCount(), 2);
+    const ids = (await fetched).map((s) => s.id);
+    t.ok(ids.includes(id('a')) && ids.includes(id('b')), 'the in-flight fetch resolved with the live servers');
+    const after = (await s1.io.fetchSockets()).map((s) => s.id).sort();
+    t.same(after, [id('a'), id('b')].sort(), "carol's socket is gone from fetchSockets");
+    await waitFor('carol gone from presence', () => s1.node.channels.presence('socket.io/').clients.every((c) => c.node !== 's3'));
+    t.ok(Date.now() - started < 9000, `settled in ${Date.now() - started} ms`);
+  });
+});
