@@ -39,6 +39,8 @@ export interface AdapterStats {
   rejected: number;
   /** Requests for a namespace this server does not have (answered "absent"). */
   absent: number;
+  /** Sockets not mirrored into presence (`user` threw, or the entry was refused). */
+  presenceErrors: number;
 }
 
 const DEFAULT_TOPIC = 'socket.io';
@@ -55,18 +57,17 @@ const topics = new WeakMap<ClusterNode, Set<string>>();
  */
 export function createAdapter(node: ClusterNode, options: AdapterOptions = {}): AdapterConstructor {
   const bus = new Bus(node, options);
-  const ctor = function (nsp: Namespace): ClusterdAdapter {
-    return new ClusterdAdapter(nsp, bus);
-  } as unknown as AdapterConstructor;
-  ctor.stats = () => bus.stats();
-  ctor.close = () => bus.close();
-  return ctor;
+  // Socket.IO calls `new adapter(nsp)`: a plain function returning the adapter serves
+  const ctor = function (nsp: unknown): ClusterdAdapter {
+    return new ClusterdAdapter(nsp as Namespace, bus);
+  };
+  return Object.assign(ctor, { stats: () => bus.stats(), close: () => bus.close() });
 }
 
-/** What {@link createAdapter} returns: Socket.IO's adapter constructor, plus the bus's counters and close. */
+/** What {@link createAdapter} returns: the per-namespace adapter factory Socket.IO calls, plus the bus's counters and close. */
 export interface AdapterConstructor {
-  new (nsp: Namespace): ClusterdAdapter;
-  /** Counters of this bus. */
+  (nsp: unknown): ClusterdAdapter;
+  /** Counters of this bus (all namespaces). */
   stats(): AdapterStats;
   /** Stops listening (the node's role stays until the node leaves). */
   close(): void;
@@ -93,7 +94,7 @@ class Bus {
   readonly requestsTimeout: number;
   readonly presence: PresenceMirror | undefined;
   private readonly adapters = new Map<string, ClusterdAdapter>();
-  private readonly counters: AdapterStats = { received: 0, rejected: 0, absent: 0 };
+  private readonly counters = { received: 0, rejected: 0, absent: 0 };
   private readonly off: (() => void)[] = [];
 
   constructor(
@@ -141,7 +142,7 @@ class Bus {
   }
 
   stats(): AdapterStats {
-    return { ...this.counters };
+    return { ...this.counters, presenceErrors: this.presence?.errors ?? 0 };
   }
 
   close(): void {

@@ -181,6 +181,7 @@ t.test('three Socket.IO servers, each on its own clusterd node, act as one', asy
     await waitFor('presence replicated', () => servers.every((s) => users(s).length === 3));
     t.same(users(s1), ['alice@s1', 'bob@s2', 'carol@s3']);
     t.same(users(s3), users(s1));
+    t.equal(s1.adapter.stats().presenceErrors, 0);
   });
 
   await t.test('bad bodies on the topic are refused and counted', async (t) => {
