@@ -201,10 +201,13 @@ export class ClusterdAdapter extends ClusterAdapter {
   private readonly requesters = new Map<ServerId, string>();
   private readonly pendingRequests = new Map<string, Request>();
   private offsets = 0;
+  /** How long this namespace's requests wait for the other servers, in ms (createAdapter's `requestsTimeout`). */
+  requestsTimeout: number;
 
   constructor(nsp: Namespace, bus: Bus) {
     super(nsp);
     this.bus = bus;
+    this.requestsTimeout = bus.requestsTimeout;
     bus.register(this);
   }
 
@@ -281,7 +284,7 @@ export class ClusterdAdapter extends ClusterAdapter {
     if (opts.flags?.local || servers.length === 0) return local;
     return new Promise((resolve, reject) => {
       const requestId = randomId();
-      this.track(requestId, 'fetch', servers, local, opts.flags?.timeout ?? this.bus.requestsTimeout, (err, responses) => (err ? reject(err) : resolve(responses)));
+      this.track(requestId, 'fetch', servers, local, opts.flags?.timeout ?? this.requestsTimeout, (err, responses) => (err ? reject(err) : resolve(responses)));
       this.publish({ type: MessageType.FETCH_SOCKETS, data: { opts: encodeOptions(opts), requestId } });
     });
   }
@@ -296,7 +299,7 @@ export class ClusterdAdapter extends ClusterAdapter {
     const servers = this.bus.servers();
     if (servers.length === 0) return ack(null, []);
     const requestId = randomId();
-    this.track(requestId, 'emit', servers, [], this.bus.requestsTimeout, ack);
+    this.track(requestId, 'emit', servers, [], this.requestsTimeout, ack);
     this.publish({ type: MessageType.SERVER_SIDE_EMIT, data: { requestId, packet } });
   }
 

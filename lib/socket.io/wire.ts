@@ -158,7 +158,8 @@ function opts(v: unknown): void {
 function rooms(field: string, v: unknown): void {
   if (!Array.isArray(v)) fail(field, 'expected an array');
   if (v.length > MAX_ROOMS) fail(field, `${v.length} rooms exceed the cap of ${MAX_ROOMS}`);
-  for (const r of v) if (typeof r !== 'string') fail(field, 'expected room names (strings)');
+  // Socket.IO types rooms as strings, yet apps (and its own adapter tests) join numbers
+  for (const r of v) if (typeof r !== 'string' && typeof r !== 'number') fail(field, 'expected room names (strings or numbers)');
 }
 
 function str(field: string, v: unknown): string {

@@ -9,7 +9,7 @@ import { encode } from '@msgpack/msgpack';
 import { ClusterNode } from '../../lib/node.js';
 import { NetTransport } from '../../lib/transport/net.js';
 import { createAdapter } from '../../lib/socket.io/index.js';
-import type { AdapterConstructor } from '../../lib/socket.io/index.js';
+import type { AdapterConstructor, ClusterdAdapter } from '../../lib/socket.io/index.js';
 import { FAST_SWIM, waitFor } from '../integration/fixtures.js';
 
 interface Srv {
@@ -31,8 +31,9 @@ async function startServer(i: number, seed: string | undefined): Promise<Srv> {
   const { port } = http.address() as AddressInfo;
   io.on('connection', (socket: ServerSocket) => {
     socket.data = { user: socket.handshake.auth.user, server: node.name };
-    socket.on('join', (room: string, cb: () => void) => {
-      void socket.join(room);
+    socket.on('bcast', (...args: unknown[]) => socket.broadcast.emit('woot', ...args));
+    socket.on('join', (room: string | number, cb: () => void) => {
+      void socket.join(room as string); // Socket.IO types rooms as strings; numbers work (and are tested)
       cb();
     });
   });
@@ -195,6 +196,62 @@ t.test('three Socket.IO servers, each on its own clusterd node, act as one', asy
     const got = record(clients, 'after');
     s1.io.emit('after', 1);
     await waitFor('delivered after garbage', () => got.b!.length === 1);
+  });
+
+  await t.test("socket.broadcast excludes the sender; Buffer and Uint8Array arrive as binary", async (t) => {
+    const got = record(clients, 'woot');
+    clients.b!.emit('bcast', [], { a: 'b' }, Buffer.from('asdfasdf'), Uint8Array.of(1, 2, 3, 4));
+    await waitFor('woot delivered', () => got.a!.length === 1 && got.c!.length === 1);
+    await sleep(100);
+    t.equal(got.b!.length, 0, 'not the sender');
+    const [arr, map, buf, u8] = got.c![0]! as [unknown, unknown, Buffer, Buffer];
+    t.same([arr, map], [[], { a: 'b' }]);
+    t.ok(Buffer.isBuffer(buf) && buf.equals(Buffer.from('asdfasdf')));
+    t.ok(Buffer.isBuffer(u8) && u8.equals(Buffer.from([1, 2, 3, 4])));
+  });
+
+  await t.test('numeric rooms, several rooms at once (delivered once), acks with no client and with a silent one', async (t) => {
+    await clients.c!.emitWithAck('join', 123);
+    await clients.c!.emitWithAck('join', 'room1');
+    const got = record(clients, 'multi');
+    s1.io.to(123 as unknown as string).emit('multi', 'n');
+    s1.io.to('room1').to(123 as unknown as string).emit('multi', 'm');
+    await waitFor('multi delivered', () => got.c!.length === 2 && got.a!.length === 1);
+    await sleep(100);
+    t.same(got.c, [['n'], ['m']], 'c: numeric room, then the union of two rooms once');
+    t.same(got.a, [['m']]);
+    t.same(await s2.io.to('nobody-here').timeout(500).emitWithAck('q', 1), [], 'no client: no answer, no error');
+    clients.c!.off('q');
+    clients.c!.on('q', () => {}); // never acknowledges
+    const err = await s2.io.to('room1').timeout(500).emitWithAck('q', 2).then(() => undefined, (e: Error & { responses?: unknown[] }) => e);
+    t.ok(err instanceof Error, 'one client silent: the emit times out');
+    t.same(err?.responses?.slice().sort(), ['a2', 'b2'], 'with the answers that came');
+  });
+
+  await t.test('serverSideEmit times out naming the server that did not answer', async (t) => {
+    const adapter = s1.io.of('/').adapter as unknown as ClusterdAdapter;
+    adapter.requestsTimeout = 300;
+    s3.io.removeAllListeners('ping');
+    s3.io.on('ping', () => {}); // never answers
+    const err = await s1.io.serverSideEmitWithAck('ping', 'z').then(() => undefined, (e: Error & { responses?: unknown[] }) => e);
+    adapter.requestsTimeout = 10_000;
+    t.match(err?.message, /timeout reached: missing 1 responses \(s3\)/);
+    t.same(err?.responses, ['pong from s2']);
+  });
+
+  await t.test('a namespace some servers lack: they answer "absent" at once instead of being waited for', async (t) => {
+    const chat1 = s1.io.of('/chat');
+    s2.io.of('/chat').on('ping', (cb: (r: string) => void) => cb('chat pong s2'));
+    const e = connect(`${s1.url}/chat`, { transports: ['websocket'], forceNew: true, reconnection: false, auth: { user: 'erin' } });
+    clients.e = e;
+    await new Promise<void>((r) => e.once('connect', () => r()));
+    e.on('q', (cb: (r: string) => void) => cb('erin'));
+    const started = Date.now();
+    t.same((await chat1.fetchSockets()).map((s) => s.id), [e.id]);
+    t.same(await chat1.serverSideEmitWithAck('ping'), ['chat pong s2']);
+    t.same(await chat1.timeout(5000).emitWithAck('q'), ['erin']);
+    t.ok(Date.now() - started < 2000, `answered in ${Date.now() - started} ms, not after a timeout`);
+    t.ok(s3.adapter.stats().absent >= 3, 's3 answered absent');
   });
 
   await t.test('a dead server stops counting at once: requests stop waiting for it, its sockets vanish', async (t) => {
