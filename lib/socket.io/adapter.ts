@@ -39,6 +39,8 @@ export interface AdapterStats {
   rejected: number;
   /** Requests for a namespace this server does not have (answered "absent"). */
   absent: number;
+  /** Messages that could not be published (over `maxMessageBytes`, node closed): they reached this server's clients only. */
+  publishErrors: number;
   /** Sockets not mirrored into presence (`user` threw, or the entry was refused). */
   presenceErrors: number;
 }
@@ -94,7 +96,7 @@ class Bus {
   readonly requestsTimeout: number;
   readonly presence: PresenceMirror | undefined;
   private readonly adapters = new Map<string, ClusterdAdapter>();
-  private readonly counters = { received: 0, rejected: 0, absent: 0 };
+  private readonly counters = { received: 0, rejected: 0, absent: 0, publishErrors: 0 };
   private readonly off: (() => void)[] = [];
 
   constructor(
@@ -133,12 +135,24 @@ class Bus {
     if (this.adapters.get(a.nsp.name) === a) this.adapters.delete(a.nsp.name);
   }
 
-  broadcast(e: Envelope): void {
-    this.node.messages.broadcast(this.topic, encodeEnvelope(e), this.topic);
+  /** Publishes to every other server; a failure (too big, node closed) is counted and returned, never thrown. */
+  broadcast(e: Envelope): Error | undefined {
+    return this.guard(() => this.node.messages.broadcast(this.topic, encodeEnvelope(e), this.topic));
   }
 
-  send(to: string, e: Envelope): void {
-    this.node.messages.send(to, this.topic, encodeEnvelope(e));
+  send(to: string, e: Envelope): Error | undefined {
+    return this.guard(() => this.node.messages.send(to, this.topic, encodeEnvelope(e)));
+  }
+
+  private guard(fn: () => unknown): Error | undefined {
+    try {
+      fn();
+      return undefined;
+    } catch (err) {
+      // Socket.IO calls publish without awaiting it: a throw here would be an unhandled rejection
+      this.counters.publishErrors++;
+      return err as Error;
+    }
   }
 
   stats(): AdapterStats {
@@ -227,7 +241,8 @@ export class ClusterdAdapter extends ClusterAdapter {
   // ── publishing (called by ClusterAdapter) ────────────────────────────────────
 
   protected override doPublish(message: ClusterMessage): Promise<Offset> {
-    this.bus.broadcast({ kind: 'message', message });
+    const err = this.bus.broadcast({ kind: 'message', message });
+    if (err) return Promise.reject(err);
     // an id per published message (appended to packets when connectionStateRecovery is on);
     // the per-namespace history of the recovery plan (decision 0055) will replace it
     return Promise.resolve(`${this.bus.node.name}:${++this.offsets}`);
@@ -235,8 +250,8 @@ export class ClusterdAdapter extends ClusterAdapter {
 
   protected override doPublishResponse(requesterUid: ServerId, response: ClusterResponse): Promise<void> {
     const to = this.requesters.get(requesterUid);
-    if (to !== undefined) this.bus.send(to, { kind: 'response', response });
-    return Promise.resolve();
+    const err = to === undefined ? undefined : this.bus.send(to, { kind: 'response', response });
+    return err ? Promise.reject(err) : Promise.resolve();
   }
 
   // ── inbound (called by the bus) ──────────────────────────────────────────────
@@ -285,7 +300,7 @@ export class ClusterdAdapter extends ClusterAdapter {
     return new Promise((resolve, reject) => {
       const requestId = randomId();
       this.track(requestId, 'fetch', servers, local, opts.flags?.timeout ?? this.requestsTimeout, (err, responses) => (err ? reject(err) : resolve(responses)));
-      this.publish({ type: MessageType.FETCH_SOCKETS, data: { opts: encodeOptions(opts), requestId } });
+      this.request(requestId, { type: MessageType.FETCH_SOCKETS, data: { opts: encodeOptions(opts), requestId } });
     });
   }
 
@@ -300,7 +315,7 @@ export class ClusterdAdapter extends ClusterAdapter {
     if (servers.length === 0) return ack(null, []);
     const requestId = randomId();
     this.track(requestId, 'emit', servers, [], this.requestsTimeout, ack);
-    this.publish({ type: MessageType.SERVER_SIDE_EMIT, data: { requestId, packet } });
+    this.request(requestId, { type: MessageType.SERVER_SIDE_EMIT, data: { requestId, packet } });
   }
 
   // ── presence mirroring ───────────────────────────────────────────────────────
@@ -315,6 +330,17 @@ export class ClusterdAdapter extends ClusterAdapter {
     const known = this.sids.has(id);
     super.delAll(id);
     if (known && this.bus.presence) this.bus.presence.disconnected(this.nsp as Namespace, id);
+  }
+
+  /** Publishes a tracked request; when it cannot be sent, the request fails at once instead of timing out. */
+  private request(requestId: string, message: Parameters<ClusterAdapter['publishAndReturnOffset']>[0]): void {
+    this.publishAndReturnOffset(message).catch((err: unknown) => {
+      const r = this.pendingRequests.get(requestId);
+      if (!r) return;
+      clearTimeout(r.timer);
+      this.pendingRequests.delete(requestId);
+      r.done(err as Error, r.responses);
+    });
   }
 
   private track(requestId: string, kind: Request['kind'], servers: string[], responses: unknown[], timeoutMs: number, done: Request['done']): void {

@@ -158,6 +158,17 @@ t.test('three Socket.IO servers, each on its own clusterd node, act as one', asy
     await waitFor('delivered after garbage', () => got.b!.length === 1);
   });
 
+  await t.test('a message too big to publish is counted and fails its request at once, without crashing', async (t) => {
+    const before = s1.adapter.stats().publishErrors;
+    const big = Buffer.alloc(5 * 1024 * 1024); // over maxMessageBytes (4 MiB)
+    s1.io.serverSideEmit('big', big);
+    const started = Date.now();
+    const err = await s1.io.serverSideEmitWithAck('big', big).then(() => undefined, (e: Error) => e);
+    t.match(err, { code: 'E_LIMIT' }, 'the ack request fails with E_LIMIT');
+    t.ok(Date.now() - started < 1000, 'at once, not after requestsTimeout');
+    t.equal(s1.adapter.stats().publishErrors, before + 2);
+  });
+
   await t.test("socket.broadcast excludes the sender; Buffer and Uint8Array arrive as binary", async (t) => {
     const got = record(clients, 'woot');
     clients.b!.emit('bcast', [], { a: 'b' }, Buffer.from('asdfasdf'), Uint8Array.of(1, 2, 3, 4));
