@@ -104,6 +104,32 @@ t.test('bad input is refused at the sender; strangers and unrouted topics are co
   t.equal(nodes[1]!.messages.stats.unrouted, 1);
 });
 
+t.test('what cannot be delivered is dropped and counted: a full queue, a peer that cannot be dialled', async (t) => {
+  const { clock, net, nodes } = await cluster(3, () => ({ messages: { maxQueueBytes: 1000 } }));
+  const got = listen(nodes, 't');
+  // incompressible bodies, so that deflate does not shrink the frames under the cap
+  let x = 12345;
+  const noise = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 24));
+  // no stream to n1 yet: the first frame waits in the queue, the next would pass 1,000 bytes
+  nodes[0]!.messages.send('n1', 't', noise(600));
+  nodes[0]!.messages.flush();
+  nodes[0]!.messages.send('n1', 't', noise(600));
+  nodes[0]!.messages.flush();
+  t.equal(nodes[0]!.messages.stats.dropped, 1, 'the second frame did not fit the queue');
+  await run(clock, 300);
+  t.equal(got.filter((g) => g.node === 'n1').length, 1, 'the first arrived');
+  // n2 unreachable for streams: the dial fails, what waited for it is dropped
+  net.blockOneWay('127.0.0.1:7946', '127.0.0.3:7946');
+  t.ok(nodes[0]!.messages.send('n2', 't', Uint8Array.of(1)));
+  await run(clock, nodes[0]!.options.streamTimeoutMs + 500);
+  t.equal(nodes[0]!.messages.stats.dropped, 2, 'the message for the unreachable peer is counted');
+  t.equal(got.filter((g) => g.node === 'n2').length, 0);
+  net.unblock('127.0.0.1:7946', '127.0.0.3:7946');
+  t.ok(nodes[0]!.messages.send('n2', 't', Uint8Array.of(2)), 'n2 is still a member (probed through n1)');
+  await run(clock, 300);
+  t.same(got.filter((g) => g.node === 'n2').map((g) => g.body[0]), [2], 'a later message dials again and arrives');
+});
+
 t.test('a dead member stops counting: no more messages for it, its late messages are refused', async (t) => {
   const { clock, nodes } = await cluster(3);
   const got = listen(nodes, 't');
