@@ -143,6 +143,14 @@ t.test('three Socket.IO servers, each on its own clusterd node, act as one', asy
     t.same(users(s1), ['alice@s1', 'bob@s2', 'carol@s3']);
     t.same(users(s3), users(s1));
     t.equal(s1.adapter.stats().presenceErrors, 0);
+    // a socket whose user function throws works, without a presence entry
+    const anon = connect(s1.url, { transports: ['websocket'], forceNew: true, reconnection: false });
+    await new Promise<void>((r) => anon.once('connect', () => r()));
+    t.equal(s1.adapter.stats().presenceErrors, 1);
+    t.ok((await s2.io.fetchSockets()).some((s) => s.id === anon.id), 'the socket is there');
+    anon.disconnect();
+    await waitFor('anon gone', () => s1.io.of('/').sockets.size === 1);
+    t.equal(users(s1).length, 3, 'no entry was made for it');
   });
 
   await t.test('bad bodies on the topic are refused and counted', async (t) => {
