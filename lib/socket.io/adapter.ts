@@ -180,7 +180,7 @@ class Bus {
     }
     this.counters.received++;
     try {
-      if (e.kind === 'message') a.fromServer(e.message, from);
+      if (e.kind === 'message') a.fromServer(e.message, from, e.offset);
       else if (e.kind === 'response') a.responseFrom(e.response, from);
       else a.absentFrom(e.requestId, from);
     } catch {
@@ -241,11 +241,12 @@ export class ClusterdAdapter extends ClusterAdapter {
   // ── publishing (called by ClusterAdapter) ────────────────────────────────────
 
   protected override doPublish(message: ClusterMessage): Promise<Offset> {
-    const err = this.bus.broadcast({ kind: 'message', message });
-    if (err) return Promise.reject(err);
-    // an id per published message (appended to packets when connectionStateRecovery is on);
-    // the per-namespace history of the recovery plan (decision 0055) will replace it
-    return Promise.resolve(`${this.bus.node.name}:${++this.offsets}`);
+    // an id per published message, which ClusterAdapter appends to packets when
+    // connectionStateRecovery is on; it travels with the message so that every server
+    // appends the same one. The per-namespace history of decision 0055 will replace it
+    const offset = `${this.bus.node.name}:${++this.offsets}`;
+    const err = this.bus.broadcast({ kind: 'message', message, offset });
+    return err ? Promise.reject(err) : Promise.resolve(offset);
   }
 
   protected override doPublishResponse(requesterUid: ServerId, response: ClusterResponse): Promise<void> {
@@ -256,13 +257,13 @@ export class ClusterdAdapter extends ClusterAdapter {
 
   // ── inbound (called by the bus) ──────────────────────────────────────────────
 
-  /** A message another server published. */
-  fromServer(message: ClusterMessage, from: string): void {
+  /** A message another server published, with the offset it gave it. */
+  fromServer(message: ClusterMessage, from: string, offset: string | undefined): void {
     if (!this.requesters.has(message.uid)) {
       if (this.requesters.size >= MAX_REQUESTERS) this.requesters.delete(this.requesters.keys().next().value!);
       this.requesters.set(message.uid, from);
     }
-    this.onMessage(message);
+    this.onMessage(message, offset);
   }
 
   /** A response to one of our requests. */

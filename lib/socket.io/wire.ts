@@ -8,7 +8,9 @@ import { ClusterError } from '../errors.js';
  * What the adapter puts in an app message body: `[kind, payload]` in msgpack (binary
  * attachments stay binary, as with the Redis adapter's msgpack).
  *
- * - `message`: a {@link ClusterMessage} to every socket.io server (broadcast, socketsJoin, requests);
+ * - `message`: a {@link ClusterMessage} to every socket.io server (broadcast, socketsJoin,
+ *   requests), with the offset its publisher gave it (`[0, message, offset]`), so that every
+ *   server appends the same offset to the packet when connection-state recovery is on;
  * - `response`: a {@link ClusterResponse} to the server that asked;
  * - `absent`: "this server has no such namespace": the asker stops waiting for it.
  */
@@ -16,7 +18,7 @@ export const Kind = { message: 0, response: 1, absent: 2 } as const;
 
 /** A decoded body. */
 export type Envelope =
-  | { kind: 'message'; message: ClusterMessage }
+  | { kind: 'message'; message: ClusterMessage; offset?: string }
   | { kind: 'response'; response: ClusterResponse }
   | { kind: 'absent'; nsp: string; requestId: string };
 
@@ -37,7 +39,7 @@ const MAX_ROOMS = 65_536;
 export function encodeEnvelope(e: Envelope): Uint8Array {
   switch (e.kind) {
     case 'message':
-      return encoder.encode([Kind.message, e.message]);
+      return encoder.encode(e.offset === undefined ? [Kind.message, e.message] : [Kind.message, e.message, e.offset]);
     case 'response':
       return encoder.encode([Kind.response, e.response]);
     case 'absent':
@@ -53,12 +55,12 @@ export function decodeEnvelope(body: Uint8Array): Envelope {
   } catch (err) {
     throw new ClusterError('E_MESSAGE_INVALID', `socket.io message: ${(err as Error).message}`, { cause: err });
   }
-  if (!Array.isArray(v) || v.length !== 2) fail('', 'expected [kind, payload]');
-  const [kind, p] = v as [unknown, unknown];
+  if (!Array.isArray(v) || v.length < 2 || v.length > 3) fail('', 'expected [kind, payload] or [kind, payload, offset]');
+  const [kind, p, offset] = v as [unknown, unknown, unknown];
   const o = obj('payload', p);
   switch (kind) {
     case Kind.message:
-      return { kind: 'message', message: checkMessage(o) };
+      return offset === undefined ? { kind: 'message', message: checkMessage(o) } : { kind: 'message', message: checkMessage(o), offset: str('offset', offset) };
     case Kind.response:
       return { kind: 'response', response: checkResponse(o) };
     case Kind.absent:

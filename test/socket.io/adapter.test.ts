@@ -247,3 +247,28 @@ t.test('three Socket.IO servers, each on its own clusterd node, act as one', asy
     t.ok(Date.now() - started < 9000, `settled in ${Date.now() - started} ms`);
   });
 });
+
+t.test('with connectionStateRecovery on, remote clients get the offset the publisher gave', async (t) => {
+  const s7 = await startServer(7, undefined, { connectionStateRecovery: {} });
+  const s8 = await startServer(8, s7.node.transport.advertiseAddress, { connectionStateRecovery: {} });
+  const clients: ClientSocket[] = [];
+  t.teardown(async () => {
+    for (const c of clients) c.disconnect();
+    for (const s of [s7, s8]) {
+      await s.io.close();
+      await s.node.close();
+    }
+  });
+  await waitFor('two servers', () => s7.node.messages.peers('socket.io').length === 1 && s8.node.messages.peers('socket.io').length === 1);
+  const local = await client(s7, 'ann');
+  const remote = await client(s8, 'ben');
+  clients.push(local, remote);
+  const got = record({ local, remote }, 'ev');
+  s7.io.emit('ev', 'x');
+  await waitFor('both got it', () => got.local!.length === 1 && got.remote!.length === 1);
+  const [[x1, o1]] = got.local as [[string, string]];
+  const [[x2, o2]] = got.remote as [[string, string]];
+  t.same([x1, x2], ['x', 'x']);
+  t.match(o1, /^s7:\d+$/, 'a string offset, which the client keeps');
+  t.equal(o2, o1, 'the same offset on the other server');
+});

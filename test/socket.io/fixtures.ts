@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
-import type { Socket as ServerSocket } from 'socket.io';
+import type { ServerOptions, Socket as ServerSocket } from 'socket.io';
 import { io as connect } from 'socket.io-client';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { ClusterNode } from '../../lib/node.js';
@@ -19,7 +19,7 @@ export interface Srv {
 }
 
 /** Starts server `s<i>` on 127.0.0.`i`, joining through `seed` (none: it founds the cluster). */
-export async function startServer(i: number, seed: string | undefined): Promise<Srv> {
+export async function startServer(i: number, seed: string | undefined, serverOptions: Partial<ServerOptions> = {}): Promise<Srv> {
   const transport = await NetTransport.listen({ bind: `127.0.0.${i}:0` });
   const node = new ClusterNode({ name: `s${i}`, transport, swim: FAST_SWIM, messages: { flushDelayMs: 5 } });
   node.start();
@@ -30,7 +30,7 @@ export async function startServer(i: number, seed: string | undefined): Promise<
     return String(h.auth.user);
   };
   const adapter = createAdapter(node, { requestsTimeout: 10_000, presence: { user } });
-  const io = new Server(http, { adapter });
+  const io = new Server(http, { ...serverOptions, adapter });
   await new Promise<void>((r) => http.listen(0, `127.0.0.${i}`, r));
   const { port } = http.address() as AddressInfo;
   io.on('connection', (socket: ServerSocket) => {

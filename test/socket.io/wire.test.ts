@@ -21,9 +21,9 @@ t.test('a broadcast round-trips; binary stays binary; its overhead is small', as
   t.same(data.slice(0, 2), ['chat', { text: 'hello' }]);
   t.ok(data[2] instanceof Uint8Array && Buffer.from(data[2]).equals(Buffer.from([1, 2, 3])));
   // what a 26-byte JSON payload costs on the wire before framing (docs/socket.io.md quotes these)
-  const body = encodeEnvelope({ kind: 'message', message: broadcast });
+  const body = encodeEnvelope({ kind: 'message', message: broadcast, offset: 'server-1:1000' });
   const app = encodeAppMessageTrusted('server-1', 'socket.io', body);
-  t.comment(`envelope ${body.length} bytes, app message ${app.length} bytes for the payload ${JSON.stringify(['chat', { text: 'hello' }])}`);
+  t.comment(`envelope ${body.length} bytes (offset included), app message ${app.length} bytes for the payload ${JSON.stringify(['chat', { text: 'hello' }])}`);
   t.ok(app.length < 160, `app message of ${app.length} bytes`);
 });
 
@@ -31,11 +31,14 @@ t.test('responses and absent answers round-trip', async (t) => {
   const r = decodeEnvelope(encodeEnvelope({ kind: 'response', response: { uid: 'u', nsp: '/', type: MessageType.BROADCAST_CLIENT_COUNT, data: { requestId: 'r1', clientCount: 3 } } }));
   t.same(r, { kind: 'response', response: { uid: 'u', nsp: '/', type: MessageType.BROADCAST_CLIENT_COUNT, data: { requestId: 'r1', clientCount: 3 } } });
   t.same(decodeEnvelope(encodeEnvelope({ kind: 'absent', nsp: '/chat', requestId: 'r2' })), { kind: 'absent', nsp: '/chat', requestId: 'r2' });
+  const m = decodeEnvelope(encodeEnvelope({ kind: 'message', message: broadcast, offset: 's1:7' }));
+  t.equal(m.kind === 'message' ? m.offset : undefined, 's1:7', 'the offset travels with the message');
 });
 
 t.test('malformed bodies are refused with a message naming the problem', async (t) => {
   const cases: [unknown, RegExp][] = [
     [[0], /expected \[kind, payload\]/],
+    [[0, { uid: 'u', nsp: '/', type: 9, data: { packet: ['ev'] } }, 7], /offset: expected a string/],
     [[7, {}], /kind: unknown kind 7/],
     [[0, []], /payload: expected a map/],
     [[0, { uid: '', nsp: '/', type: 3 }], /uid: expected a string/],
