@@ -10,7 +10,7 @@ t.test('an app message round-trips through a frame, its body split in 64 KiB-saf
   for (const n of [0, 1, 65_000, 65_001, 300_000]) {
     const body = bytes(n);
     const wire = encodeAppMessageTrusted('n1', 'sio', body);
-    t.same(wire, encodeMessage({ type: 'app', from: 'n1', topic: 'sio', body }), 'trusted and validated encodings agree');
+    t.ok(Buffer.from(wire).equals(encodeMessage({ type: 'app', from: 'n1', topic: 'sio', body })), 'trusted and validated encodings agree');
     const frame = new FrameEncoder({}).encode([wire]);
     const r = new FrameDecoder({ maxFrameBytes: 16 << 20, maxBodyBytes: 16 << 20 }).decode(frame);
     t.ok(r.ok, `a ${n}-byte body decodes`);
@@ -20,7 +20,7 @@ t.test('an app message round-trips through a frame, its body split in 64 KiB-saf
     if (m.type !== 'app') continue;
     t.equal(m.from, 'n1');
     t.equal(m.topic, 'sio');
-    t.same(Buffer.from(m.body), Buffer.from(body));
+    t.ok(Buffer.from(m.body).equals(body), 'the body arrives whole');
   }
 });
 
