@@ -4,6 +4,7 @@
  */
 export { ClusterNode } from './node.js';
 export type { ClusterNodeOptions, NodeStats } from './node.js';
+export type { AppMessageHandler, AppMessages, AppMessagesOptions, AppMessageStats } from './app-messages.js';
 export { ClusterError, isClusterError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { PROFILES, swimOptions } from './config.js';

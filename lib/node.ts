@@ -14,6 +14,9 @@ import type { ChannelEvents, ChannelsApi, SyncStatus } from './channels.js';
 import { Channels } from './channels-api.js';
 import { ClusterError } from './errors.js';
 import type { TypedEmitter } from './events.js';
+import { AppMessages } from './app-messages.js';
+import type { AppMessagesOptions } from './app-messages.js';
+import './codec/app-messages.js';
 import { FramedStream } from './framed-stream.js';
 import { Random } from './random.js';
 import { Replicator } from './replicator.js';
@@ -65,6 +68,8 @@ export interface ClusterNodeOptions {
    * and replication tuning. @default {} (see {@link ReplicationOptions} for each default)
    */
   replica?: ReplicationOptions;
+  /** Application messages between nodes (limits, batching). @default {} (see {@link AppMessagesOptions}) */
+  messages?: AppMessagesOptions;
 }
 
 /** Traffic counters of a node. */
@@ -122,6 +127,8 @@ export class ClusterNode {
   readonly channels: ChannelsApi;
   /** Presence and history events (client-join, user-leave, message, ready, ...). */
   readonly channelEvents: TypedEmitter<ChannelEvents>;
+  /** Reliable, ordered messages to one member or every live member (the Socket.IO adapter's transport). */
+  readonly messages: AppMessages;
 
   constructor(opts: ClusterNodeOptions) {
     this.name = opts.name;
@@ -168,6 +175,22 @@ export class ClusterNode {
     this.replicator = new Replicator(this.replicationHost(random.fork('replication')), incarnation, opts.replica, opts.restore);
     this.channels = new Channels(this.replicator, label);
     this.channelEvents = this.replicator.events;
+    // its own nonce prefix: each peer's link then sees this encoder's counters in order,
+    // whatever the other streams send meanwhile (the replay window is 64 counters wide)
+    const appEncoder = new FrameEncoder({ ...codec, noncePrefix: randomBytes(6) });
+    this.messages = new AppMessages({
+      name: this.name,
+      clock: this.clock,
+      membership: this.membership,
+      dial: (to) => this.transport.dial(to, this.options.streamTimeoutMs).then(
+        (s) => new FramedStream(s, appEncoder, this.streamDecoder, () => this.statsIn.streamErrors++),
+        (err: unknown) => {
+          this.statsIn.streamErrors++;
+          throw err;
+        },
+      ),
+      frame: (messages) => appEncoder.encode(messages),
+    }, opts.messages);
     this.transport.onPacket((data, from) => this.onPacket(data, from));
     this.transport.onStream((stream) => this.onStream(stream));
   }
@@ -228,6 +251,7 @@ export class ClusterNode {
     if (this.closed) return;
     this.closed = true;
     this.flushTimer?.cancel();
+    this.messages.stop();
     this.replicator.stop();
     this.membership.stop();
     for (const s of this.openStreams) s.close();
@@ -309,6 +333,7 @@ export class ClusterNode {
   private flush(): void {
     if (this.closed) return;
     this.replicator.flush();
+    this.messages.flush();
     this.emit(this.batcher.flush(this.clock.now()));
   }
 
@@ -381,6 +406,8 @@ export class ClusterNode {
 
   private dispatch(m: AnyMessage, from: Address): void {
     this.statsIn.messagesIn++;
+    // application messages have their own counters (node.messages.stats), no traffic class
+    if (m.type === 'app') return this.messages.handle(m);
     this.messagesInByClass[classOf(m)]++;
     if (Replicator.handles(m)) return this.replicator.handle(m, from);
     // a death certificate for us (not a leave): the others dropped our presence, so after
@@ -433,6 +460,8 @@ export class ClusterNode {
     // a replication stream (Merkle session, bulk transfer, delta link) belongs to the
     // replicator from its first message on: it may outlive a stream operation's timeout
     let owner: ((m: AnyMessage) => void) | undefined;
+    // an application message stream stays open as long as its sender keeps it
+    let app = false;
     stream.onMessage((data) => {
       const r = this.streamDecoder.decode(data);
       if (!r.ok) {
@@ -450,6 +479,13 @@ export class ClusterNode {
           this.messagesInByClass[classOf(m)]++;
           owner = this.replicator.adoptStream(new FramedStream(stream, this.streamEncoder, this.streamDecoder));
           owner(m);
+        } else if (m.type === 'app') {
+          if (!app) {
+            app = true;
+            timer.cancel();
+            this.messages.adoptInbound(stream, m.from);
+          }
+          this.dispatch(m, stream.remote);
         } else if (m.type === 'push-pull') {
           const declared = this.declaredDeadIn(m);
           const reply = this.membership.handlePushPull(m);

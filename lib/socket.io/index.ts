@@ -1,0 +1,6 @@
+/**
+ * `clusterd/socket.io`: the Socket.IO adapter over clusterd (no Redis). See docs/socket.io.md.
+ */
+export { createAdapter, ClusterdAdapter } from './adapter.js';
+export type { AdapterConstructor, AdapterOptions, AdapterStats } from './adapter.js';
+export type { Handshake, PresenceOptions } from './presence.js';

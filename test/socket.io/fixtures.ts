@@ -1,0 +1,55 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import type { ServerOptions, Socket as ServerSocket } from 'socket.io';
+import { io as connect } from 'socket.io-client';
+import type { Socket as ClientSocket } from 'socket.io-client';
+import { ClusterNode } from '../../lib/node.js';
+import { NetTransport } from '../../lib/transport/net.js';
+import { createAdapter } from '../../lib/socket.io/index.js';
+import type { AdapterConstructor, Handshake } from '../../lib/socket.io/index.js';
+import { FAST_SWIM } from '../integration/fixtures.js';
+
+/** One Socket.IO server embedding its own clusterd node, on 127.0.0.`i`. */
+export interface Srv {
+  node: ClusterNode;
+  io: Server;
+  adapter: AdapterConstructor;
+  url: string;
+}
+
+/** Starts server `s<i>` on 127.0.0.`i`, joining through `seed` (none: it founds the cluster). */
+export async function startServer(i: number, seed: string | undefined, serverOptions: Partial<ServerOptions> = {}): Promise<Srv> {
+  const transport = await NetTransport.listen({ bind: `127.0.0.${i}:0` });
+  const node = new ClusterNode({ name: `s${i}`, transport, swim: FAST_SWIM, messages: { flushDelayMs: 5 } });
+  node.start();
+  await node.join(seed ? [seed] : []);
+  const http = createServer();
+  const user = (h: Handshake): string => {
+    if (h.auth.user === undefined) throw new Error('no user'); // counted in presenceErrors; the socket still works
+    return String(h.auth.user);
+  };
+  const adapter = createAdapter(node, { requestsTimeout: 10_000, presence: { user } });
+  const io = new Server(http, { ...serverOptions, adapter });
+  await new Promise<void>((r) => http.listen(0, `127.0.0.${i}`, r));
+  const { port } = http.address() as AddressInfo;
+  io.on('connection', (socket: ServerSocket) => {
+    socket.data = { user: socket.handshake.auth.user, server: node.name };
+    socket.on('bcast', (...args: unknown[]) => socket.broadcast.emit('woot', ...args));
+    socket.on('join', (room: string | number, cb: () => void) => {
+      void socket.join(room as string); // Socket.IO types rooms as strings; numbers work (and are tested)
+      cb();
+    });
+  });
+  return { node, io, adapter, url: `http://127.0.0.${i}:${port}` };
+}
+
+/** A socket.io-client connected to `url` as `user` (websocket only, no reconnection). */
+export async function client(url: string, user: string): Promise<ClientSocket> {
+  const c = connect(url, { transports: ['websocket'], forceNew: true, reconnection: false, auth: { user } });
+  await new Promise<void>((resolve, reject) => {
+    c.once('connect', () => resolve());
+    c.once('connect_error', reject);
+  });
+  return c;
+}
