@@ -11,7 +11,7 @@ import type { EventFilter, EventHub } from './event-hub.js';
 import { parseTypes } from './event-hub.js';
 import { EventStreams } from './event-streams.js';
 import type { FaultTransport } from './faults.js';
-import { checkFields, checkQuery, HttpError, intParam, readJsonBody, sendError, sendJson, stringField, TokenCheck } from './http-util.js';
+import { checkFields, checkQuery, HttpError, intParam, lingerAfterResponse, readJsonBody, sendError, sendJson, stringField, TokenCheck } from './http-util.js';
 import type { KeyAdmin } from './key-admin.js';
 import type { LoadReporter } from './load-reporter.js';
 import type { Logger } from './logger.js';
@@ -134,6 +134,7 @@ export class HttpApi {
     const started = process.hrtime.bigint();
     let routeName = 'unmatched';
     res.on('finish', () => {
+      lingerAfterResponse(req);
       this.ctx.metrics.httpRequests.inc({ method: req.method ?? '?', route: routeName, status: String(res.statusCode) });
       this.ctx.metrics.httpDuration.observe({ route: routeName }, Number(process.hrtime.bigint() - started) / 1e9);
     });
@@ -156,7 +157,6 @@ export class HttpApi {
     } catch (err) {
       const httpErr = toHttpError(err);
       if (httpErr.status >= 500 && httpErr.code === 'E_INTERNAL') this.ctx.log.error({ event: 'http-error', err: (err as Error).message, url: req.url }, 'http-error');
-      if (httpErr.status === 413) res.setHeader('connection', 'close');
       sendError(res, httpErr);
     }
   }
