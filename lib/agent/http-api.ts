@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ClusterError, isClusterError } from '../errors.js';
 import type { ClusterNode } from '../node.js';
-import { DEFAULT_LIMITS, validateChannel } from '../replica/limits.js';
 import type { MemberInfo } from '../swim/membership.js';
 import { parseAddress } from '../transport/address.js';
 import type { EventFilter, EventHub } from './event-hub.js';
@@ -15,6 +14,7 @@ import { checkFields, checkQuery, HttpError, intParam, lingerAfterResponse, read
 import type { KeyAdmin } from './key-admin.js';
 import type { LoadReporter } from './load-reporter.js';
 import type { Logger } from './logger.js';
+import { checkChannel, publishBatch, publishMessage } from './publish.js';
 import type { AgentMetrics } from './metrics.js';
 import { isClientError } from './replication.js';
 
@@ -313,17 +313,11 @@ export class HttpApi {
       }),
       r('POST', `/v1/channels/${CH}/messages`, true, async (req, res, [channel]) => {
         checkChannel(channel!);
-        const b = await body(req);
-        checkFields(b, ['data', 'headers', 'idempotencyKey'], ['data']);
-        if (b.headers !== undefined && (typeof b.headers !== 'object' || b.headers === null || Array.isArray(b.headers) || !Object.values(b.headers).every((v) => typeof v === 'string'))) {
-          throw new HttpError(400, 'E_INVALID_ARGUMENT', 'field "headers" must be an object of strings');
-        }
-        if (b.idempotencyKey !== undefined) stringField(b, 'idempotencyKey', 128);
-        const receipt = channels().publish(channel!, b.data, {
-          ...(b.headers !== undefined ? { headers: b.headers as Record<string, string> } : {}),
-          ...(b.idempotencyKey !== undefined ? { idempotencyKey: b.idempotencyKey as string } : {}),
-        });
+        const receipt = publishMessage(channels(), channel!, await body(req));
         sendJson(res, receipt.duplicate ? 200 : 201, receipt);
+      }),
+      r('POST', '/v1/messages', true, async (req, res) => {
+        sendJson(res, 200, publishBatch(channels(), await body(req)));
       }),
       r('GET', `/v1/channels/${CH}/messages`, false, (_req, res, [channel], q) => {
         checkQuery(q, ['limit', 'after']);
@@ -394,14 +388,6 @@ function decodeSegment(s: string): string {
     return decodeURIComponent(s);
   } catch {
     throw new HttpError(400, 'E_BAD_REQUEST', `malformed percent-encoding in "${s.slice(0, 60)}"`);
-  }
-}
-
-function checkChannel(channel: string): void {
-  try {
-    validateChannel(channel, DEFAULT_LIMITS);
-  } catch (err) {
-    throw new HttpError(400, 'E_BAD_CHANNEL', (err as Error).message);
   }
 }
 
