@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './harness.js';
@@ -87,6 +87,7 @@ const median = (xs: number[]): number => {
 };
 
 export default async function bench(): Promise<BenchResult> {
+  const load = loadavg()[0]!.toFixed(1);
   const agentArgs = ['agent', '--bind', `${HOST}:0`, '--http', `${HOST}:{PORT}`, '--data-dir', '{DIR}', '--log-format', 'json'];
   const floor = `require('node:http').createServer((q, s) => s.end('{}')).listen({PORT}, '${HOST}')`;
   const variants: [string, string[]][] = [['bare Node answering HTTP (floor)', ['-e', floor]]];
@@ -113,7 +114,7 @@ export default async function bench(): Promise<BenchResult> {
   return {
     title: 'Agent start: spawn to /v1/health',
     markdown: [
-      `Time from spawning \`node … agent\` (fresh data dir, ${HOST}, JSON logs) to its first 200 on \`/v1/health\`, polled every 2 ms; ${SPAWNS} spawns of each, interleaved; ms.`,
+      `Time from spawning \`node … agent\` (fresh data dir, ${HOST}, JSON logs) to its first 200 on \`/v1/health\`, polled every 2 ms; ${SPAWNS} spawns of each, interleaved; ms. The machine's load average when the run began: ${load} (other work shares the CPUs: compare within the table).`,
       '',
       table(['process', 'median', 'min', 'max', 'CPU until health (median)'], rows),
       '',

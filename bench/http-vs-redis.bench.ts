@@ -11,7 +11,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './harness.js';
@@ -81,6 +81,7 @@ export default async function bench(): Promise<BenchResult> {
     console.error(`http-vs-redis: ${msg}`);
     return { title, markdown: msg };
   }
+  const load = loadavg()[0]!.toFixed(1);
   const dir = mkdtempSync(join(tmpdir(), 'clusterd-vs-redis-'));
   const redis = await startRedis(redisBin);
   const { agents, stop } = await startCluster(3, 71);
@@ -116,7 +117,7 @@ export default async function bench(): Promise<BenchResult> {
     return {
       title,
       markdown: [
-        `Same run, same machine: \`redis-server\` (no persistence) on ${REDIS_HOST}, and three agent processes (lan profile, esbuild bundle) on 127.0.0.71–73, each publish replicated to the two others. Load from separate processes, ${CONNECTIONS} keep-alive connections with one request in flight each, ${SECONDS} s after 1 s of warm-up; messages are ~80 bytes of JSON. Redis load: ioredis, one pipelined RPUSH + LTRIM (newest 100) + PUBLISH per message; HTTP load: autocannon (its latency resolution is 1 ms). Rates are messages/s, latency ms as the client saw it.`,
+        `Same run, same machine: \`redis-server\` (no persistence) on ${REDIS_HOST}, and three agent processes (lan profile, esbuild bundle) on 127.0.0.71–73, each publish replicated to the two others. Load from separate processes, ${CONNECTIONS} keep-alive connections with one request in flight each, ${SECONDS} s after 1 s of warm-up; messages are ~80 bytes of JSON. Redis load: ioredis, one pipelined RPUSH + LTRIM (newest 100) + PUBLISH per message; HTTP load: autocannon (its latency resolution is 1 ms). Rates are messages/s, latency ms as the client saw it. The machine's load average when the run began: ${load} (other work shares the CPUs: compare within the table).`,
         '',
         table(['path', 'messages/s', 'p50', 'p99', 'errors', '× Redis', 'CPU n1', 'CPU n2', 'n1 CPU µs/message'], rows),
         '',

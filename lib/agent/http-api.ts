@@ -15,6 +15,7 @@ import type { KeyAdmin } from './key-admin.js';
 import type { LoadReporter } from './load-reporter.js';
 import type { Logger } from './logger.js';
 import { checkChannel, publishBatch, publishMessage } from './publish.js';
+import { WsApi } from './ws-api.js';
 import type { AgentMetrics } from './metrics.js';
 import { isClientError } from './replication.js';
 
@@ -67,6 +68,8 @@ const CH = '([^/]+)';
 export class HttpApi {
   private readonly server: Server;
   readonly streams: EventStreams;
+  /** The two-way WebSocket API at /v2/ws. */
+  readonly ws: WsApi;
   private readonly routes: Route[];
   private readonly tokenCheck: TokenCheck | undefined;
   private readonly authReads: boolean;
@@ -76,6 +79,7 @@ export class HttpApi {
 
   constructor(private readonly ctx: HttpApiContext) {
     this.streams = new EventStreams(ctx.hub);
+    this.ws = new WsApi(() => ctx.node.channels, toHttpError);
     this.tokenCheck = ctx.token !== undefined ? new TokenCheck(ctx.token) : undefined;
     this.authReads = ctx.authReads ?? true;
     this.maxBody = ctx.maxBodyBytes ?? 1024 * 1024;
@@ -110,6 +114,7 @@ export class HttpApi {
 
   close(): Promise<void> {
     this.streams.closeAll();
+    this.ws.closeAll();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -186,7 +191,7 @@ export class HttpApi {
   private authorize(req: IncomingMessage, route: Route, query: URLSearchParams | undefined): void {
     if (!this.tokenCheck || route.name === 'GET /v1/health') return;
     if (!route.write && !this.authReads) return;
-    if (this.tokenCheck.accepts(req, route.name === 'GET /v1/ws' ? query?.get('token') : undefined)) return;
+    if (this.tokenCheck.accepts(req, route.name === 'GET /v1/ws' || route.name === 'GET /v2/ws' ? query?.get('token') : undefined)) return;
     const had = req.headers.authorization !== undefined;
     throw new HttpError(401, 'E_UNAUTHORIZED', had ? 'the bearer token is wrong' : `this ${route.write ? 'write' : 'read'} needs "Authorization: Bearer <token>" (the agent was started with --token)`);
   }
@@ -199,7 +204,13 @@ export class HttpApi {
     };
     try {
       const url = new URL(req.url ?? '/', 'http://agent');
-      if (url.pathname !== '/v1/ws') return refuse(404, 'E_NOT_FOUND', 'WebSocket streams are served at /v1/ws');
+      if (url.pathname === '/v2/ws') {
+        checkQuery(url.searchParams, ['token']);
+        this.authorize(req, this.routes.find((r) => r.name === 'GET /v2/ws')!, url.searchParams);
+        if (this.ws.full) return refuse(503, 'E_LIMIT', 'too many WebSocket connections open');
+        return this.ws.handle(req, socket, head);
+      }
+      if (url.pathname !== '/v1/ws') return refuse(404, 'E_NOT_FOUND', 'WebSocket is served at /v1/ws (event streams) and /v2/ws (two-way API)');
       const route = this.routes.find((r) => r.name === 'GET /v1/ws')!;
       this.authorize(req, route, url.searchParams);
       const { filter, after } = this.streamParams(req, url.searchParams, ['channel', 'types', 'cursor', 'token']);
@@ -362,6 +373,9 @@ export class HttpApi {
       r('GET', '/v1/ws', false, () => {
         throw new HttpError(426, 'E_UPGRADE_REQUIRED', 'this route speaks WebSocket: send an Upgrade request');
       }),
+      r('GET', '/v2/ws', true, () => {
+        throw new HttpError(426, 'E_UPGRADE_REQUIRED', 'this route speaks WebSocket: send an Upgrade request');
+      }),
       r('GET', '/v1/keys', true, (_req, res, _p, q) => {
         checkQuery(q, []);
         sendJson(res, 200, { keys: this.ctx.keys.list() });
@@ -413,7 +427,8 @@ function decodeSegment(s: string): string {
   }
 }
 
-function toHttpError(err: unknown): HttpError {
+/** The status and code of the API for an error thrown while serving a request. */
+export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (isClientError(err)) {
     if (err.code === 'E_LIMIT') return new HttpError(413, 'E_LIMIT', err.message);
