@@ -74,7 +74,7 @@ async function startRedis(bin: string): Promise<{ port: number; stop: () => Prom
 }
 
 export default async function bench(): Promise<BenchResult> {
-  const title = 'HTTP publish beside Redis (3 agents, autocannon, 16 connections)';
+  const title = 'HTTP and WebSocket publish beside Redis (3 agents, 16 connections)';
   const redisBin = which('redis-server');
   if (!redisBin) {
     const msg = 'SKIPPED: redis-server is not installed (Debian: apt-get install redis-server), and this benchmark is only meaningful beside it.';
@@ -100,6 +100,10 @@ export default async function bench(): Promise<BenchResult> {
     const cpu1 = cpu();
     const b = await child('./autocannon-load.ts', [`http://${target.http}/v1/messages`, String(CONNECTIONS), String(SECONDS + 1), batch]);
     const cpu2 = cpu();
+    const ws1 = await child('./ws-load.ts', [`ws://${target.http}/v2/ws`, String(CONNECTIONS), '1', String(SECONDS)]);
+    const cpu3 = cpu();
+    const ws64 = await child('./ws-load.ts', [`ws://${target.http}/v2/ws`, String(CONNECTIONS), '64', String(SECONDS)]);
+    const cpu4 = cpu();
     const pct = (a: number[], z: number[], i: number): string => `${Math.round(((z[i]! - a[i]!) / (SECONDS + 2)) * 100)} %`;
     // CPU per message on the agent taking the load, warm-up included: unlike the rates,
     // it hardly moves when other processes compete for the cores
@@ -113,15 +117,17 @@ export default async function bench(): Promise<BenchResult> {
       ['Redis: RPUSH + LTRIM + PUBLISH per message (pipelined, ioredis)', rate(r.rate), r.p50.toFixed(2), r.p99.toFixed(2), r.errors, '1.00', '-', '-', '-'],
       ['clusterd: POST /v1/channels/bench/messages', rate(h.rate), h.p50.toFixed(0), h.p99.toFixed(0), h.errors + (h.non2xx ?? 0), ratio.toFixed(2), pct(cpu0, cpu1, 0), pct(cpu0, cpu1, 1), perMessage(cpu0, cpu1, h, 1)],
       [`clusterd: POST /v1/messages, ${BATCH} per request`, rate(batchRate), b.p50.toFixed(0), b.p99.toFixed(0), b.errors + (b.non2xx ?? 0), (batchRate / r.rate).toFixed(2), pct(cpu1, cpu2, 0), pct(cpu1, cpu2, 1), perMessage(cpu1, cpu2, b, BATCH)],
+      ['clusterd: /v2/ws publish, 1 in flight per connection', rate(ws1.rate), ws1.p50.toFixed(2), ws1.p99.toFixed(2), ws1.errors, (ws1.rate / r.rate).toFixed(2), pct(cpu2, cpu3, 0), pct(cpu2, cpu3, 1), perMessage(cpu2, cpu3, ws1, 1)],
+      ['clusterd: /v2/ws publish, 64 in flight per connection', rate(ws64.rate), ws64.p50.toFixed(2), ws64.p99.toFixed(2), ws64.errors, (ws64.rate / r.rate).toFixed(2), pct(cpu3, cpu4, 0), pct(cpu3, cpu4, 1), perMessage(cpu3, cpu4, ws64, 1)],
     ];
     return {
       title,
       markdown: [
-        `Same run, same machine: \`redis-server\` (no persistence) on ${REDIS_HOST}, and three agent processes (lan profile, esbuild bundle) on 127.0.0.71–73, each publish replicated to the two others. Load from separate processes, ${CONNECTIONS} keep-alive connections with one request in flight each, ${SECONDS} s after 1 s of warm-up; messages are ~80 bytes of JSON. Redis load: ioredis, one pipelined RPUSH + LTRIM (newest 100) + PUBLISH per message; HTTP load: autocannon (its latency resolution is 1 ms). Rates are messages/s, latency ms as the client saw it. The machine's load average when the run began: ${load} (other work shares the CPUs: compare within the table).`,
+        `Same run, same machine: \`redis-server\` (no persistence) on ${REDIS_HOST}, and three agent processes (lan profile, esbuild bundle) on 127.0.0.71–73, each publish replicated to the two others. Load from separate processes, ${CONNECTIONS} keep-alive connections with one request in flight each, ${SECONDS} s after 1 s of warm-up; messages are ~80 bytes of JSON. Redis load: ioredis, one pipelined RPUSH + LTRIM (newest 100) + PUBLISH per message; HTTP load: autocannon (its latency resolution is 1 ms); WebSocket load: bench/ws-load.ts (ws), JSON publish frames on \`/v2/ws\`, the next sent as each ack arrives. Rates are messages/s, latency ms as the client saw it. The machine's load average when the run began: ${load} (other work shares the CPUs: compare within the table).`,
         '',
         table(['path', 'messages/s', 'p50', 'p99', 'errors', '× Redis', 'CPU n1', 'CPU n2', 'n1 CPU µs/message'], rows),
         '',
-        `After the run n3, which took no load, held ${onN3} entries of the channel (its history cap is 100). CPU is each agent's over the row (user + system, % of one core). Goals (issue 18): single publish ≥ 0.25× Redis with p99 ≤ 5 ms: ${ratio >= 0.25 && h.p99 <= 5 ? 'PASS' : 'FAIL'} (${ratio.toFixed(2)}×, p99 ${h.p99} ms); batch of ${BATCH} ≥ 100,000 messages/s: ${batchRate >= 100_000 ? 'PASS' : 'FAIL'} (${rate(batchRate)}/s).`,
+        `After the run n3, which took no load, held ${onN3} entries of the channel (its history cap is 100). CPU is each agent's over the row (user + system, % of one core). Goals (issue 18): single publish ≥ 0.25× Redis with p99 ≤ 5 ms: ${ratio >= 0.25 && h.p99 <= 5 ? 'PASS' : 'FAIL'} (${ratio.toFixed(2)}×, p99 ${h.p99} ms); batch of ${BATCH} ≥ 100,000 messages/s: ${batchRate >= 100_000 ? 'PASS' : 'FAIL'} (${rate(batchRate)}/s); WebSocket, 1 in flight ≥ 1× Redis: ${ws1.rate >= r.rate ? 'PASS' : 'FAIL'} (${(ws1.rate / r.rate).toFixed(2)}×); 64 in flight ≥ 100,000/s: ${ws64.rate >= 100_000 ? 'PASS' : 'FAIL'} (${rate(ws64.rate)}/s).`,
       ].join('\n'),
     };
   } finally {
