@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { spawn } from 'node:child_process';
 import { constants, totalmem } from 'node:os';
 import { CLI_COMMANDS, runCli } from '../lib/agent/cli.js';
 import { ConfigError } from '../lib/agent/config.js';
@@ -61,7 +60,9 @@ function wantsSimHeap(args: string[]): boolean {
 }
 
 /** Runs this same command in a child Node with `flags` added, forwarding signals; resolves with its exit code. */
-function rerunWith(flags: string[]): Promise<number> {
+async function rerunWith(flags: string[]): Promise<number> {
+  // loaded here: node:child_process costs the agent's start about 10 ms and it needs none
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...process.execArgv, ...flags, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, CLUSTERD_SIM_HEAP: '1' } });
     const forward = (signal: NodeJS.Signals): void => {

@@ -5,17 +5,18 @@ import type { Duplex } from 'node:stream';
 import { ClusterError, isClusterError } from '../errors.js';
 import { MAX_CURSOR_CHARS } from '../replica/cursor.js';
 import type { ClusterNode } from '../node.js';
-import { DEFAULT_LIMITS, validateChannel } from '../replica/limits.js';
 import type { MemberInfo } from '../swim/membership.js';
 import { parseAddress } from '../transport/address.js';
 import type { EventFilter, EventHub } from './event-hub.js';
 import { parseTypes } from './event-hub.js';
 import { EventStreams } from './event-streams.js';
 import type { FaultTransport } from './faults.js';
-import { checkFields, checkQuery, HttpError, intParam, readJsonBody, sendError, sendJson, stringField, TokenCheck } from './http-util.js';
+import { checkFields, checkQuery, HttpError, intParam, lingerAfterResponse, readJsonBody, sendError, sendJson, stringField, TokenCheck } from './http-util.js';
 import type { KeyAdmin } from './key-admin.js';
 import type { LoadReporter } from './load-reporter.js';
 import type { Logger } from './logger.js';
+import { checkChannel, publishBatch, publishMessage } from './publish.js';
+import { WsApi } from './ws-api.js';
 import type { AgentMetrics } from './metrics.js';
 import { isClientError } from './replication.js';
 
@@ -68,13 +69,18 @@ const CH = '([^/]+)';
 export class HttpApi {
   private readonly server: Server;
   readonly streams: EventStreams;
+  /** The two-way WebSocket API at /v2/ws. */
+  readonly ws: WsApi;
   private readonly routes: Route[];
   private readonly tokenCheck: TokenCheck | undefined;
   private readonly authReads: boolean;
   private readonly maxBody: number;
+  private readonly requestCounters = new Map<string, { inc: () => void }>();
+  private readonly durations = new Map<string, { observe: (v: number) => void }>();
 
   constructor(private readonly ctx: HttpApiContext) {
     this.streams = new EventStreams(ctx.hub, {}, ctx.node.channels);
+    this.ws = new WsApi(() => ctx.node.channels, toHttpError);
     this.tokenCheck = ctx.token !== undefined ? new TokenCheck(ctx.token) : undefined;
     this.authReads = ctx.authReads ?? true;
     this.maxBody = ctx.maxBodyBytes ?? 1024 * 1024;
@@ -109,6 +115,7 @@ export class HttpApi {
 
   close(): Promise<void> {
     this.streams.closeAll();
+    this.ws.closeAll();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -135,8 +142,8 @@ export class HttpApi {
     const started = process.hrtime.bigint();
     let routeName = 'unmatched';
     res.on('finish', () => {
-      this.ctx.metrics.httpRequests.inc({ method: req.method ?? '?', route: routeName, status: String(res.statusCode) });
-      this.ctx.metrics.httpDuration.observe({ route: routeName }, Number(process.hrtime.bigint() - started) / 1e9);
+      lingerAfterResponse(req);
+      this.countRequest(req.method ?? '?', routeName, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
     });
     try {
       let url: URL;
@@ -157,15 +164,35 @@ export class HttpApi {
     } catch (err) {
       const httpErr = toHttpError(err);
       if (httpErr.status >= 500 && httpErr.code === 'E_INTERNAL') this.ctx.log.error({ event: 'http-error', err: (err as Error).message, url: req.url }, 'http-error');
-      if (httpErr.status === 413) res.setHeader('connection', 'close');
       sendError(res, httpErr);
     }
+  }
+
+  /**
+   * Counts a finished request. The labelled children are kept: prom-client hashes a label
+   * object on every inc/observe, a few percent of a publish's CPU.
+   */
+  private countRequest(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${status} ${route}`;
+    let counter = this.requestCounters.get(key);
+    if (counter === undefined) {
+      // bounded: methods Node's parser accepts × statuses the API answers × routes
+      counter = this.ctx.metrics.httpRequests.labels({ method, route, status: String(status) });
+      this.requestCounters.set(key, counter);
+    }
+    counter.inc();
+    let histogram = this.durations.get(route);
+    if (histogram === undefined) {
+      histogram = this.ctx.metrics.httpDuration.labels({ route });
+      this.durations.set(route, histogram);
+    }
+    histogram.observe(seconds);
   }
 
   private authorize(req: IncomingMessage, route: Route, query: URLSearchParams | undefined): void {
     if (!this.tokenCheck || route.name === 'GET /v1/health') return;
     if (!route.write && !this.authReads) return;
-    if (this.tokenCheck.accepts(req, route.name === 'GET /v1/ws' ? query?.get('token') : undefined)) return;
+    if (this.tokenCheck.accepts(req, route.name === 'GET /v1/ws' || route.name === 'GET /v2/ws' ? query?.get('token') : undefined)) return;
     const had = req.headers.authorization !== undefined;
     throw new HttpError(401, 'E_UNAUTHORIZED', had ? 'the bearer token is wrong' : `this ${route.write ? 'write' : 'read'} needs "Authorization: Bearer <token>" (the agent was started with --token)`);
   }
@@ -178,7 +205,13 @@ export class HttpApi {
     };
     try {
       const url = new URL(req.url ?? '/', 'http://agent');
-      if (url.pathname !== '/v1/ws') return refuse(404, 'E_NOT_FOUND', 'WebSocket streams are served at /v1/ws');
+      if (url.pathname === '/v2/ws') {
+        checkQuery(url.searchParams, ['token']);
+        this.authorize(req, this.routes.find((r) => r.name === 'GET /v2/ws')!, url.searchParams);
+        if (this.ws.full) return refuse(503, 'E_LIMIT', 'too many WebSocket connections open');
+        return this.ws.handle(req, socket, head);
+      }
+      if (url.pathname !== '/v1/ws') return refuse(404, 'E_NOT_FOUND', 'WebSocket is served at /v1/ws (event streams) and /v2/ws (two-way API)');
       const route = this.routes.find((r) => r.name === 'GET /v1/ws')!;
       this.authorize(req, route, url.searchParams);
       const { filter, after } = this.streamParams(req, url.searchParams, ['channel', 'types', 'cursor', 'token']);
@@ -315,17 +348,11 @@ export class HttpApi {
       }),
       r('POST', `/v1/channels/${CH}/messages`, true, async (req, res, [channel]) => {
         checkChannel(channel!);
-        const b = await body(req);
-        checkFields(b, ['data', 'headers', 'idempotencyKey'], ['data']);
-        if (b.headers !== undefined && (typeof b.headers !== 'object' || b.headers === null || Array.isArray(b.headers) || !Object.values(b.headers).every((v) => typeof v === 'string'))) {
-          throw new HttpError(400, 'E_INVALID_ARGUMENT', 'field "headers" must be an object of strings');
-        }
-        if (b.idempotencyKey !== undefined) stringField(b, 'idempotencyKey', 128);
-        const receipt = channels().publish(channel!, b.data, {
-          ...(b.headers !== undefined ? { headers: b.headers as Record<string, string> } : {}),
-          ...(b.idempotencyKey !== undefined ? { idempotencyKey: b.idempotencyKey as string } : {}),
-        });
+        const receipt = publishMessage(channels(), channel!, await body(req));
         sendJson(res, receipt.duplicate ? 200 : 201, receipt);
+      }),
+      r('POST', '/v1/messages', true, async (req, res) => {
+        sendJson(res, 200, publishBatch(channels(), await body(req)));
       }),
       r('GET', `/v1/channels/${CH}/messages`, false, (_req, res, [channel], q) => {
         checkQuery(q, ['limit', 'after']);
@@ -346,6 +373,9 @@ export class HttpApi {
         this.streams.sse(req, res, filter, after);
       }),
       r('GET', '/v1/ws', false, () => {
+        throw new HttpError(426, 'E_UPGRADE_REQUIRED', 'this route speaks WebSocket: send an Upgrade request');
+      }),
+      r('GET', '/v2/ws', true, () => {
         throw new HttpError(426, 'E_UPGRADE_REQUIRED', 'this route speaks WebSocket: send an Upgrade request');
       }),
       r('GET', '/v1/keys', true, (_req, res, _p, q) => {
@@ -399,15 +429,8 @@ function decodeSegment(s: string): string {
   }
 }
 
-function checkChannel(channel: string): void {
-  try {
-    validateChannel(channel, DEFAULT_LIMITS);
-  } catch (err) {
-    throw new HttpError(400, 'E_BAD_CHANNEL', (err as Error).message);
-  }
-}
-
-function toHttpError(err: unknown): HttpError {
+/** The status and code of the API for an error thrown while serving a request. */
+export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (isClientError(err)) {
     if (err.code === 'E_LIMIT') return new HttpError(413, 'E_LIMIT', err.message);

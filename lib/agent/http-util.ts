@@ -29,6 +29,55 @@ export function sendError(res: ServerResponse, err: HttpError): void {
   sendJson(res, err.status, { error: { code: err.code, message: err.message } });
 }
 
+/** How long and how much of an unread request body the server discards after an early answer. */
+export interface LingerOptions {
+  /** Bytes discarded before the connection is closed anyway. @default 67108864 */
+  maxBytes?: number;
+  /** Milliseconds spent discarding before the connection is closed anyway. @default 5000 */
+  ms?: number;
+}
+
+/** The bounds of {@link lingerAfterResponse} (frozen defaults). */
+export const LINGER_DEFAULTS = Object.freeze({ maxBytes: 64 * 1024 * 1024, ms: 5_000 });
+/** How often a lingering connection's byte count and deadline are checked. */
+const LINGER_CHECK_MS = 20;
+
+/**
+ * Lingering close. When the server answers before it has read the whole request body
+ * (413, 401, 404 ... sent as soon as the headers or the first bytes tell), closing the
+ * socket at once makes a client that writes its whole body before reading (fetch,
+ * undici, Python requests) fail with EPIPE or ECONNRESET instead of reading the answer.
+ * So the rest of the body is read and discarded (Node's request dump does the reading;
+ * nothing is buffered), and the connection stays usable afterwards; only a body that
+ * goes on past `maxBytes` or `ms` gets the socket destroyed. Call it once the response
+ * has finished.
+ */
+export function lingerAfterResponse(req: IncomingMessage, options: LingerOptions = {}): void {
+  if (req.complete || req.destroyed) return;
+  const maxBytes = options.maxBytes ?? LINGER_DEFAULTS.maxBytes;
+  const deadline = performance.now() + (options.ms ?? LINGER_DEFAULTS.ms);
+  const socket = req.socket;
+  // Node dumps an unread request once its response has finished: the body is parsed and
+  // dropped without 'data' events, so the bytes are counted on the socket
+  const start = socket.bytesRead;
+  const check = setInterval(() => {
+    if (req.complete || socket.destroyed) return stop();
+    if (socket.bytesRead - start > maxBytes || performance.now() >= deadline) {
+      stop();
+      socket.destroy();
+    }
+  }, LINGER_CHECK_MS);
+  check.unref();
+  const stop = (): void => {
+    clearInterval(check);
+    req.off('end', stop);
+    req.off('close', stop);
+  };
+  req.once('end', stop);
+  req.once('close', stop);
+  req.resume();
+}
+
 /**
  * Reads a JSON object body of at most `maxBytes`. Rejects with 413 as soon as the cap
  * is crossed (without buffering the rest), 415 for a non-JSON content type, 400 for

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { WebSocket } from 'ws';
 import { call, startTestAgent, waitFor } from './fixtures.js';
@@ -70,6 +71,57 @@ t.test('errors name the problem', async (t) => {
     req.end();
   });
   t.equal(big, 413);
+  t.equal((await call(`${url}/v1/health`)).status, 200);
+});
+
+/**
+ * Node's fetch() in a process of its own (sharing the agent's event loop would change
+ * who writes when): POSTs `mib` MiB, `tries` times, and returns what each try read.
+ */
+function fetchBig(url: string, headers: Record<string, string>, mib: number, tries: number, chunked = false): Promise<{ status: number; body: unknown }[]> {
+  const script = `
+    const out = [];
+    for (let i = 0; i < ${tries}; i++) {
+      let body = Buffer.alloc(${mib} * 1024 * 1024, 0x20);
+      const init = { method: 'POST', headers: ${JSON.stringify(headers)}, body };
+      if (${chunked}) {
+        let sent = 0;
+        init.body = new ReadableStream({ pull(c) { if (sent++ >= ${mib}) c.close(); else c.enqueue(new Uint8Array(1024 * 1024).fill(0x20)); } });
+        init.duplex = 'half';
+      }
+      try {
+        const res = await fetch(${JSON.stringify(url)}, init);
+        out.push({ status: res.status, body: await res.json() });
+      } catch (err) {
+        out.push({ status: 0, body: String(err.cause?.code ?? err.message) });
+      }
+    }
+    console.log(JSON.stringify(out));`;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--input-type=module', '-e', script], { maxBuffer: 1 << 20 }, (err, stdout) => {
+      if (err) reject(err);
+      else resolve(JSON.parse(stdout) as { status: number; body: unknown }[]);
+    });
+  });
+}
+
+t.test('lingering close: a fetch() client that writes a 20 MiB body reads the JSON 413', async (t) => {
+  const { url, stop } = await startTestAgent({ token: TOKEN });
+  t.teardown(stop);
+  const target = `${url}/v1/channels/chat/messages`;
+  const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+  // before the agent lingered, most of these failed with EPIPE
+  const declared = await fetchBig(target, auth, 20, 2);
+  t.same(declared.map((r) => r.status), [413, 413], 'content-length declared: every try reads the 413');
+  t.match(declared[0]!.body, { error: { code: 'E_TOO_LARGE', message: /20971520 bytes; the limit is 1048576/ } });
+  // no content-length (chunked): the cap is crossed while reading
+  const chunked = await fetchBig(target, auth, 20, 1, true);
+  t.same(chunked.map((r) => r.status), [413], 'chunked');
+  t.match(chunked[0]!.body, { error: { code: 'E_TOO_LARGE', message: /exceeds the limit of 1048576 bytes/ } });
+  // another early error, answered from the headers alone: 401 without the token
+  const unauth = await fetchBig(target, { 'content-type': 'application/json' }, 20, 1);
+  t.same(unauth.map((r) => r.status), [401], 'missing token');
+  t.match(unauth[0]!.body, { error: { code: 'E_UNAUTHORIZED' } });
   t.equal((await call(`${url}/v1/health`)).status, 200);
 });
 
