@@ -4,6 +4,7 @@
  * stream on another agent delivers its first replayed message.
  * Standalone: `node --import=tsx bench/history-resume.bench.ts`.
  */
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './harness.js';
 import { table } from './harness.js';
@@ -139,12 +140,13 @@ async function streamResume(): Promise<(string | number)[][]> {
 }
 
 export default async function bench(): Promise<BenchResult> {
+  const load = os.loadavg()[0]!;
   const { rows, sizes } = resumeCost();
   const stream = await streamResume();
   return {
     title: 'History: gap-free resume (cursor cost, cursor size, stream resume)',
     markdown: [
-      `A channel with a ${CAP}-entry cap that received 5,000 messages from 10 or 1,000 origins in turn; a reader that read up to 100 entries before the head resumes with its cursor (decision 0047). "Resume" is what one API read does: decode the cursor, read after it (the 100 entries it has not had), encode the new cursor. Baseline in the same run: reading the newest 100 with their cursor. Microseconds per read, on one core.`,
+      `A channel with a ${CAP}-entry cap that received 5,000 messages from 10 or 1,000 origins in turn; a reader that read up to 100 entries before the head resumes with its cursor (decision 0047). "Resume" is what one API read does: decode the cursor, read after it (the 100 entries it has not had), encode the new cursor. Baseline in the same run: reading the newest 100 with their cursor. Microseconds per read, on one core; the p50 is the cost of a read, the mean and p99 include garbage collection and preemption (1-minute load average ${load.toFixed(1)} on ${os.availableParallelism()} CPUs when the bench started).`,
       '',
       table(['origins', 'resume p50 µs', 'resume p99 µs', 'resume CPU µs (mean)', 'newest-100 p50 µs (baseline)', 'ratio'], rows),
       '',
