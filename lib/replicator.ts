@@ -757,6 +757,11 @@ export class Replicator {
 
   // ── internals ────────────────────────────────────────────────────────────────
 
+  /** The node's clock (subscriptions re-read on it: real time in the daemon, virtual in tests). */
+  get clock(): Clock {
+    return this.host.clock;
+  }
+
   /** HLC "now" for expiry decisions (no tick consumed). */
   nowTs(): HlcTimestamp {
     return hlcPack(this.host.clock.wall(), 0);

@@ -1,4 +1,5 @@
 import type { Subscription, SubscriptionItem } from './channels.js';
+import type { Timer } from './clock.js';
 import type { ReadCursor } from './replica/cursor.js';
 import { originKey } from './replica/cursor.js';
 import type { HistoryEntry } from './replica/history.js';
@@ -26,7 +27,7 @@ export class ChannelSubscription implements Subscription {
   private draining = false;
   private drainQueued = false;
   private readonly off: () => void;
-  private readonly timer: ReturnType<typeof setInterval>;
+  private timer: Timer | undefined;
 
   /**
    * @param from the reader's cursor; undefined starts with what is stored from now on.
@@ -38,13 +39,12 @@ export class ChannelSubscription implements Subscription {
     private readonly onItem: (item: SubscriptionItem) => void,
     from: ReadCursor | undefined,
   ) {
-    this.current = from ?? rep.replica.history.latest(channel, 0).cursor;
+    this.current = from ?? rep.replica.history.latest(channel, 0, rep.nowTs()).cursor;
     this.encoded = encode(this.current);
     this.off = rep.events.on('message', (ev) => {
       if (ev.channel === this.channel) this.onStored(ev.entry);
     });
-    this.timer = setInterval(() => this.drain(), RESCAN_MS);
-    this.timer.unref?.();
+    this.rescan();
     // the replay starts on the next microtask: the caller first gets the subscription
     // (an HTTP stream writes its headers), then the items
     if (from) this.queueDrain();
@@ -58,7 +58,16 @@ export class ChannelSubscription implements Subscription {
     if (this.closed) return;
     this.closed = true;
     this.off();
-    clearInterval(this.timer);
+    this.timer?.cancel();
+  }
+
+  // on the node's clock (virtual in tests and the simulator), re-armed after each run
+  private rescan(): void {
+    this.timer = this.rep.clock.setTimer(RESCAN_MS, () => {
+      if (this.closed) return;
+      this.drain();
+      this.rescan();
+    });
   }
 
   private onStored(e: HistoryEntry): void {
