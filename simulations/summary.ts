@@ -60,7 +60,7 @@ export function summary(r: SimResult, wallSeconds?: number): string {
     ['crash → first suspicion', dist(m.detection.firstSuspectMs)],
     ['crash → dead, per observer', dist(m.detection.perObserverDeadMs)],
     ['crash → dead everywhere', `${dist(m.detection.deadEverywhereMs)}${m.detection.neverDeadEverywhere ? `; ${m.detection.neverDeadEverywhere} never everywhere` : ''}`],
-    ['false positives', `${m.falsePositives.deadDeclarations} dead declarations (${m.falsePositives.episodes} episodes), ${m.falsePositives.suspicionsOfHealthy} suspicions of healthy nodes; ${m.falsePositives.ofLiveNodes} of live nodes (any cause), ${m.falsePositives.ofStalledNodes} of stalled ones`],
+    ['false positives', `${m.falsePositives.deadDeclarations} dead declarations (${m.falsePositives.episodes} episodes), ${m.falsePositives.suspicionsOfHealthy} suspicions of healthy nodes; ${m.falsePositives.ofLiveNodes} of live nodes (any cause), ${m.falsePositives.ofStalledNodes} of stalled ones; ${m.falsePositives.ofReachable} of members the declaring node could reach${m.falsePositives.ofReachableExamples.length ? ` (e.g. ${m.falsePositives.ofReachableExamples.slice(0, 2).join('; ')})` : ''}`],
     ['traffic per node', `${m.traffic.msgsPerNodePerSec} msg/s, ${m.traffic.bytesPerNodePerSec} B/s datagrams, ${m.traffic.streamBytesPerNodePerSec} B/s streams`],
     ['converged after last fault', m.convergence.convergedAfterLastFaultMs >= 0 ? `${fmtMs(m.convergence.convergedAfterLastFaultMs)} (last fault at ${fmtMs(m.convergence.lastFaultMs)})` : 'not converged'],
     ['converged after heal', m.convergence.heals.length === 0 ? '—' : m.convergence.heals.map((h) => (h.convergedAfterMs >= 0 ? fmtMs(h.convergedAfterMs) : 'never')).join(', ')],
