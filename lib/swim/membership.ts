@@ -179,6 +179,8 @@ type ProbeResult = 'acked' | 'failed' | 'inconclusive';
 
 interface PendingProbe extends Pending {
   target: string;
+  /** The target's incarnation when the probe was sent: a failed probe accuses that one only. */
+  incarnation: number;
   sentAt: number;
   acked: boolean;
   nacks: number;
@@ -564,7 +566,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const seq = this.nextSeq();
     // A verification is not judged early: its verdict belongs on the suspicion's deadline.
     const now = this.clock.now();
-    const probe: PendingProbe = { seq, until: Infinity, target: target.name, sentAt: now, acked: false, nacks: 0, expectedNacks: 0, early: done === undefined };
+    const probe: PendingProbe = { seq, until: Infinity, target: target.name, incarnation: target.incarnation, sentAt: now, acked: false, nacks: 0, expectedNacks: 0, early: done === undefined };
     this.pending.set(probe, now);
     this.counters.probes++;
     const ping: PingMessage = { type: 'ping', seq, target: target.name, source: this.name, sourceAddr: this.self.addr };
@@ -641,9 +643,12 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const delta = probe.expectedNacks > 0 ? Math.max(0, probe.expectedNacks - probe.nacks) : 1;
     this.adjustHealth(delta);
     if (done) return done('failed');
+    // The incarnation probed, as memberlist does: if the member refuted meanwhile (a healed
+    // partition: the ping was lost before the heal, the refutation came after), its new
+    // incarnation is younger than our evidence, and onSuspect drops the stale accusation.
     const m = this.table.get(probe.target);
     if (m && (m.state === 'alive' || m.state === 'suspect')) {
-      this.onSuspect({ type: 'suspect', node: m.name, incarnation: m.incarnation, from: this.name });
+      this.onSuspect({ type: 'suspect', node: m.name, incarnation: probe.incarnation, from: this.name });
     }
   }
 
@@ -674,7 +679,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const seq = this.nextSeq();
     const now = this.clock.now();
     // relayed for one probe period, the longest the requester waits
-    const relay: PendingProbe = { seq, until: now + this.opts.probeIntervalMs, target: msg.target, sentAt: now, acked: false, nacks: 0, expectedNacks: 0, relay: { seq: msg.seq, to: msg.sourceAddr } };
+    const relay: PendingProbe = { seq, until: now + this.opts.probeIntervalMs, target: msg.target, incarnation: 0, sentAt: now, acked: false, nacks: 0, expectedNacks: 0, relay: { seq: msg.seq, to: msg.sourceAddr } };
     this.pending.set(relay, now);
     this.out.send(msg.targetAddr, { type: 'ping', seq, target: msg.target, source: this.name, sourceAddr: this.self.addr }, true);
     // The requester sent this ping-req one probe timeout into its period and decides at the
