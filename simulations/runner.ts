@@ -138,6 +138,13 @@ export interface ReplicationResult {
   order: { pairs: number; againstRealTime: number; maxInversionMs: number } | null;
   /** Replication bytes per node up per second, per sample. */
   series: { tMs: number[]; bytesPerNodePerSec: number[] } | null;
+  /**
+   * With regions: publish → stored latency per (origin region → receiving region), e.g.
+   * `A→C`, over every history entry a replica stored whose process was already running
+   * when it was published (a restarted one catching up is not a delivery). Entries
+   * published during a partition count with the partition's delay.
+   */
+  delivery: Record<string, Distribution> | null;
 }
 
 /** Everything a run produces; serialised as the JSON result. */
@@ -248,6 +255,9 @@ class Run {
   private readonly replSeries = { tMs: [] as number[], bytesPerNodePerSec: [] as number[] };
   private lastReplBytes = 0;
   private readonly faultsToRun: NonNullable<RunOptions['faults']>;
+  /** Per `A→C` pair: publish → stored latencies (regions with a workload only). */
+  private readonly deliveries = new Map<string, number[]>();
+  private readonly attachedAt: number[] = [];
   private readonly workloadUntil: number = -1;
 
   constructor(
@@ -278,6 +288,7 @@ class Run {
       // its own stream: the network's and the runner's draws stay those of the membership-only run
       this.workloadUntil = w.until === undefined ? sc.durationMs - Math.min(30_000, sc.durationMs / 4) : Number(w.until);
       this.driver = new WorkloadDriver(this.repl, Number(w.from ?? 0), this.workloadUntil, w, new Random((seed ^ hashString('workload')) >>> 0), (i) => this.net.nodes[i]?.up === true && this.leaving[i] === 0);
+      if (sc.regions.length > 0) this.measureDelivery(this.repl);
     }
   }
 
@@ -307,6 +318,28 @@ class Run {
   }
 
   // ---------------------------------------------------------------- setup
+
+  /** Times publish → stored per region pair, alongside the checks' own hooks. */
+  private measureDelivery(repl: SimReplication): void {
+    const stored = repl.onMessage;
+    const attached = repl.onAttach;
+    repl.onAttach = (r, restored) => {
+      attached?.(r, restored);
+      this.attachedAt[r.node.index] = this.net.now;
+    };
+    repl.onMessage = (r, e) => {
+      stored?.(r, e);
+      const to = this.regionOf(r.node.index);
+      const from = this.regionOf(Number(e.node.slice(1)));
+      if (to < 0 || from < 0 || e.node === r.node.name) return;
+      const at = this.driver?.publishedAt.get(`${e.node}:${e.epoch}:${e.seq}`);
+      if (at === undefined || at < (this.attachedAt[r.node.index] ?? 0)) return;
+      const key = `${this.sc.regions[from]}→${this.sc.regions[to]}`;
+      let xs = this.deliveries.get(key);
+      if (!xs) this.deliveries.set(key, (xs = []));
+      xs.push(this.net.now - at);
+    };
+  }
 
   private ctx(): SelectContext {
     return {
@@ -846,7 +879,7 @@ class Run {
   private replicationResult(nodeSeconds: number): ReplicationResult {
     const sc = this.sc;
     if (!this.repl || !this.checks || !this.driver) {
-      return { status: NO_WORKLOAD, workload: null, operations: null, antiEntropy: null, traffic: null, convergence: null, order: null, series: null };
+      return { status: NO_WORKLOAD, workload: null, operations: null, antiEntropy: null, traffic: null, convergence: null, order: null, series: null, delivery: null };
     }
     const t = this.repl.streamTraffic();
     const total = this.repl.totalBytes();
@@ -868,6 +901,7 @@ class Run {
       convergence: { heals: this.checks.catchUps, equalSinceMs: this.checks.equalSinceMs },
       order: this.orderAgainstRealTime(),
       series: this.replSeries,
+      delivery: this.sc.regions.length === 0 ? null : Object.fromEntries([...this.deliveries.keys()].sort().map((k) => [k, dist(this.deliveries.get(k)!)])),
     };
   }
 

@@ -67,6 +67,8 @@ export function summary(r: SimResult, wallSeconds?: number): string {
     ['anti-entropy', m.antiEntropy],
     ['replication', replicationLine(r)],
   ];
+  const delivery = r.replication.delivery;
+  if (delivery) rows.push(['publish → stored', Object.entries(delivery).filter(([k]) => !/^(.+)→\1$/.test(k)).map(([k, d]) => `${k} p50 ${fmtMs(d.p50)} p99 ${fmtMs(d.p99)}`).join(', ') || '—']);
   if (r.notModelled.length > 0) rows.push(['not modelled', r.notModelled.join('; ')]);
   const w = Math.max(...rows.map(([k]) => k.length));
   lines.push('MEASUREMENT');

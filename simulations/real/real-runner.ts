@@ -872,7 +872,7 @@ class RealRun {
         convergence: { lastFaultMs: Math.round(this.lastFault), convergedAfterLastFaultMs: conv, heals: this.heals },
         antiEntropy: REAL_NOT_MEASURED,
       },
-      replication: { status: REAL_NOT_MEASURED, workload: sc.workload ?? null, operations: null, antiEntropy: null, traffic: null, convergence: null, order: null, series: null },
+      replication: { status: REAL_NOT_MEASURED, workload: sc.workload ?? null, operations: null, antiEntropy: null, traffic: null, convergence: null, order: null, series: null, delivery: null },
       notModelled,
       events: this.events,
       series: this.series,
