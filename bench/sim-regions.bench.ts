@@ -63,7 +63,7 @@ export default async function bench(): Promise<BenchResult> {
       l.passed ? 'pass' : 'FAIL',
     ])),
     '',
-    `Goal: cross-region p50 ≤ one-way latency (mean ${oneWay} ms) + 60 ms at the 100 ms window → ${verdict(latency.every((l) => l.cross.every(([, d]) => d.p50 <= oneWay + 60)))}. The p99 is the 2 % loss: a lost delta datagram waits for the next digest (on a probe ack) or the gap detection of the origin's next delta.`,
+    `Goal: cross-region p50 ≤ one-way latency (mean ${oneWay} ms) + 60 ms at the 100 ms window → ${verdict(latency.every((l) => l.cross.every(([, d]) => d.p50 <= oneWay + 60)))}. The p99 is presumably the 2 % loss (not measured apart): a lost delta datagram waits for a digest on a probe ack, a gap detected on the origin's next delta, or a Merkle session.`,
     '',
     `Region C cut off for 90 s and healed (\`region-cut\`, \`wan\`, with the workload), seeds 1–${seeds}: dead declarations of members the declaring node could reach: **${total}** in all (${heals.map((h) => h.reachableDeaths).join(', ')}); membership converged for good ${fmtMs(Math.min(...conv))}–${fmtMs(Math.max(...conv))} after the heal (median ${fmtMs(conv.sort((a, b) => a - b)[Math.floor(conv.length / 2)]!)}, goal ≤ 5 s → ${verdict(conv.every((c) => c >= 0 && c <= 5000))}); replicas caught up ${fmtMs(Math.min(...caught))}–${fmtMs(Math.max(...caught))} after it (goal ≤ 10 s → ${verdict(caught.every((c) => c >= 0 && c <= 10_000))}); invariants: ${failed.length === 0 ? 'all pass in every seed' : failed.map((h) => `seed ${String(h.seed)} FAILS ${(h.failed as string[]).join(', ')}`).join('; ')}.`,
     '',
