@@ -63,6 +63,8 @@ export interface AddOptions {
   join?: string[];
   /** Do not call `start()` (the caller will). @default false */
   noStart?: boolean;
+  /** Region of the node (see {@link SimNetwork.setRegion}). @default -1 (none) */
+  region?: number;
 }
 
 /** A membership event as seen by one observer. */
@@ -113,6 +115,10 @@ export class SimNetwork {
   private readonly byName = new Map<string, SimNode>();
   private readonly byAddr = new Map<string, SimNode>();
   private readonly links = new Map<number, LinkProfile>();
+  /** Region of each node by index (-1: none); see {@link setRegion}. */
+  private readonly regionOf: number[] = [];
+  /** The link between two nodes of different regions, when regions are in use. */
+  private interRegion: LinkProfile | undefined;
   private readonly groupOf: number[] = [];
   private readonly cuts = new Set<number>();
   private readonly listeners: MemberEventListener[] = [];
@@ -169,6 +175,7 @@ export class SimNetwork {
     this.byName.set(node.name, node);
     this.byAddr.set(node.addr, node);
     this.groupOf.push(0);
+    this.regionOf.push(opts.region ?? -1);
     this.boot(node, opts.incarnation ?? 0, opts.meta);
     if (!opts.noStart) node.m.start();
     if (opts.join && opts.join.length > 0) node.m.join(opts.join.map((n) => this.node(n).addr));
@@ -276,14 +283,36 @@ export class SimNetwork {
     return this.clock.now() < this.node(name).stalledUntil;
   }
 
-  /** Overrides latency/jitter/loss from `a` to `b` (and back, unless `oneWay`). */
+  /**
+   * Overrides latency/jitter/loss from `a` to `b` (and back, unless `oneWay`); unset
+   * fields keep the link's current value (its own override, the inter-region link, or
+   * the global one).
+   */
   setLink(a: string, b: string, profile: Partial<LinkProfile>, oneWay = false): void {
     const from = this.node(a);
     const to = this.node(b);
-    const base = this.links.get(linkKey(from.index, to.index)) ?? this.link;
-    const merged = { ...base, ...profile };
-    this.links.set(linkKey(from.index, to.index), merged);
-    if (!oneWay) this.links.set(linkKey(to.index, from.index), { ...(this.links.get(linkKey(to.index, from.index)) ?? this.link), ...profile });
+    this.links.set(linkKey(from.index, to.index), { ...this.linkOf(from, to), ...profile });
+    if (!oneWay) this.links.set(linkKey(to.index, from.index), { ...this.linkOf(to, from), ...profile });
+  }
+
+  /**
+   * Puts node `name` in region `region` (a small integer, ≥ 0). Traffic between nodes
+   * of two different regions uses the inter-region link ({@link setInterRegion}) unless
+   * a per-link override ({@link setLink}) says otherwise; nodes without a region, and
+   * nodes of one region, use the global link.
+   */
+  setRegion(name: string, region: number): void {
+    this.regionOf[this.node(name).index] = region;
+  }
+
+  /** The region of node `name`, or -1. */
+  regionOfNode(name: string): number {
+    return this.regionOf[this.node(name).index] ?? -1;
+  }
+
+  /** Sets the link profile between nodes of different regions (see {@link setRegion}). */
+  setInterRegion(profile: LinkProfile): void {
+    this.interRegion = { ...profile };
   }
 
   /**
@@ -429,7 +458,14 @@ export class SimNetwork {
   }
 
   private linkOf(from: SimNode, to: SimNode): LinkProfile {
-    return this.links.size === 0 ? this.link : (this.links.get(linkKey(from.index, to.index)) ?? this.link);
+    const own = this.links.size === 0 ? undefined : this.links.get(linkKey(from.index, to.index));
+    if (own) return own;
+    if (this.interRegion !== undefined) {
+      const a = this.regionOf[from.index]!;
+      const b = this.regionOf[to.index]!;
+      if (a >= 0 && b >= 0 && a !== b) return this.interRegion;
+    }
+    return this.link;
   }
 
   private cut(from: SimNode, to: SimNode): boolean {

@@ -7,6 +7,7 @@
  * - `0%..50%`: a fraction of the initial nodes by index (here the first half);
  * - `10..20`: initial nodes by index, half-open;
  * - `role:broker`: the nodes with a role;
+ * - `region:A`: the initial nodes of a region (the scenario's `regions`);
  * - `random:3` or `random:5%`: that many nodes drawn (seeded) among those up.
  */
 import type { Random } from '../lib/random.js';
@@ -19,6 +20,7 @@ const PATTERNS: { re: RegExp; what: string }[] = [
   { re: /^(\d+(?:\.\d+)?)%\.\.(\d+(?:\.\d+)?)%$/, what: 'a fraction range' },
   { re: /^(\d+)\.\.(\d+)$/, what: 'an index range' },
   { re: /^role:[A-Za-z0-9_.:\-/]{1,64}$/, what: 'a role' },
+  { re: /^region:[A-Za-z0-9_-]{1,32}$/, what: 'a region' },
   { re: /^random:(\d+)(%?)$/, what: 'a random draw' },
 ];
 
@@ -29,7 +31,7 @@ export function checkSelector(v: unknown): string | undefined {
   for (const item of items) {
     if (typeof item !== 'string') return `must be a selector string or an array of them, got ${JSON.stringify(item)}`;
     const p = PATTERNS.find((x) => x.re.test(item));
-    if (!p) return `unknown selector ${JSON.stringify(item)} (expected all, n<index>, <a>%..<b>%, <i>..<j>, role:<name>, random:<k> or random:<p>%)`;
+    if (!p) return `unknown selector ${JSON.stringify(item)} (expected all, n<index>, <a>%..<b>%, <i>..<j>, role:<name>, region:<name>, random:<k> or random:<p>%)`;
     const range = /^(\d+(?:\.\d+)?)%\.\.(\d+(?:\.\d+)?)%$/.exec(item) ?? /^(\d+)\.\.(\d+)$/.exec(item);
     if (range && Number(range[1]) > Number(range[2])) return `range ${JSON.stringify(item)} is reversed`;
     if (item.endsWith('%') && /%\.\./.test(item) && Number(range?.[2]) > 100) return `range ${JSON.stringify(item)} goes past 100%`;
@@ -47,6 +49,8 @@ export interface SelectContext {
   rolesOf(i: number): readonly string[];
   /** True when node `i` is up. */
   isUp(i: number): boolean;
+  /** The initial nodes of region `name`, or undefined when the scenario has no such region. @default no regions */
+  regionNodes?(name: string): readonly number[] | undefined;
   random: Random;
 }
 
@@ -85,6 +89,13 @@ export function select(sel: Selector, ctx: SelectContext): number[] {
     m = /^role:(.+)$/.exec(item);
     if (m) {
       for (let i = 0; i < ctx.total; i++) if (ctx.rolesOf(i).includes(m[1]!)) out.add(i);
+      continue;
+    }
+    m = /^region:(.+)$/.exec(item);
+    if (m) {
+      const members = ctx.regionNodes?.(m[1]!);
+      if (!members) throw new Error(`selector "${item}": the scenario has no region "${m[1]}"`);
+      for (const i of members) out.add(i);
       continue;
     }
     m = /^random:(\d+)(%?)$/.exec(item);

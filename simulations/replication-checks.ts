@@ -94,21 +94,31 @@ export class ReplicationChecks {
     bits[byte]! |= bit;
   }
 
-  /** An observer confirmed `subject` dead or departed: its presence must be gone there within 1 s. */
+  /**
+   * An observer confirmed `subject` dead or departed: the presence of every epoch of it
+   * the observer knew then must be gone there within 1 s. A newer epoch may arrive
+   * meanwhile: a live subject that learned it was declared dead refutes and re-announces
+   * its presence under a new epoch, and those deltas (sent at once) can overtake the
+   * refutation (gossiped); that is the subject's live presence, wrong only if the subject
+   * is in truth down (no process re-announces after it is gone), which also fails.
+   */
   memberGone(observer: SimNode, subject: string, how: 'dead' | 'left'): void {
     const r = this.sim.current(observer);
     if (!r) return;
     const at = this.sim.now();
+    const gone = r.rep.replica.vector.get(subject)?.epoch ?? 0;
     this.sim.net.clock.setTimer(PURGE_WITHIN_MS, () => {
       if (this.sim.current(observer) !== r) return;
       const state = observer.m.member(subject)?.state;
       if (state === 'alive' || state === 'suspect') return; // it came back meanwhile
       this.purgeChecks++;
-      const held = r.rep.replica.presence.ofNode(subject);
+      const node = this.sim.net.nodes.find((n) => n.name === subject);
+      const live = node !== undefined && node.up && !node.m.hasLeft;
+      const held = r.rep.replica.presence.ofNode(subject).filter((e) => e.epoch <= gone || !live);
       if (held.length === 0) return;
       this.purgeFailCount++;
       if (this.purgeFails.length < MAX_EXAMPLES) {
-        this.purgeFails.push(`${observer.name} still held ${held.length} presence entr${held.length === 1 ? 'y' : 'ies'} of ${subject} (e.g. ${held[0]!.channel}/${held[0]!.clientId}, epoch ${held[0]!.epoch}) ${PURGE_WITHIN_MS} ms after declaring it ${how} at ${at} ms`);
+        this.purgeFails.push(`${observer.name} still held ${held.length} presence entr${held.length === 1 ? 'y' : 'ies'} of ${subject} (e.g. ${held[0]!.channel}/${held[0]!.clientId}, epoch ${held[0]!.epoch}) ${PURGE_WITHIN_MS} ms after declaring it ${how} at ${at} ms (it knew epoch ${gone} then${held[0]!.epoch > gone ? '; a later epoch, but the subject is down' : ''})`);
       }
     });
   }

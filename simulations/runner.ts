@@ -15,7 +15,7 @@ import { SimNetwork } from './network.js';
 import type { SimNode } from './network.js';
 import { select } from './node-set.js';
 import type { SelectContext, Selector } from './node-set.js';
-import { ScenarioError } from './scenario.js';
+import { regionIndexOf, ScenarioError } from './scenario.js';
 import type { ResolvedStep, Scenario, Workload } from './scenario.js';
 import type { ReplicationOptions } from '../lib/replicator.js';
 import { Random, hashString } from '../lib/random.js';
@@ -138,6 +138,13 @@ export interface ReplicationResult {
   order: { pairs: number; againstRealTime: number; maxInversionMs: number } | null;
   /** Replication bytes per node up per second, per sample. */
   series: { tMs: number[]; bytesPerNodePerSec: number[] } | null;
+  /**
+   * With regions: publish → stored latency per (origin region → receiving region), e.g.
+   * `A→C`, over every history entry a replica stored whose process was already running
+   * when it was published (a restarted one catching up is not a delivery). Entries
+   * published during a partition count with the partition's delay.
+   */
+  delivery: Record<string, Distribution> | null;
 }
 
 /** Everything a run produces; serialised as the JSON result. */
@@ -159,7 +166,19 @@ export interface SimResult {
      * of nodes that were up for whatever reason (partitions included); ofStalledNodes: of
      * nodes stalled at that moment (what Lifeguard is about).
      */
-    falsePositives: { deadDeclarations: number; episodes: number; suspicionsOfHealthy: number; ofLiveNodes: number; ofStalledNodes: number; graceMs: number };
+    falsePositives: {
+      deadDeclarations: number; episodes: number; suspicionsOfHealthy: number; ofLiveNodes: number; ofStalledNodes: number; graceMs: number;
+      /**
+       * Dead declarations of members the declaring node could reach: the member up, not
+       * crashed, restarted, stalled or left within the grace window, and no partition
+       * (two-way or one-way, either direction) between the two within it. Unlike
+       * `deadDeclarations`, a partition elsewhere exempts nobody: a region cut off does
+       * not excuse two nodes outside it declaring each other dead.
+       */
+      ofReachable: number;  // -1: not measured (the real-process runner)
+      /** Up to 5 examples of those. */
+      ofReachableExamples: string[];
+    };
     traffic: { msgsPerNodePerSec: number; bytesPerNodePerSec: number; streamBytesPerNodePerSec: number; framesLost: number; totals: Record<string, number> };
     convergence: { lastFaultMs: number; convergedAfterLastFaultMs: number; heals: { atMs: number; convergedAfterMs: number }[] };
     /** One line on anti-entropy (details in `replication`). */
@@ -216,6 +235,12 @@ class Run {
   private readonly falseExamples: string[] = [];
   private suspicionsOfHealthy = 0;
   private deadOfLive = 0;
+  private deadOfReachable = 0;
+  private readonly reachableExamples: string[] = [];
+  /** Per node: crashed, restarted, stalled or leaving until this time plus the grace (partitions aside). */
+  private readonly troubledUntil: Float64Array;
+  /** Every partition of the run: per-node group (two-way) or side (one-way: 1 from, 2 to), and when it ended. */
+  private readonly cutEpisodes: { group: Int32Array; oneWay: boolean; endMs: number }[] = [];
   private deadOfStalled = 0;
   private readonly series: Series = { tMs: [], up: [], agreement: [], aliveMin: [], aliveMedian: [], aliveMax: [], msgsPerNodePerSec: [], bytesPerNodePerSec: [], streamBytesPerNodePerSec: [] };
   private readonly rowsOf: number[][] = [];
@@ -230,6 +255,9 @@ class Run {
   private readonly replSeries = { tMs: [] as number[], bytesPerNodePerSec: [] as number[] };
   private lastReplBytes = 0;
   private readonly faultsToRun: NonNullable<RunOptions['faults']>;
+  /** Per `A→C` pair: publish → stored latencies (regions with a workload only). */
+  private readonly deliveries = new Map<string, number[]>();
+  private readonly attachedAt: number[] = [];
   private readonly workloadUntil: number = -1;
 
   constructor(
@@ -241,11 +269,13 @@ class Run {
     this.faultsToRun = opts.faults ?? [];
     this.net = new SimNetwork({ seed, profile: sc.profile, swim: sc.swim, latencyMs: sc.network.latencyMs, jitterMs: sc.network.jitterMs, loss: sc.network.loss });
     this.rand = this.net.random.fork('runner');
+    if (sc.interRegion) this.net.setInterRegion(sc.interRegion);
     let adds = 0;
     for (const s of sc.timeline) if (s.action === 'add') adds += (s as { count: number }).count * s.repeat.times;
     this.cap = sc.nodes + adds;
     this.tracker = new ViewTracker(this.cap, () => this.net.now);
     this.impairedUntil = new Float64Array(this.cap);
+    this.troubledUntil = new Float64Array(this.cap);
     this.leaving = new Uint8Array(this.cap);
     const o = this.net.options;
     this.graceMs = sc.falseDeathGraceMs ?? suspicionMinTimeout(o.suspicionMult, Math.max(sc.nodes, 2), o.probeIntervalMs) * o.suspicionMaxTimeoutMult + 10_000;
@@ -258,6 +288,7 @@ class Run {
       // its own stream: the network's and the runner's draws stay those of the membership-only run
       this.workloadUntil = w.until === undefined ? sc.durationMs - Math.min(30_000, sc.durationMs / 4) : Number(w.until);
       this.driver = new WorkloadDriver(this.repl, Number(w.from ?? 0), this.workloadUntil, w, new Random((seed ^ hashString('workload')) >>> 0), (i) => this.net.nodes[i]?.up === true && this.leaving[i] === 0);
+      if (sc.regions.length > 0) this.measureDelivery(this.repl);
     }
   }
 
@@ -288,14 +319,51 @@ class Run {
 
   // ---------------------------------------------------------------- setup
 
+  /** Times publish → stored per region pair, alongside the checks' own hooks. */
+  private measureDelivery(repl: SimReplication): void {
+    const stored = repl.onMessage;
+    const attached = repl.onAttach;
+    repl.onAttach = (r, restored) => {
+      attached?.(r, restored);
+      this.attachedAt[r.node.index] = this.net.now;
+    };
+    repl.onMessage = (r, e) => {
+      stored?.(r, e);
+      const to = this.regionOf(r.node.index);
+      const from = this.regionOf(Number(e.node.slice(1)));
+      if (to < 0 || from < 0 || e.node === r.node.name) return;
+      const at = this.driver?.publishedAt.get(`${e.node}:${e.epoch}:${e.seq}`);
+      if (at === undefined || at < (this.attachedAt[r.node.index] ?? 0)) return;
+      const key = `${this.sc.regions[from]}→${this.sc.regions[to]}`;
+      let xs = this.deliveries.get(key);
+      if (!xs) this.deliveries.set(key, (xs = []));
+      xs.push(this.net.now - at);
+    };
+  }
+
   private ctx(): SelectContext {
     return {
       initial: this.sc.nodes,
       total: this.net.nodes.length || this.sc.nodes,
       rolesOf: (i) => this.roles[i] ?? [],
       isUp: (i) => this.net.nodes[i]?.up === true && this.leaving[i] === 0,
+      regionNodes: (name) => this.regionNodes(name),
       random: this.rand,
     };
+  }
+
+  /** The initial nodes of region `name`, or undefined when the scenario has none of that name. */
+  private regionNodes(name: string): number[] | undefined {
+    const r = this.sc.regions.indexOf(name);
+    if (r < 0) return undefined;
+    const out: number[] = [];
+    for (let i = 0; i < this.sc.nodes; i++) if (regionIndexOf(i, this.sc.nodes, this.sc.regions.length) === r) out.push(i);
+    return out;
+  }
+
+  /** Region index of initial node `i` for SimNetwork, or -1. */
+  private regionOf(i: number): number {
+    return this.sc.regions.length === 0 || i >= this.sc.nodes ? -1 : regionIndexOf(i, this.sc.nodes, this.sc.regions.length);
   }
 
   private resolve(sel: Selector, path: string, ctx = this.ctx()): number[] {
@@ -308,7 +376,7 @@ class Run {
 
   /** Resolves every selector once against the largest cluster the run can have, to fail before running. */
   private checkSelectors(): void {
-    const ctx: SelectContext = { initial: this.sc.nodes, total: this.cap, rolesOf: () => [], isUp: () => true, random: this.net.random.fork('check') };
+    const ctx: SelectContext = { initial: this.sc.nodes, total: this.cap, rolesOf: () => [], isUp: () => true, regionNodes: (name) => this.regionNodes(name), random: this.net.random.fork('check') };
     for (const [role, sel] of Object.entries(this.sc.roles)) {
       ctx.total = this.sc.nodes;
       this.resolve(sel, `roles.${role}`, ctx);
@@ -338,7 +406,7 @@ class Run {
     const n = this.sc.nodes;
     if (this.sc.start === 'join') {
       for (let i = 0; i < n; i++) {
-        this.net.add(undefined, { meta: this.metaFor(this.roles[i]!), join: i === 0 ? [] : ['n0'] });
+        this.net.add(undefined, { meta: this.metaFor(this.roles[i]!), join: i === 0 ? [] : ['n0'], region: this.regionOf(i) });
         this.tracker.boot(i);
         this.repl?.attach(i, false);
         if (i === 0) this.repl?.bootstrap(0);
@@ -352,7 +420,7 @@ class Run {
     // here in one pass instead of by n² member-join events.
     const nodes: SimNode[] = [];
     for (let i = 0; i < n; i++) {
-      nodes.push(this.net.add(undefined, { noStart: true, meta: this.metaFor(this.roles[i]!) }));
+      nodes.push(this.net.add(undefined, { noStart: true, meta: this.metaFor(this.roles[i]!), region: this.regionOf(i) }));
       this.tracker.boot(i);
     }
     // one shared record per member, read in place by every table (Membership.seedShared)
@@ -437,6 +505,7 @@ class Run {
         this.note(`partition into ${groups.length + 1} groups (${groups.map((g) => g.length).join(' / ')} / rest)`);
         this.endPartition();
         this.net.partition(groups.map((g) => g.map((i) => `n${i}`)));
+        this.openCut(groups, false);
         for (let i = 0; i < this.net.nodes.length; i++) this.impair(i);
         this.fault();
         break;
@@ -447,6 +516,7 @@ class Run {
         this.note(`one-way partition: ${names(from)} → ${names(to)} dropped`);
         this.endPartition();
         this.net.partitionOneWay(from.map((i) => `n${i}`), to.map((i) => `n${i}`));
+        this.openCut([from, to], true);
         for (const i of [...from, ...to]) this.impair(i);
         this.fault();
         break;
@@ -482,6 +552,7 @@ class Run {
         this.each(xs, s.staggerMs, (i) => {
           this.net.stall(`n${i}`, ms);
           this.impairedUntil[i] = Math.max(this.impairedUntil[i]!, this.net.now + ms + this.graceMs);
+          this.trouble(i, this.net.now + ms + this.graceMs);
           this.fault(this.net.now + ms);
         });
         break;
@@ -513,6 +584,30 @@ class Run {
   private endPartition(): void {
     for (const i of this.partitioned) if (this.net.nodes[i]?.up) this.impairedUntil[i] = this.net.now + this.graceMs;
     this.partitioned.clear();
+    const open = this.cutEpisodes[this.cutEpisodes.length - 1];
+    if (open && open.endMs === Infinity) open.endMs = this.net.now;
+  }
+
+  private openCut(groups: number[][], oneWay: boolean): void {
+    const group = new Int32Array(this.cap);
+    groups.forEach((g, k) => g.forEach((i) => (group[i] = k + 1)));
+    this.cutEpisodes.push({ group, oneWay, endMs: Infinity });
+  }
+
+  /** True when `o` and `s` were separated by a partition (either way) at some time in the last grace window. */
+  private wasCut(o: number, s: number, now: number): boolean {
+    for (let k = this.cutEpisodes.length - 1; k >= 0; k--) {
+      const e = this.cutEpisodes[k]!;
+      if (e.endMs < now - this.graceMs) continue;
+      const a = e.group[o] ?? 0;
+      const b = e.group[s] ?? 0;
+      if (e.oneWay ? (a === 1 && b === 2) || (a === 2 && b === 1) : a !== b) return true;
+    }
+    return false;
+  }
+
+  private trouble(i: number, until: number): void {
+    this.troubledUntil[i] = Math.max(this.troubledUntil[i]!, until);
   }
 
   /** `follow`: time how the crash spreads (not for the crash half of a restart). */
@@ -521,6 +616,7 @@ class Run {
     if (!node.up) return;
     const wasLeaving = this.leaving[i] === 1;
     this.net.crash(node.name);
+    this.trouble(i, Infinity);
     this.repl?.ended(i);
     this.leaving[i] = 0;
     this.impairedUntil[i] = Infinity;
@@ -538,6 +634,7 @@ class Run {
     this.repl?.attach(i, persisted);
     this.tracker.boot(i);
     this.impairedUntil[i] = this.net.now + this.graceMs;
+    this.troubledUntil[i] = this.net.now + this.graceMs;
     this.track(i, 'join');
     this.fault();
   }
@@ -547,6 +644,7 @@ class Run {
     if (!node.up || this.leaving[i] === 1) return;
     this.leaving[i] = 1;
     this.impairedUntil[i] = Infinity;
+    this.trouble(i, Infinity);
     this.tracker.down(i);
     this.track(i, 'leave');
     const gen = node.gen;
@@ -618,6 +716,10 @@ class Run {
     if (type === 'member-dead' && this.tracker.isUp(s)) {
       this.deadOfLive++;
       if (this.net.nodes[s]!.stalledUntil > now) this.deadOfStalled++;
+      if (now >= this.troubledUntil[s]! && !this.wasCut(o, s, now)) {
+        this.deadOfReachable++;
+        if (this.reachableExamples.length < 5) this.reachableExamples.push(`${observer.name} declared ${info.name} (incarnation ${info.incarnation}) dead at ${fmtMs(now)}`);
+      }
     }
     if (this.checks && (type === 'member-dead' || type === 'member-leave')) this.checks.memberGone(observer, info.name, type === 'member-dead' ? 'dead' : 'left');
     if (type === 'member-dead' && healthy) {
@@ -742,7 +844,7 @@ class Run {
           neverDeadEverywhere: crashes.filter((f) => f.spread.allAwareMs < 0).length,
         },
         dissemination: this.spreads.slice(0, MAX_CURVES).map((f) => ({ ...f.spread, curve: thin(f.spread.curve) })),
-        falsePositives: { deadDeclarations: this.falseDeaths, episodes: this.falseEpisodes.size, suspicionsOfHealthy: this.suspicionsOfHealthy, ofLiveNodes: this.deadOfLive, ofStalledNodes: this.deadOfStalled, graceMs: this.graceMs },
+        falsePositives: { deadDeclarations: this.falseDeaths, episodes: this.falseEpisodes.size, suspicionsOfHealthy: this.suspicionsOfHealthy, ofLiveNodes: this.deadOfLive, ofStalledNodes: this.deadOfStalled, graceMs: this.graceMs, ofReachable: this.deadOfReachable, ofReachableExamples: this.reachableExamples },
         traffic: {
           msgsPerNodePerSec: perNode(totals.msgsSent),
           bytesPerNodePerSec: perNode(totals.bytesSent),
@@ -777,7 +879,7 @@ class Run {
   private replicationResult(nodeSeconds: number): ReplicationResult {
     const sc = this.sc;
     if (!this.repl || !this.checks || !this.driver) {
-      return { status: NO_WORKLOAD, workload: null, operations: null, antiEntropy: null, traffic: null, convergence: null, order: null, series: null };
+      return { status: NO_WORKLOAD, workload: null, operations: null, antiEntropy: null, traffic: null, convergence: null, order: null, series: null, delivery: null };
     }
     const t = this.repl.streamTraffic();
     const total = this.repl.totalBytes();
@@ -799,6 +901,7 @@ class Run {
       convergence: { heals: this.checks.catchUps, equalSinceMs: this.checks.equalSinceMs },
       order: this.orderAgainstRealTime(),
       series: this.replSeries,
+      delivery: this.sc.regions.length === 0 ? null : Object.fromEntries([...this.deliveries.keys()].sort().map((k) => [k, dist(this.deliveries.get(k)!)])),
     };
   }
 

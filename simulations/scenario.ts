@@ -138,6 +138,18 @@ export interface ScenarioInput {
   swim?: Partial<SwimOptions>;
   /** Initial global link settings. @default { latencyMs: 1, jitterMs: 0, loss: 0 } */
   network?: LinkSettings;
+  /**
+   * Regions: the initial nodes split into as many contiguous blocks of (nearly) equal size,
+   * in order (`["A", "B", "C"]` with 30 nodes: n0–n9 in A, n10–n19 in B, n20–n29 in C).
+   * Selectors name them `region:A`. Nodes added later belong to no region. @default none
+   */
+  regions?: string[];
+  /**
+   * The link between two nodes of different regions (inside a region, and for nodes of
+   * no region, `network` applies). `link` steps between region selectors override it
+   * per pair. Unset fields take `network`'s value. @default the `network` link
+   */
+  interRegion?: LinkSettings;
   /** Roles of the initial nodes: role → selector (e.g. `{ "broker": "0%..10%" }`). @default {} */
   roles?: Record<string, Selector>;
   /** The timeline. @default [] */
@@ -163,6 +175,9 @@ export interface Scenario {
   profile: ProfileName;
   swim: Partial<SwimOptions>;
   network: Required<LinkSettings>;
+  /** Region names; empty without regions. */
+  regions: string[];
+  interRegion: Required<LinkSettings> | undefined;
   roles: Record<string, Selector>;
   timeline: ResolvedStep[];
   churn: Required<Omit<Churn, 'from' | 'until' | 'downFor'>> & { fromMs: number; untilMs: number; downForMs: number } | undefined;
@@ -273,7 +288,7 @@ function link(o: Obj, path: string, into: LinkSettings): void {
 /** Largest simulated cluster accepted (the network's link keys hold 16-bit indices). */
 export const MAX_NODES = 65_535;
 
-const TOP = ['$schema', 'name', 'description', 'expected', 'nodes', 'duration', 'start', 'profile', 'swim', 'network', 'roles', 'timeline', 'churn', 'workload', 'invariants', 'sampleEvery'];
+const TOP = ['$schema', 'name', 'description', 'expected', 'nodes', 'duration', 'start', 'profile', 'swim', 'network', 'regions', 'interRegion', 'roles', 'timeline', 'churn', 'workload', 'invariants', 'sampleEvery'];
 const STEP_FIELDS: Record<(typeof ACTIONS)[number], string[]> = {
   crash: ['nodes'],
   restart: ['nodes', 'persisted'],
@@ -288,6 +303,12 @@ const STEP_FIELDS: Record<(typeof ACTIONS)[number], string[]> = {
   'clock-skew': ['nodes', 'offsetMs', 'driftPpm'],
 };
 const ROLE = /^[A-Za-z0-9_.:\-/]{1,64}$/;
+const REGION = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** The region (index into `regions`) of initial node `i` of `nodes`: contiguous blocks of nearly equal size. */
+export function regionIndexOf(i: number, nodes: number, regions: number): number {
+  return Math.floor((i * regions) / nodes);
+}
 
 /**
  * Validates a scenario object (parsed JSON or a module's default export) and fills in
@@ -332,6 +353,24 @@ function validate(raw: unknown, source: string, nodesOverride: number | undefine
     onlyKeys(n, ['latencyMs', 'jitterMs', 'loss'], 'network');
     link(n, 'network', network);
   }
+  const regions: string[] = [];
+  if (o.regions !== undefined) {
+    if (!Array.isArray(o.regions) || o.regions.length < 2) throw new ScenarioError('regions', `must be an array of at least two region names, got ${describe(o.regions)}`);
+    o.regions.forEach((r, i) => {
+      if (typeof r !== 'string' || !REGION.test(r)) throw new ScenarioError(join('regions', i), `region names must match ${REGION}, got ${describe(r)}`);
+      if (regions.includes(r)) throw new ScenarioError(join('regions', i), `duplicate region ${JSON.stringify(r)}`);
+      regions.push(r);
+    });
+    if (regions.length > nodes) throw new ScenarioError('regions', `${regions.length} regions need at least as many nodes (there are ${nodes})`);
+  }
+  let interRegion: Required<LinkSettings> | undefined;
+  if (o.interRegion !== undefined) {
+    if (regions.length === 0) throw new ScenarioError('interRegion', 'needs regions');
+    const n = obj(o.interRegion, 'interRegion');
+    onlyKeys(n, ['latencyMs', 'jitterMs', 'loss'], 'interRegion');
+    interRegion = { ...network };
+    link(n, 'interRegion', interRegion);
+  }
   const roles: Record<string, Selector> = {};
   if (o.roles !== undefined) {
     for (const [role, sel] of Object.entries(obj(o.roles, 'roles'))) {
@@ -367,7 +406,7 @@ function validate(raw: unknown, source: string, nodesOverride: number | undefine
   const sampleEveryMs = o.sampleEvery === undefined ? 1000 : parseDuration(o.sampleEvery, 'sampleEvery');
   if (sampleEveryMs < 10) throw new ScenarioError('sampleEvery', 'must be at least 10 ms');
   return {
-    name, description, expected, nodes, durationMs, start: start as Scenario['start'], profile: profile as ProfileName, swim, network, roles, timeline, churn, workload,
+    name, description, expected, nodes, durationMs, start: start as Scenario['start'], profile: profile as ProfileName, swim, network, regions, interRegion, roles, timeline, churn, workload,
     convergedWithinMs: inv.convergedWithin === undefined ? 60_000 : parseDuration(inv.convergedWithin, 'invariants.convergedWithin'),
     falseDeathGraceMs: inv.falseDeathGrace === undefined ? undefined : parseDuration(inv.falseDeathGrace, 'invariants.falseDeathGrace'),
     sampleEveryMs,

@@ -60,13 +60,15 @@ export function summary(r: SimResult, wallSeconds?: number): string {
     ['crash → first suspicion', dist(m.detection.firstSuspectMs)],
     ['crash → dead, per observer', dist(m.detection.perObserverDeadMs)],
     ['crash → dead everywhere', `${dist(m.detection.deadEverywhereMs)}${m.detection.neverDeadEverywhere ? `; ${m.detection.neverDeadEverywhere} never everywhere` : ''}`],
-    ['false positives', `${m.falsePositives.deadDeclarations} dead declarations (${m.falsePositives.episodes} episodes), ${m.falsePositives.suspicionsOfHealthy} suspicions of healthy nodes; ${m.falsePositives.ofLiveNodes} of live nodes (any cause), ${m.falsePositives.ofStalledNodes} of stalled ones`],
+    ['false positives', `${m.falsePositives.deadDeclarations} dead declarations (${m.falsePositives.episodes} episodes), ${m.falsePositives.suspicionsOfHealthy} suspicions of healthy nodes; ${m.falsePositives.ofLiveNodes} of live nodes (any cause), ${m.falsePositives.ofStalledNodes} of stalled ones; ${m.falsePositives.ofReachable} of members the declaring node could reach${m.falsePositives.ofReachableExamples.length ? ` (e.g. ${m.falsePositives.ofReachableExamples.slice(0, 2).join('; ')})` : ''}`],
     ['traffic per node', `${m.traffic.msgsPerNodePerSec} msg/s, ${m.traffic.bytesPerNodePerSec} B/s datagrams, ${m.traffic.streamBytesPerNodePerSec} B/s streams`],
     ['converged after last fault', m.convergence.convergedAfterLastFaultMs >= 0 ? `${fmtMs(m.convergence.convergedAfterLastFaultMs)} (last fault at ${fmtMs(m.convergence.lastFaultMs)})` : 'not converged'],
     ['converged after heal', m.convergence.heals.length === 0 ? '—' : m.convergence.heals.map((h) => (h.convergedAfterMs >= 0 ? fmtMs(h.convergedAfterMs) : 'never')).join(', ')],
     ['anti-entropy', m.antiEntropy],
     ['replication', replicationLine(r)],
   ];
+  const delivery = r.replication.delivery;
+  if (delivery) rows.push(['publish → stored', Object.entries(delivery).filter(([k]) => !/^(.+)→\1$/.test(k)).map(([k, d]) => `${k} p50 ${fmtMs(d.p50)} p99 ${fmtMs(d.p99)}`).join(', ') || '—']);
   if (r.notModelled.length > 0) rows.push(['not modelled', r.notModelled.join('; ')]);
   const w = Math.max(...rows.map(([k]) => k.length));
   lines.push('MEASUREMENT');

@@ -78,7 +78,17 @@ export class WorkloadDriver {
     const publishes = pub ? due('publish', pub.perSecond ?? 0) : 0;
     for (let k = 0; k < joins; k++) this.join(nodes[this.random.int(nodes.length)]!, pres!.channels ?? 100);
     for (let k = 0; k < leaves; k++) this.leave();
-    for (let k = 0; k < publishes; k++) this.publish(nodes[this.random.int(nodes.length)]!, pub!.channels ?? 100);
+    // Publishes spread over the tick: an application publishes at any instant, not in step
+    // with the replication runtime's 100 ms flush (which these ticks would otherwise share),
+    // so publish → stored latencies include the wait for the flush as users see it.
+    const clock = this.sim.net.clock;
+    for (let k = 0; k < publishes; k++) {
+      const i = nodes[this.random.int(nodes.length)]!;
+      const gen = this.sim.net.nodes[i]!.gen;
+      clock.setTimer(this.random.next() * this.tickMs, () => {
+        if (this.sim.net.nodes[i]!.gen === gen && this.eligible(i) && this.sim.current(this.sim.net.nodes[i]!)) this.publish(i, pub!.channels ?? 100);
+      });
+    }
   }
 
   private guard(fn: () => void): void {

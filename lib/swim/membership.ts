@@ -101,6 +101,10 @@ export interface SwimCounters {
   misdirectedPings: number;
   rejectedMembers: number;
   nameConflicts: number;
+  /** Death certificates gossiped about a member we had no doubt of, verified by a probe before accepting them (decision 0050). */
+  certificatesVerified: number;
+  /** Of those, certificates the member's answer disproved (not accepted, not relayed). */
+  certificatesRefused: number;
 }
 
 /** Construction parameters of {@link Membership}. */
@@ -175,6 +179,8 @@ type ProbeResult = 'acked' | 'failed' | 'inconclusive';
 
 interface PendingProbe extends Pending {
   target: string;
+  /** The target's incarnation when the probe was sent: a failed probe accuses that one only. */
+  incarnation: number;
   sentAt: number;
   acked: boolean;
   nacks: number;
@@ -211,7 +217,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     probes: 0, acks: 0, probeFailures: 0, indirectProbes: 0, indirectProbesServed: 0, nacksSent: 0,
     nacksReceived: 0, streamPings: 0, suspicions: 0, confirmations: 0, deaths: 0, refutations: 0,
     pushPulls: 0, pushPullFailures: 0, gossipRounds: 0, misdirectedPings: 0, rejectedMembers: 0,
-    nameConflicts: 0,
+    nameConflicts: 0, certificatesVerified: 0, certificatesRefused: 0,
   };
 
   private readonly opts: SwimOptions;
@@ -226,6 +232,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private readonly queue: BroadcastQueue<Message>;
   private readonly pending = new PendingTable<PendingProbe>();
   private readonly suspicions = new Map<string, SuspicionState>();
+  /** Death certificates held back while we verify them (decision 0050): member → the certificate. At most one per member. */
+  private readonly certificates = new Map<string, DeadMessage>();
   private readonly brokerSet = new Map<string, string>();
   private readonly metaCache = new WeakMap<Uint8Array, NodeMeta>();
   private seeds: Address[] = [];
@@ -558,7 +566,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const seq = this.nextSeq();
     // A verification is not judged early: its verdict belongs on the suspicion's deadline.
     const now = this.clock.now();
-    const probe: PendingProbe = { seq, until: Infinity, target: target.name, sentAt: now, acked: false, nacks: 0, expectedNacks: 0, early: done === undefined };
+    const probe: PendingProbe = { seq, until: Infinity, target: target.name, incarnation: target.incarnation, sentAt: now, acked: false, nacks: 0, expectedNacks: 0, early: done === undefined };
     this.pending.set(probe, now);
     this.counters.probes++;
     const ping: PingMessage = { type: 'ping', seq, target: target.name, source: this.name, sourceAddr: this.self.addr };
@@ -635,9 +643,12 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const delta = probe.expectedNacks > 0 ? Math.max(0, probe.expectedNacks - probe.nacks) : 1;
     this.adjustHealth(delta);
     if (done) return done('failed');
+    // The incarnation probed, as memberlist does: if the member refuted meanwhile (a healed
+    // partition: the ping was lost before the heal, the refutation came after), its new
+    // incarnation is younger than our evidence, and onSuspect drops the stale accusation.
     const m = this.table.get(probe.target);
     if (m && (m.state === 'alive' || m.state === 'suspect')) {
-      this.onSuspect({ type: 'suspect', node: m.name, incarnation: m.incarnation, from: this.name });
+      this.onSuspect({ type: 'suspect', node: m.name, incarnation: probe.incarnation, from: this.name });
     }
   }
 
@@ -668,7 +679,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const seq = this.nextSeq();
     const now = this.clock.now();
     // relayed for one probe period, the longest the requester waits
-    const relay: PendingProbe = { seq, until: now + this.opts.probeIntervalMs, target: msg.target, sentAt: now, acked: false, nacks: 0, expectedNacks: 0, relay: { seq: msg.seq, to: msg.sourceAddr } };
+    const relay: PendingProbe = { seq, until: now + this.opts.probeIntervalMs, target: msg.target, incarnation: 0, sentAt: now, acked: false, nacks: 0, expectedNacks: 0, relay: { seq: msg.seq, to: msg.sourceAddr } };
     this.pending.set(relay, now);
     this.out.send(msg.targetAddr, { type: 'ping', seq, target: msg.target, source: this.name, sourceAddr: this.self.addr }, true);
     // The requester sent this ping-req one probe timeout into its period and decides at the
@@ -948,6 +959,13 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       if (!this.leaving) this.refute(msg.incarnation);
       return;
     }
+    // another node's verdict about a member we have no doubt of: check it first (decision 0050)
+    if (msg.from !== this.name && msg.from !== msg.node && msg.incarnation === known.incarnation && this.undoubted(known)) return this.verifyCertificate(msg);
+    this.acceptDead(msg);
+  }
+
+  /** Applies a death (or departure) that passed {@link onDead}'s checks. */
+  private acceptDead(msg: DeadMessage): void {
     const m = this.table.change(msg.node)!;
     const state: MemberState = msg.from === msg.node ? 'left' : 'dead';
     // only a suspect has a suspicion to end
@@ -962,6 +980,56 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     } else {
       this.emit('member-leave', this.info(m));
     }
+  }
+
+  /**
+   * True when our own view gives no reason to believe a death certificate about `m`: we
+   * hold it alive (nobody on our side of the network failed to reach it, or their
+   * suspicion would have reached us before any certificate could be issued), or our
+   * suspicion of it is too young to be the one the certificate ends (it began less than
+   * half a minimum suspicion timeout ago: the certificate's suspicion ran its course
+   * somewhere we did not hear from), or the suspect reached us itself since we began
+   * suspecting it. A truly crashed member is, nearly everywhere, a suspect of ours for a
+   * whole suspicion timeout before its certificate arrives.
+   */
+  private undoubted(m: Readonly<Member>): boolean {
+    if (m.state === 'alive') return true;
+    if (m.state !== 'suspect') return false;
+    const s = this.suspicions.get(m.name);
+    if (!s) return false;
+    return (s.heardAt ?? -Infinity) > s.start || this.clock.now() - s.start < s.minMs / 2;
+  }
+
+  /**
+   * Verifies a death certificate before accepting it (decision 0050): the certificate is
+   * held back (not applied, not relayed) and sent to the member, so that it refutes, while
+   * we probe it as a suspicion's verification does (decision 0040 §8: ping, ping-reqs,
+   * stream ping, judged at the period's end). An answer disproves the certificate: it is
+   * dropped, and the member's refutation, with a higher incarnation, ends it everywhere.
+   * No answer: the certificate stands and is applied as received. A newer certificate of
+   * the same member replaces the one held.
+   */
+  private verifyCertificate(msg: DeadMessage): void {
+    const held = this.certificates.get(msg.node);
+    if (held && held.incarnation >= msg.incarnation) return;
+    this.certificates.set(msg.node, msg);
+    this.counters.certificatesVerified++;
+    const m = this.table.get(msg.node)!;
+    this.out.send(m.addr, msg, false);
+    this.probe(m, this.awareness.scale(this.opts.probeIntervalMs), (result) => {
+      if (this.certificates.get(msg.node) !== msg) return;
+      this.certificates.delete(msg.node);
+      const now = this.table.get(msg.node);
+      // refuted, declared or replaced meanwhile: the certificate is moot
+      if (!now || now.incarnation !== msg.incarnation || (now.state !== 'alive' && now.state !== 'suspect')) return;
+      if (result === 'acked') {
+        this.counters.certificatesRefused++;
+        return;
+      }
+      // a probe our own pause made unfair says nothing: run it again
+      if (result === 'inconclusive') return this.verifyCertificate(msg);
+      this.acceptDead(msg);
+    });
   }
 
   /** Claims life above `claimed`, Lifeguard-penalising ourselves for having needed to. */

@@ -842,6 +842,7 @@ class RealRun {
     const conv = this.tracker.converged ? Math.round(Math.max(0, this.tracker.convergedSince - this.lastFault)) : -1;
     const leftBehind = this.pids.filter((pid) => pidAlive(pid)).length;
     const notModelled = [...this.notApplied, ...this.errors.map((e) => `driver: ${e}`)];
+    if (sc.regions.length > 0) notModelled.push(`regions (${sc.regions.join(', ')}): the real-process runner gives every link the scenario's network settings, not the inter-region ones, and does not count dead declarations of reachable members`);
     return {
       scenario: { name: sc.name, description: sc.description, expected: sc.expected, source: sc.source },
       seed: this.opts.seed ?? 1,
@@ -860,7 +861,7 @@ class RealRun {
           neverDeadEverywhere: crashes.filter((f) => f.spread.allAwareMs < 0).length,
         },
         dissemination: this.spreads.slice(0, MAX_CURVES).map((f) => ({ ...f.spread, curve: thin(f.spread.curve) })),
-        falsePositives: { deadDeclarations: this.falseDeaths, episodes: this.falseEpisodes.size, suspicionsOfHealthy: this.suspicionsOfHealthy, ofLiveNodes: this.deadOfLive, ofStalledNodes: this.deadOfStalled, graceMs: this.graceMs },
+        falsePositives: { deadDeclarations: this.falseDeaths, episodes: this.falseEpisodes.size, suspicionsOfHealthy: this.suspicionsOfHealthy, ofLiveNodes: this.deadOfLive, ofStalledNodes: this.deadOfStalled, graceMs: this.graceMs, ofReachable: -1, ofReachableExamples: [] },
         traffic: {
           msgsPerNodePerSec: perNode(this.totals.packetsOut),
           bytesPerNodePerSec: perNode(this.totals.datagramBytesOut),
@@ -871,7 +872,7 @@ class RealRun {
         convergence: { lastFaultMs: Math.round(this.lastFault), convergedAfterLastFaultMs: conv, heals: this.heals },
         antiEntropy: REAL_NOT_MEASURED,
       },
-      replication: { status: REAL_NOT_MEASURED, workload: sc.workload ?? null, operations: null, antiEntropy: null, traffic: null, convergence: null, order: null, series: null },
+      replication: { status: REAL_NOT_MEASURED, workload: sc.workload ?? null, operations: null, antiEntropy: null, traffic: null, convergence: null, order: null, series: null, delivery: null },
       notModelled,
       events: this.events,
       series: this.series,

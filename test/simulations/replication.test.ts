@@ -136,6 +136,31 @@ t.test('presence of a dead node kept by one replica fails the purge invariant (1
   t.equal(inv(r, EQUAL).status, 'pass', inv(r, EQUAL).evidence);
 });
 
+t.test('a later epoch of a dead node arriving after the declaration fails the purge invariant too (only a live, refuted node may re-announce)', async (t) => {
+  const sc = validateScenario({
+    name: 'repl-crash', description: 'd', expected: 'e', nodes: 8, duration: '80s',
+    timeline: [{ at: '20s', action: 'crash', nodes: 'n5' }],
+    workload: { until: '50s', presence: { channels: 3, joinsPerSecond: 10, leavesPerSecond: 2 } },
+  });
+  const r = runScenario(sc, {
+    seed: 2,
+    faults: [{
+      atMs: 19_000,
+      run: (repl) => {
+        const n3 = rep(repl, 3);
+        const kept = n3.rep.replica.presence.ofNode('n5')[0]!;
+        // after the purge, an entry of a newer epoch of the (crashed) node turns up
+        n3.node.m.on('member-dead', (info) => {
+          if (info.name === 'n5') n3.rep.replica.presence.put({ ...kept, epoch: 7 });
+        });
+      },
+    }],
+  });
+  const p = inv(r, PURGED);
+  t.equal(p.status, 'fail');
+  t.match(p.evidence, /n3 still held 1 presence entry of n5 \(e\.g\. [^)]*, epoch 7\) 1000 ms after declaring it dead at \d+ ms \(it knew epoch 0 then; a later epoch, but the subject is down\)/);
+});
+
 t.test('clock skew: the skewed node times and stamps by its own clock; history order is the same everywhere', async (t) => {
   const sc = await loadScenario(join(LIBRARY_DIR, 'clock-skew.json'));
   const seen: { lead: number; behind: number; wallLead: number } = { lead: 0, behind: 0, wallLead: 0 };
