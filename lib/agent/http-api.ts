@@ -66,6 +66,14 @@ const CH = '([^/]+)';
  * client must fix and 5xx for what it cannot; nothing a client sends can throw past
  * the handler.
  */
+/**
+ * Idle keep-alive connections are kept this long: longer than clients keep them (undici
+ * 4 s, Python requests for ever), so a client does not reuse a connection the agent has
+ * just closed and fail with a reset (which a busy client, whose timers run late, did with
+ * the former 5 s). Idle connections cost a socket each; close() ends them all.
+ */
+const KEEP_ALIVE_MS = 65_000;
+
 export class HttpApi {
   private readonly server: Server;
   readonly streams: EventStreams;
@@ -85,7 +93,7 @@ export class HttpApi {
     this.authReads = ctx.authReads ?? true;
     this.maxBody = ctx.maxBodyBytes ?? 1024 * 1024;
     this.routes = this.buildRoutes();
-    this.server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, maxHeaderSize: 16 * 1024 }, (req, res) => {
+    this.server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: KEEP_ALIVE_MS, maxHeaderSize: 16 * 1024 }, (req, res) => {
       void this.dispatch(req, res);
     });
     this.server.maxConnections = 1024;
