@@ -105,6 +105,9 @@ export class NamespaceRecovery {
   private readonly delivered: ReadCursor;
   // highest number stored here per origin epoch of the channel: a restore waits until this replica holds what this server delivered
   private readonly held = new Map<number, number>();
+  // wall ms of the last packet delivered per origin epoch: origins quiet for longer than
+  // maxDisconnectionDuration leave the offsets (they would grow with every server restart)
+  private readonly lastWall = new Map<number, number>();
   readonly sessions = new Map<string, Session>();
   private readonly restored = new Map<string, { cursor: ReadCursor; until: number }>();
   private readonly dirty = new Set<string>();
@@ -168,7 +171,9 @@ export class NamespaceRecovery {
 
   /** A stored packet (from `from`, or this server) is being handed to this server's clients: the offset to append. */
   deliver(from: string, ref: StoredRef): Offset {
-    advance(this.delivered, originKey(from, ref.epoch), ref.n);
+    const key = originKey(from, ref.epoch);
+    advance(this.delivered, key, ref.n);
+    this.lastWall.set(key, ref.wall);
     this.delivered.readAt = Date.now();
     return this.channels.encodeCursor(this.channel, this.delivered);
   }
@@ -265,6 +270,15 @@ export class NamespaceRecovery {
   private sweep(): void {
     const threshold = Date.now() - this.maxDisconnectionDuration;
     for (const [pid, s] of this.sessions) if (s.disconnectedAt !== undefined && s.disconnectedAt < threshold) this.sessions.delete(pid);
+    // no client can be owed a packet older than maxDisconnectionDuration (its session has
+    // expired): the floor rises to it, and the origins below it leave the offsets
+    const floorTs = hlcPack(threshold, 0) - 1;
+    if (floorTs > this.delivered.floor!.ts) this.delivered.floor = { ts: floorTs, node: '~', epoch: 0, seq: 0 };
+    for (const [key, wall] of this.lastWall) {
+      if (wall >= threshold) continue;
+      this.lastWall.delete(key);
+      this.delivered.origins.delete(key);
+    }
   }
 
   // ── restore ──────────────────────────────────────────────────────────────────

@@ -6,6 +6,11 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { io as connect } from 'socket.io-client';
 import type { Socket as ClientSocket } from 'socket.io-client';
+import { encode } from '@msgpack/msgpack';
+import { encodeAppMessageTrusted } from '../../lib/codec/app-messages.js';
+import { emptyCursor, originKey } from '../../lib/replica/cursor.js';
+import { advance, handles } from '../../lib/socket.io/recovery.js';
+import { encodeEnvelope } from '../../lib/socket.io/wire.js';
 import { waitFor } from '../integration/fixtures.js';
 import { client, startServer } from './fixtures.js';
 import type { RecoverySetup, Srv } from './fixtures.js';
@@ -82,6 +87,27 @@ const values = (got: unknown[][]): unknown[] => got.map((a) => a[0]);
 const sessionsOf = (s: Srv): Map<string, { node: string; rooms: unknown[]; disconnectedAt?: number }> =>
   (s.io.of('/').adapter as unknown as { recovery: { sessions: Map<string, { node: string; rooms: unknown[]; disconnectedAt?: number }> } }).recovery.sessions;
 
+t.test('offsets count what a server delivered per origin, in any arrival order', async (t) => {
+  const c = emptyCursor();
+  const a = originKey('a', 1);
+  advance(c, a, 5); // the first seen of an origin starts its prefix
+  advance(c, a, 7); // 6 not delivered (yet)
+  t.ok(handles(c, 'a', 1, 4, 0) && handles(c, 'a', 1, 5, 0) && handles(c, 'a', 1, 7, 0));
+  t.notOk(handles(c, 'a', 1, 6, 0), 'a hole stays owed');
+  t.notOk(handles(c, 'a', 2, 1, 0), 'another epoch of the origin is not handled');
+  advance(c, a, 6);
+  t.same(c.origins.get(a), { c: 7, extras: [] }, 'the hole filled: the prefix absorbs the extra');
+  for (let n = 9; n < 9 + 2 * 80; n += 2) advance(c, a, n); // 80 holes: the oldest are given up, bounded
+  t.ok(c.origins.get(a)!.extras.length <= 64);
+  const floored = { ...emptyCursor(), floor: { ts: 1000 * 1024 - 1, node: '~', epoch: 0, seq: 0 } };
+  t.ok(handles(floored, 'z', 3, 99, 999) && !handles(floored, 'z', 3, 99, 1000), 'below the floor (by wall ms) is handled');
+  // what recovery costs per packet, and per session change (docs/socket.io.md quotes these)
+  const stored = encode({ d: ['chat', { text: 'hello' }], r: ['room1'], x: [] }).length;
+  const session = encodeAppMessageTrusted('web-1', 'socket.io', encodeEnvelope({ kind: 'session', nsp: '/', pid: 'p'.repeat(20), state: 0, sid: 's'.repeat(20), rooms: ['s'.repeat(20), 'room1'], data: { user: 'alice' } })).length;
+  t.comment(`history payload of ['chat', {text: 'hello'}] to room1: ${stored} bytes; a session message (2 rooms, data {user}): ${session} bytes`);
+  t.ok(stored < 60 && session < 150);
+});
+
 const RECOVERY: RecoverySetup = { maxDisconnectionDuration: 60_000, maxPackets: 30 };
 
 t.test('a client whose server is SIGKILLed recovers on another server: every missed packet once, in order, rooms and data kept', async (t) => {
@@ -127,6 +153,7 @@ t.test('a client whose server is SIGKILLed recovers on another server: every mis
   }
   t.same(values(alice.got), [0, 1, 2, 3]);
   t.ok(alice.got.every((a) => typeof a[1] === 'string' && (a[1] as string).length > 0), 'each packet carries an offset');
+  t.comment(`offset of a packet with 3 servers publishing: ${String(alice.got[3]![1]).length} characters`);
 
   // s31 dies; the balancer sends nobody anywhere until the packets below were emitted
   proxy.point(null);
