@@ -324,8 +324,17 @@ export class NamespaceRecovery {
   // one attempt, synchronous: Socket.IO joins the rooms before any other message is handled
   private read(s: Session, from: ReadCursor, offset: string): RestoredSession | 'gap' | 'wait' {
     // packets reach this server live (app messages) and into its history (replication)
-    // by separate paths: the history must hold every packet this server delivered
-    for (const [key, p] of this.delivered.origins) if ((this.held.get(key) ?? 0) < (p.extras.at(-1) ?? p.c)) return 'wait';
+    // by separate paths: the history must hold every packet this server delivered that
+    // the client may not have had (not those of a dead server that never replicated
+    // them, when the client had them too)
+    const floorWall = from.floor ? hlcWall(from.floor.ts) : -1;
+    for (const [key, p] of this.delivered.origins) {
+      const top = p.extras.at(-1) ?? p.c;
+      if ((this.held.get(key) ?? 0) >= top) continue;
+      const had = from.origins.get(key);
+      if ((had && had.c >= top) || (this.lastWall.get(key) ?? Infinity) <= floorWall) continue;
+      return 'wait';
+    }
     const entries: MessageView[] = [];
     let after = offset;
     for (;;) {

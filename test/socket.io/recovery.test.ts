@@ -155,6 +155,18 @@ t.test('a client whose server is SIGKILLed recovers on another server: every mis
   t.ok(alice.got.every((a) => typeof a[1] === 'string' && (a[1] as string).length > 0), 'each packet carries an offset');
   t.comment(`offset of a packet with 3 servers publishing: ${String(alice.got[3]![1]).length} characters`);
 
+  // s31's last words: a packet s31 publishes reaches alice and s32 live, and s31 dies
+  // right after, most likely before its replication flush (100 ms): nobody else may ever
+  // hold it, which must not stop alice's recovery (she had it)
+  const carol = await client(s1.url, 'carol');
+  const dave = await client(s2.url, 'dave');
+  clients.push(carol, dave);
+  const woot = { alice: 0, dave: 0 };
+  alice.c.on('woot', () => woot.alice++);
+  dave.on('woot', () => woot.dave++);
+  carol.emit('bcast', 'last words');
+  await waitFor('the last words reached alice and s32', () => woot.alice === 1 && woot.dave === 1);
+
   // s31 dies; the balancer sends nobody anywhere until the packets below were emitted
   proxy.point(null);
   child.kill('SIGKILL');
@@ -184,6 +196,7 @@ t.test('a client whose server is SIGKILLed recovers on another server: every mis
   const replay = alice.got.slice(before).map((a) => (a[0] instanceof Uint8Array || Buffer.isBuffer(a[0]) ? (a[0] as Uint8Array)[0] : a[0]));
   t.same(replay, missed, 'every missed packet, once, in order, none for other rooms');
   t.equal(alice.c.id, sid, 'the same socket id');
+  t.equal(woot.alice, 1, 'the last words of s31 were not replayed (she had them)');
   const [onS2] = await s2.io.in('r').fetchSockets();
   t.equal(onS2?.id, sid, 'alice is in room r again, now on s32');
   t.same(onS2?.data, { user: 'alice', server: 's31' }, 'socket.data of the session (set on s31)');
