@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect as netConnect, createServer } from 'node:net';
 import type { AddressInfo, Server as NetServer, Socket as NetSocket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -53,7 +53,7 @@ class Proxy {
 
   private accept(inbound: NetSocket): void {
     if (!this.target) return void inbound.destroy();
-    const outbound = connectTcp(this.target);
+    const outbound = netConnect(this.target.port, this.target.host);
     this.conns.add(inbound);
     this.conns.add(outbound);
     inbound.pipe(outbound).pipe(inbound);
@@ -66,11 +66,6 @@ class Proxy {
     inbound.on('error', end).on('close', end);
     outbound.on('error', end).on('close', end);
   }
-}
-
-import { connect as netConnect } from 'node:net';
-function connectTcp(to: { host: string; port: number }): NetSocket {
-  return netConnect(to.port, to.host);
 }
 
 /** A client through the proxy that reconnects on its own (quickly), recording `ev` packets and connects. */
