@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { ClusterAdapter, MessageType } from 'socket.io-adapter';
-import type { BroadcastOptions, ClusterMessage, ClusterResponse, Offset, Room, ServerId, SocketId } from 'socket.io-adapter';
+import type { BroadcastOptions, ClusterMessage, ClusterResponse, Offset, Room, ServerId, Session, SocketId } from 'socket.io-adapter';
 import { ClusterError } from '../errors.js';
 import type { ClusterNode } from '../node.js';
 import { PresenceMirror } from './presence.js';
 import type { PresenceOptions } from './presence.js';
+import { NamespaceRecovery } from './recovery.js';
+import type { RecoveryCounters, RecoveryNamespace } from './recovery.js';
 import { decodeEnvelope, encodeEnvelope } from './wire.js';
-import type { Envelope } from './wire.js';
+import type { Envelope, SessionMessage, StoredRef } from './wire.js';
 
 /** Options of {@link createAdapter}. */
 export interface AdapterOptions {
@@ -29,6 +31,14 @@ export interface AdapterOptions {
    * vanish from every node. @default undefined (no presence)
    */
   presence?: PresenceOptions;
+  /**
+   * With Socket.IO's `connectionStateRecovery`: how long a server answering a recovery
+   * waits for its replicated history to hold the packets it has delivered, in ms, before
+   * it refuses (`socket.recovered === false`). @default 3000
+   */
+  recoveryWaitMs?: number;
+  /** With `connectionStateRecovery`: sessions (connected or recently disconnected sockets of the cluster) each server keeps per namespace at most. @default 200000 */
+  maxSessions?: number;
 }
 
 /** Counters of one {@link createAdapter} bus (all its namespaces). */
@@ -43,6 +53,14 @@ export interface AdapterStats {
   publishErrors: number;
   /** Sockets not mirrored into presence (`user` threw, or the entry was refused). */
   presenceErrors: number;
+  /** Sockets recovered after a disconnection (connection-state recovery, decision 0058). */
+  recovered: number;
+  /** Recoveries refused (`socket.recovered === false`): unknown or expired session, foreign offset, missed packets no longer held, history not caught up in time. */
+  refused: number;
+  /** Eligible packets not stored for recovery, not even as a marker (node closed, namespace name not a valid channel). */
+  storeErrors: number;
+  /** Session messages refused (session table full) or not sent (socket.data not encodable, too big). */
+  sessionErrors: number;
 }
 
 const DEFAULT_TOPIC = 'socket.io';
@@ -76,10 +94,10 @@ export interface AdapterConstructor {
 }
 
 /** The parts of a Socket.IO namespace the adapter uses (socket.io-adapter types it `any`). */
-interface Namespace {
+interface Namespace extends RecoveryNamespace {
   name: string;
-  server: { opts: Record<string, unknown> };
-  sockets: Map<SocketId, { handshake: unknown }>;
+  server: { opts: { connectionStateRecovery?: { maxDisconnectionDuration?: number } } & Record<string, unknown> };
+  sockets: Map<SocketId, { handshake: unknown; pid?: string; rooms: Set<Room>; data: unknown }>;
 }
 
 interface Request {
@@ -95,6 +113,9 @@ class Bus {
   readonly topic: string;
   readonly requestsTimeout: number;
   readonly presence: PresenceMirror | undefined;
+  readonly recoveryWaitMs: number;
+  readonly maxSessions: number;
+  readonly recovery: RecoveryCounters = { recovered: 0, refused: 0, storeErrors: 0, sessionErrors: 0 };
   private readonly adapters = new Map<string, ClusterdAdapter>();
   private readonly counters = { received: 0, rejected: 0, absent: 0, publishErrors: 0 };
   private readonly off: (() => void)[] = [];
@@ -107,6 +128,10 @@ class Bus {
     if (!ROLE_RE.test(this.topic)) throw new ClusterError('E_INVALID_ARGUMENT', `socket.io adapter topic must match ${String(ROLE_RE)}, got ${JSON.stringify(this.topic)}`);
     this.requestsTimeout = options.requestsTimeout ?? 5000;
     if (!Number.isSafeInteger(this.requestsTimeout) || this.requestsTimeout < 1) throw new ClusterError('E_CONFIG', `requestsTimeout must be a positive integer, got ${String(options.requestsTimeout)}`);
+    this.recoveryWaitMs = options.recoveryWaitMs ?? 3000;
+    if (!Number.isSafeInteger(this.recoveryWaitMs) || this.recoveryWaitMs < 0) throw new ClusterError('E_CONFIG', `recoveryWaitMs must be a non-negative integer, got ${String(options.recoveryWaitMs)}`);
+    this.maxSessions = options.maxSessions ?? 200_000;
+    if (!Number.isSafeInteger(this.maxSessions) || this.maxSessions < 1) throw new ClusterError('E_CONFIG', `maxSessions must be a positive integer, got ${String(options.maxSessions)}`);
     let used = topics.get(node);
     if (!used) topics.set(node, (used = new Set()));
     if (used.has(this.topic)) throw new ClusterError('E_INVALID_ARGUMENT', `a socket.io adapter already uses topic "${this.topic}" on node ${node.name}`);
@@ -156,7 +181,7 @@ class Bus {
   }
 
   stats(): AdapterStats {
-    return { ...this.counters, presenceErrors: this.presence?.errors ?? 0 };
+    return { ...this.counters, presenceErrors: this.presence?.errors ?? 0, ...this.recovery };
   }
 
   close(): void {
@@ -173,6 +198,7 @@ class Bus {
       return;
     }
     const nsp = e.kind === 'message' ? e.message.nsp : e.kind === 'response' ? e.response.nsp : e.nsp;
+    // a session of a namespace this server does not have: it could not restore it anyway
     const a = this.adapters.get(nsp);
     if (!a) {
       if (e.kind === 'message') this.answerAbsent(e.message, from);
@@ -180,8 +206,9 @@ class Bus {
     }
     this.counters.received++;
     try {
-      if (e.kind === 'message') a.fromServer(e.message, from, e.offset);
+      if (e.kind === 'message') a.fromServer(e.message, from, e.stored);
       else if (e.kind === 'response') a.responseFrom(e.response, from);
+      else if (e.kind === 'session') a.sessionFrom(e, from);
       else a.absentFrom(e.requestId, from);
     } catch {
       // a payload the shape check let through but Socket.IO choked on: refused, counted
@@ -214,7 +241,7 @@ export class ClusterdAdapter extends ClusterAdapter {
   private readonly bus: Bus;
   private readonly requesters = new Map<ServerId, string>();
   private readonly pendingRequests = new Map<string, Request>();
-  private offsets = 0;
+  private readonly recovery: NamespaceRecovery | undefined;
   /** How long this namespace's requests wait for the other servers, in ms (createAdapter's `requestsTimeout`). */
   requestsTimeout: number;
 
@@ -222,6 +249,15 @@ export class ClusterdAdapter extends ClusterAdapter {
     super(nsp);
     this.bus = bus;
     this.requestsTimeout = bus.requestsTimeout;
+    const csr = nsp.server.opts.connectionStateRecovery;
+    if (csr) {
+      const tell = (m: SessionMessage): boolean => {
+        const err = bus.broadcast({ kind: 'session', ...m });
+        if (err) bus.recovery.sessionErrors++;
+        return err === undefined;
+      };
+      this.recovery = new NamespaceRecovery(bus.node, nsp, bus.topic, csr.maxDisconnectionDuration ?? 120_000, bus.recoveryWaitMs, bus.maxSessions, bus.recovery, tell);
+    }
     bus.register(this);
   }
 
@@ -231,6 +267,7 @@ export class ClusterdAdapter extends ClusterAdapter {
 
   override close(): void {
     this.bus.unregister(this);
+    this.recovery?.close();
     for (const [id, r] of this.pendingRequests) {
       clearTimeout(r.timer);
       this.pendingRequests.delete(id);
@@ -241,12 +278,11 @@ export class ClusterdAdapter extends ClusterAdapter {
   // ── publishing (called by ClusterAdapter) ────────────────────────────────────
 
   protected override doPublish(message: ClusterMessage): Promise<Offset> {
-    // an id per published message, which ClusterAdapter appends to packets when
-    // connectionStateRecovery is on; it travels with the message so that every server
-    // appends the same one. The per-namespace history of decision 0055 will replace it
-    const offset = `${this.bus.node.name}:${++this.offsets}`;
-    const err = this.bus.broadcast({ kind: 'message', message, offset });
-    return err ? Promise.reject(err) : Promise.resolve(offset);
+    // a packet ClusterAdapter will put an offset on is stored for recovery first; the
+    // offset is this server's delivery cursor (decision 0058), other servers append their own
+    const s = this.recovery && recoverable(message) ? this.recovery.store(message.data.packet.data, message.data.opts.rooms, message.data.opts.except) : undefined;
+    const err = this.bus.broadcast(s ? { kind: 'message', message, stored: s.stored } : { kind: 'message', message });
+    return err ? Promise.reject(err) : Promise.resolve(s?.offset ?? '');
   }
 
   protected override doPublishResponse(requesterUid: ServerId, response: ClusterResponse): Promise<void> {
@@ -257,13 +293,25 @@ export class ClusterdAdapter extends ClusterAdapter {
 
   // ── inbound (called by the bus) ──────────────────────────────────────────────
 
-  /** A message another server published, with the offset it gave it. */
-  fromServer(message: ClusterMessage, from: string, offset: string | undefined): void {
+  /** A message another server published, with where it stored the packet for recovery. */
+  fromServer(message: ClusterMessage, from: string, stored: StoredRef | undefined): void {
     if (!this.requesters.has(message.uid)) {
       if (this.requesters.size >= MAX_REQUESTERS) this.requesters.delete(this.requesters.keys().next().value!);
       this.requesters.set(message.uid, from);
     }
+    let offset: string | undefined;
+    if (stored && this.recovery && message.type === MessageType.BROADCAST) {
+      offset = this.recovery.deliver(from, stored);
+      // a socket recovered here moments ago may have had it from its old server
+      const had = this.recovery.alreadyHad(from, stored);
+      if (had.length > 0) (message.data.opts.except as Room[]).push(...had);
+    }
     this.onMessage(message, offset);
+  }
+
+  /** A session another server told (connection-state recovery). */
+  sessionFrom(m: SessionMessage, from: string): void {
+    this.recovery?.apply(from, m);
   }
 
   /** A response to one of our requests. */
@@ -288,6 +336,7 @@ export class ClusterdAdapter extends ClusterAdapter {
 
   /** A server died or left: nothing more is awaited from it. */
   serverGone(name: string): void {
+    this.recovery?.serverGone(name);
     for (const [id, r] of this.pendingRequests) if (r.missing.delete(name)) this.settleIfComplete(id, r);
     for (const [uid, node] of this.requesters) if (node === name) this.requesters.delete(uid);
   }
@@ -319,18 +368,36 @@ export class ClusterdAdapter extends ClusterAdapter {
     this.request(requestId, { type: MessageType.SERVER_SIDE_EMIT, data: { requestId, packet } });
   }
 
-  // ── presence mirroring ───────────────────────────────────────────────────────
+  // ── connection-state recovery ────────────────────────────────────────────────
+
+  override persistSession(session: { sid: SocketId; pid: string; rooms: Room[]; data: unknown }): void {
+    this.recovery?.persist(session);
+  }
+
+  // Socket.IO types the answer Promise<Session>, yet treats a null one as "not recovered"
+  override restoreSession(pid: string, offset: string): Promise<Session> {
+    return (this.recovery ? this.recovery.restore(pid, offset) : Promise.resolve(null)) as Promise<Session>;
+  }
+
+  // ── presence mirroring, sessions ─────────────────────────────────────────────
 
   override addAll(id: SocketId, rooms: Set<Room>): void {
     const isNew = !this.sids.has(id);
     super.addAll(id, rooms);
     if (isNew && this.bus.presence) this.bus.presence.connected(this.nsp as Namespace, id);
+    this.recovery?.touch(id);
+  }
+
+  override del(id: SocketId, room: Room): void {
+    super.del(id, room);
+    if (this.sids.has(id)) this.recovery?.touch(id);
   }
 
   override delAll(id: SocketId): void {
     const known = this.sids.has(id);
     super.delAll(id);
     if (known && this.bus.presence) this.bus.presence.disconnected(this.nsp as Namespace, id);
+    if (known) this.recovery?.gone(id, (this.nsp as Namespace).sockets.get(id)?.pid);
   }
 
   /** Publishes a tracked request; when it cannot be sent, the request fails at once instead of timing out. */
@@ -360,6 +427,13 @@ export class ClusterdAdapter extends ClusterAdapter {
     this.pendingRequests.delete(requestId);
     r.done(null, r.responses);
   }
+}
+
+// what ClusterAdapter puts an offset on (addOffsetIfNecessary): events without an ack, not volatile
+function recoverable(m: ClusterMessage): m is ClusterMessage & { data: { packet: { data: unknown[] }; opts: { rooms: Room[]; except: Room[] } } } {
+  if (m.type !== MessageType.BROADCAST) return false;
+  const d = m.data as { requestId?: string; packet: { type: number; id?: number; data?: unknown }; opts: { flags?: { volatile?: boolean } } };
+  return d.requestId === undefined && d.packet.type === 2 && d.packet.id === undefined && Array.isArray(d.packet.data) && d.opts.flags?.volatile === undefined;
 }
 
 function encodeOptions(opts: BroadcastOptions): { rooms: string[]; except: string[]; flags: NonNullable<BroadcastOptions['flags']> } {

@@ -9,18 +9,43 @@ import { ClusterError } from '../errors.js';
  * attachments stay binary, as with the Redis adapter's msgpack).
  *
  * - `message`: a {@link ClusterMessage} to every socket.io server (broadcast, socketsJoin,
- *   requests), with the offset its publisher gave it (`[0, message, offset]`), so that every
- *   server appends the same offset to the packet when connection-state recovery is on;
+ *   requests); a packet stored for connection-state recovery carries where it was stored
+ *   (`[0, message, [epoch, n, wallMs]]`, decision 0058), so that each server can count it
+ *   in the offsets it gives its clients;
  * - `response`: a {@link ClusterResponse} to the server that asked;
- * - `absent`: "this server has no such namespace": the asker stops waiting for it.
+ * - `absent`: "this server has no such namespace": the asker stops waiting for it;
+ * - `session`: a socket's recovery session (decision 0058): opened or changed, persisted
+ *   at a recoverable disconnect, or closed for good.
  */
-export const Kind = { message: 0, response: 1, absent: 2 } as const;
+export const Kind = { message: 0, response: 1, absent: 2, session: 3 } as const;
+
+/** Where a packet was stored in its namespace's history channel: the publisher's origin epoch, its number there, and its wall time. */
+export interface StoredRef {
+  epoch: number;
+  n: number;
+  wall: number;
+}
+
+/** The states a session message announces. */
+export const SessionState = { open: 0, persisted: 1, closed: 2 } as const;
+
+/** A socket's recovery session, as servers tell each other. */
+export interface SessionMessage {
+  nsp: string;
+  pid: string;
+  state: (typeof SessionState)[keyof typeof SessionState];
+  /** Socket id (open and persisted). */
+  sid?: string;
+  rooms?: (string | number)[];
+  data?: unknown;
+}
 
 /** A decoded body. */
 export type Envelope =
-  | { kind: 'message'; message: ClusterMessage; offset?: string }
+  | { kind: 'message'; message: ClusterMessage; stored?: StoredRef }
   | { kind: 'response'; response: ClusterResponse }
-  | { kind: 'absent'; nsp: string; requestId: string };
+  | { kind: 'absent'; nsp: string; requestId: string }
+  | ({ kind: 'session' } & SessionMessage);
 
 const encoder = new Encoder({ ignoreUndefined: true });
 
@@ -39,11 +64,15 @@ const MAX_ROOMS = 65_536;
 export function encodeEnvelope(e: Envelope): Uint8Array {
   switch (e.kind) {
     case 'message':
-      return encoder.encode(e.offset === undefined ? [Kind.message, e.message] : [Kind.message, e.message, e.offset]);
+      return encoder.encode(e.stored === undefined ? [Kind.message, e.message] : [Kind.message, e.message, [e.stored.epoch, e.stored.n, e.stored.wall]]);
     case 'response':
       return encoder.encode([Kind.response, e.response]);
     case 'absent':
       return encoder.encode([Kind.absent, { nsp: e.nsp, requestId: e.requestId }]);
+    case 'session': {
+      const { kind: _kind, ...session } = e;
+      return encoder.encode([Kind.session, session]);
+    }
   }
 }
 
@@ -55,12 +84,14 @@ export function decodeEnvelope(body: Uint8Array): Envelope {
   } catch (err) {
     throw new ClusterError('E_MESSAGE_INVALID', `socket.io message: ${(err as Error).message}`, { cause: err });
   }
-  if (!Array.isArray(v) || v.length < 2 || v.length > 3) fail('', 'expected [kind, payload] or [kind, payload, offset]');
-  const [kind, p, offset] = v as [unknown, unknown, unknown];
+  if (!Array.isArray(v) || v.length < 2 || v.length > 3) fail('', 'expected [kind, payload] or [kind, payload, stored]');
+  const [kind, p, stored] = v as [unknown, unknown, unknown];
   const o = obj('payload', p);
   switch (kind) {
     case Kind.message:
-      return offset === undefined ? { kind: 'message', message: checkMessage(o) } : { kind: 'message', message: checkMessage(o), offset: str('offset', offset) };
+      return stored === undefined ? { kind: 'message', message: checkMessage(o) } : { kind: 'message', message: checkMessage(o), stored: storedRef(stored) };
+    case Kind.session:
+      return { kind: 'session', ...checkSession(o) };
     case Kind.response:
       return { kind: 'response', response: checkResponse(o) };
     case Kind.absent:
@@ -112,6 +143,24 @@ function checkMessage(o: Record<string, unknown>): ClusterMessage {
       fail('type', `not a request type: ${String(type)}`);
   }
   return o as unknown as ClusterMessage;
+}
+
+function storedRef(v: unknown): StoredRef {
+  if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => Number.isSafeInteger(x) && (x as number) >= 0)) fail('stored', 'expected [epoch, n, wallMs] (non-negative integers)');
+  const [epoch, n, wall] = v as [number, number, number];
+  if (n < 1) fail('stored', 'n starts at 1');
+  return { epoch, n, wall };
+}
+
+function checkSession(o: Record<string, unknown>): SessionMessage {
+  const nsp = str('nsp', o.nsp);
+  const pid = str('pid', o.pid);
+  const state = o.state;
+  if (state !== SessionState.open && state !== SessionState.persisted && state !== SessionState.closed) fail('state', `unknown session state ${String(state)}`);
+  if (state === SessionState.closed) return { nsp, pid, state };
+  const sid = str('sid', o.sid);
+  rooms('rooms', o.rooms);
+  return { nsp, pid, state, sid, rooms: o.rooms as (string | number)[], data: o.data };
 }
 
 function checkResponse(o: Record<string, unknown>): ClusterResponse {

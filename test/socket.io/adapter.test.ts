@@ -248,9 +248,10 @@ t.test('three Socket.IO servers, each on its own clusterd node, act as one', asy
   });
 });
 
-t.test('with connectionStateRecovery on, remote clients get the offset the publisher gave', async (t) => {
-  const s7 = await startServer(7, undefined, { connectionStateRecovery: {} });
-  const s8 = await startServer(8, s7.node.transport.advertiseAddress, { connectionStateRecovery: {} });
+t.test('with connectionStateRecovery on, each server gives its clients an offset every server can resume from', async (t) => {
+  const setup = { maxDisconnectionDuration: 60_000, maxPackets: 100 };
+  const s7 = await startServer(7, undefined, {}, setup);
+  const s8 = await startServer(8, s7.node.transport.advertiseAddress, {}, setup);
   const clients: ClientSocket[] = [];
   t.teardown(async () => {
     for (const c of clients) c.disconnect();
@@ -269,6 +270,14 @@ t.test('with connectionStateRecovery on, remote clients get the offset the publi
   const [[x1, o1]] = got.local as [[string, string]];
   const [[x2, o2]] = got.remote as [[string, string]];
   t.same([x1, x2], ['x', 'x']);
-  t.match(o1, /^s7:\d+$/, 'a string offset, which the client keeps');
-  t.equal(o2, o1, 'the same offset on the other server');
+  // an offset is the cursor of what its server delivered (decision 0058): a history read
+  // after it, on either node, finds nothing more once the packet is replicated
+  for (const o of [o1, o2]) {
+    t.match(o, /^[A-Za-z0-9_-]+$/, 'a cursor string, which the client keeps');
+    for (const s of [s7, s8]) await waitFor('replicated', () => s.node.channels.history('socket.io#/', { after: o }).messages.length === 0 && s.node.channels.history('socket.io#/').messages.length === 1);
+  }
+  s7.io.volatile.emit('ev', 'v');
+  await waitFor('volatile arrived', () => got.local!.length === 2);
+  t.same(got.local![1], ['v'], 'a volatile packet gets no offset and is not stored');
+  t.equal(s7.node.channels.history('socket.io#/').messages.length, 1);
 });

@@ -6,7 +6,7 @@ import { io as connect } from 'socket.io-client';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { ClusterNode } from '../../lib/node.js';
 import { NetTransport } from '../../lib/transport/net.js';
-import { createAdapter } from '../../lib/socket.io/index.js';
+import { createAdapter, recoveryHistory } from '../../lib/socket.io/index.js';
 import type { AdapterConstructor, Handshake } from '../../lib/socket.io/index.js';
 import { FAST_SWIM } from '../integration/fixtures.js';
 
@@ -18,10 +18,20 @@ export interface Srv {
   url: string;
 }
 
-/** Starts server `s<i>` on 127.0.0.`i`, joining through `seed` (none: it founds the cluster). */
-export async function startServer(i: number, seed: string | undefined, serverOptions: Partial<ServerOptions> = {}): Promise<Srv> {
+/** Connection-state recovery settings of a test server: Socket.IO's and the packet channel's retention. */
+export interface RecoverySetup {
+  maxDisconnectionDuration: number;
+  maxPackets: number;
+}
+
+/**
+ * Starts server `s<i>` on 127.0.0.`i`, joining through `seed` (none: it founds the cluster);
+ * with `recovery`, Socket.IO's connectionStateRecovery is on and the node keeps the packets.
+ */
+export async function startServer(i: number, seed: string | undefined, serverOptions: Partial<ServerOptions> = {}, recovery?: RecoverySetup): Promise<Srv> {
   const transport = await NetTransport.listen({ bind: `127.0.0.${i}:0` });
-  const node = new ClusterNode({ name: `s${i}`, transport, swim: FAST_SWIM, messages: { flushDelayMs: 5 } });
+  const replica = recovery ? { history: { settingsFor: recoveryHistory(recovery) } } : undefined;
+  const node = new ClusterNode({ name: `s${i}`, transport, swim: FAST_SWIM, messages: { flushDelayMs: 5 }, ...(replica ? { replica } : {}) });
   node.start();
   await node.join(seed ? [seed] : []);
   const http = createServer();
@@ -30,11 +40,13 @@ export async function startServer(i: number, seed: string | undefined, serverOpt
     return String(h.auth.user);
   };
   const adapter = createAdapter(node, { requestsTimeout: 10_000, presence: { user } });
-  const io = new Server(http, { ...serverOptions, adapter });
+  const csr = recovery ? { connectionStateRecovery: { maxDisconnectionDuration: recovery.maxDisconnectionDuration } } : {};
+  const io = new Server(http, { ...serverOptions, ...csr, adapter });
   await new Promise<void>((r) => http.listen(0, `127.0.0.${i}`, r));
   const { port } = http.address() as AddressInfo;
   io.on('connection', (socket: ServerSocket) => {
-    socket.data = { user: socket.handshake.auth.user, server: node.name };
+    // a recovered socket keeps the data of its session (the server it first connected to)
+    if (!socket.recovered) socket.data = { user: socket.handshake.auth.user, server: node.name };
     socket.on('bcast', (...args: unknown[]) => socket.broadcast.emit('woot', ...args));
     socket.on('join', (room: string | number, cb: () => void) => {
       void socket.join(room as string); // Socket.IO types rooms as strings; numbers work (and are tested)
