@@ -82,7 +82,6 @@ export class WsApi {
 
   private accept(ws: WebSocket, codec: FrameCodec): void {
     this.conns.add(ws);
-    const conn: ConnState = { joined: new Map(), subs: new Map() };
     const rate = this.opts.maxRequestsPerSecond;
     let tokens = rate;
     let refilled = performance.now();
@@ -95,7 +94,7 @@ export class WsApi {
         ws.terminate();
       }
     };
-    conn.push = send;
+    const conn: ConnState = { joined: new Map(), subs: new Map(), push: send };
     ws.on('error', () => {});
     ws.on('close', () => {
       this.conns.delete(ws);
@@ -181,7 +180,7 @@ export class WsApi {
         }
         if (subs.has(channel)) throw new HttpError(409, 'E_CONFLICT', `already subscribed to "${channel}" on this connection (unsubscribe first)`);
         if (subs.size >= this.opts.maxSubscriptions) throw new HttpError(413, 'E_LIMIT', `at most ${this.opts.maxSubscriptions} subscriptions per connection`);
-        const push = conn.push!;
+        const push = conn.push;
         // a bad cursor throws E_BAD_CURSOR here, before anything is sent; a replay from a
         // cursor starts on the next microtask, so the answer goes out before the first item
         const sub = channels.subscribe(channel, (item) => push(item), cursor !== undefined ? { cursor } : {});
@@ -207,7 +206,7 @@ export class WsApi {
 interface ConnState {
   joined: Map<string, [channel: string, clientId: string]>;
   subs: Map<string, Subscription>;
-  push?: (value: unknown) => void;
+  push: (value: unknown) => void;
 }
 
 function channelOf(body: Record<string, unknown>): string {
