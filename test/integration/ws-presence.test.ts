@@ -61,7 +61,7 @@ async function poll(what: string, cond: () => Promise<boolean>, timeoutMs = 30_0
   }, timeoutMs, 50);
 }
 
-t.test('presence joined over /v2/ws leaves every other node after its agent is SIGKILLed and confirmed dead', async (t) => {
+t.test('SIGKILL of an agent: presence joined over /v2/ws leaves every other node once the death is confirmed; a clusterd/client subscription resumes on another agent', async (t) => {
   const one = startAgent('w1', '127.0.0.61');
   const two = startAgent('w2', '127.0.0.62', await one.address);
   const three = startAgent('w3', '127.0.0.63', await one.address);
@@ -79,6 +79,21 @@ t.test('presence joined over /v2/ws leaves every other node after its agent is S
   t.teardown(() => other.close());
   await other.join('room', 'k3', 'cat');
   for (const h of [h2, h3]) await poll(`all three clients seen on ${h}`, async () => (await clientsOn(h)).join() === 'k1,k2,k3');
+  // a subscriber on w1 that may fail over to w2; messages are published on w3 throughout
+  const got: unknown[] = [];
+  const sc = await AgentClient.connect([h1, h2], { reconnectMinMs: 100, reconnectMaxMs: 500 });
+  t.teardown(() => sc.close());
+  await sc.subscribe('feed', (item) => got.push(item.type === 'message' ? item.message.data : item));
+  const published: number[] = [];
+  let publishing = true;
+  const publisher = (async () => {
+    for (let i = 0; publishing; i++) {
+      const r = await fetch(`${h3}/v1/channels/feed/messages`, { method: 'POST', body: JSON.stringify({ data: i }), headers: { 'content-type': 'application/json' } });
+      if (r.status === 201) published.push(i);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  await poll('some messages before the kill', async () => got.length >= 10);
 
   const killedAt = Date.now();
   one.proc.kill('SIGKILL');
@@ -96,6 +111,12 @@ t.test('presence joined over /v2/ws leaves every other node after its agent is S
       return true;
     });
   }
+  publishing = false;
+  await publisher;
+  await poll('every message reached the subscriber, through w2', async () => got.length >= published.length);
+  await new Promise((r) => setTimeout(r, 300));
+  t.same(got, published, `the subscriber got all ${published.length} messages published on w3, once each, in order, across the failover`);
+  t.equal(sc.url, h2, 'it is on w2 now');
   t.same(early, [], 'no partial removal seen');
   t.same(await clientsOn(h3), ['k3'], 'the client of a live agent stays');
   t.comment(`w1's clients gone on both other agents ${Date.now() - killedAt} ms after the SIGKILL (profile local)`);
