@@ -104,6 +104,8 @@ export default async function bench(): Promise<BenchResult> {
     const cpu3 = cpu();
     const ws64 = await child('./ws-load.ts', [`ws://${target.http}/v2/ws`, String(CONNECTIONS), '64', String(SECONDS)]);
     const cpu4 = cpu();
+    const wsMp = await child('./ws-load.ts', [`ws://${target.http}/v2/ws`, String(CONNECTIONS), '64', String(SECONDS), 'msgpack']);
+    const cpu5 = cpu();
     const pct = (a: number[], z: number[], i: number): string => `${Math.round(((z[i]! - a[i]!) / (SECONDS + 2)) * 100)} %`;
     // CPU per message on the agent taking the load, warm-up included: unlike the rates,
     // it hardly moves when other processes compete for the cores
@@ -119,11 +121,12 @@ export default async function bench(): Promise<BenchResult> {
       [`clusterd: POST /v1/messages, ${BATCH} per request`, rate(batchRate), b.p50.toFixed(0), b.p99.toFixed(0), b.errors + (b.non2xx ?? 0), (batchRate / r.rate).toFixed(2), pct(cpu1, cpu2, 0), pct(cpu1, cpu2, 1), perMessage(cpu1, cpu2, b, BATCH)],
       ['clusterd: /v2/ws publish, 1 in flight per connection', rate(ws1.rate), ws1.p50.toFixed(2), ws1.p99.toFixed(2), ws1.errors, (ws1.rate / r.rate).toFixed(2), pct(cpu2, cpu3, 0), pct(cpu2, cpu3, 1), perMessage(cpu2, cpu3, ws1, 1)],
       ['clusterd: /v2/ws publish, 64 in flight per connection', rate(ws64.rate), ws64.p50.toFixed(2), ws64.p99.toFixed(2), ws64.errors, (ws64.rate / r.rate).toFixed(2), pct(cpu3, cpu4, 0), pct(cpu3, cpu4, 1), perMessage(cpu3, cpu4, ws64, 1)],
+      ['clusterd: /v2/ws publish, 64 in flight, msgpack frames (clusterd.v2.msgpack)', rate(wsMp.rate), wsMp.p50.toFixed(2), wsMp.p99.toFixed(2), wsMp.errors, (wsMp.rate / r.rate).toFixed(2), pct(cpu4, cpu5, 0), pct(cpu4, cpu5, 1), perMessage(cpu4, cpu5, wsMp, 1)],
     ];
     return {
       title,
       markdown: [
-        `Same run, same machine: \`redis-server\` (no persistence) on ${REDIS_HOST}, and three agent processes (lan profile, esbuild bundle) on 127.0.0.71–73, each publish replicated to the two others. Load from separate processes, ${CONNECTIONS} keep-alive connections with one request in flight each, ${SECONDS} s after 1 s of warm-up; messages are ~80 bytes of JSON. Redis load: ioredis, one pipelined RPUSH + LTRIM (newest 100) + PUBLISH per message; HTTP load: autocannon (its latency resolution is 1 ms); WebSocket load: bench/ws-load.ts (ws), JSON publish frames on \`/v2/ws\`, the next sent as each ack arrives. Rates are messages/s, latency ms as the client saw it. The machine's load average when the run began: ${load} (other work shares the CPUs: compare within the table).`,
+        `Same run, same machine: \`redis-server\` (no persistence) on ${REDIS_HOST}, and three agent processes (lan profile, esbuild bundle) on 127.0.0.71–73, each publish replicated to the two others. Load from separate processes, ${CONNECTIONS} keep-alive connections with one request in flight each, ${SECONDS} s after 1 s of warm-up; messages are ~80 bytes of JSON. Redis load: ioredis, one pipelined RPUSH + LTRIM (newest 100) + PUBLISH per message; HTTP load: autocannon (its latency resolution is 1 ms); WebSocket load: bench/ws-load.ts (ws), JSON publish frames on \`/v2/ws\` (msgpack frames in the last row), the next sent as each ack arrives. Rates are messages/s, latency ms as the client saw it. The machine's load average when the run began: ${load} (other work shares the CPUs: compare within the table).`,
         '',
         table(['path', 'messages/s', 'p50', 'p99', 'errors', '× Redis', 'CPU n1', 'CPU n2', 'n1 CPU µs/message'], rows),
         '',

@@ -1,14 +1,17 @@
 /**
  * The WebSocket side of bench/http-vs-redis.bench.ts, in its own process:
- * `node --import=tsx bench/ws-load.ts URL CONNECTIONS IN_FLIGHT SECONDS`. Opens
- * CONNECTIONS sockets to the agent's /v2/ws and keeps IN_FLIGHT publishes in flight on
- * each (a new one as each ack comes back), after 1 s of warm-up; prints one JSON line:
- * acked publishes/s, errors, latency in ms (send to ack).
+ * `node --import=tsx bench/ws-load.ts URL CONNECTIONS IN_FLIGHT SECONDS [json|msgpack]`.
+ * Opens CONNECTIONS sockets to the agent's /v2/ws (msgpack: under the
+ * clusterd.v2.msgpack subprotocol) and keeps IN_FLIGHT publishes in flight on each (a
+ * new one as each ack comes back), after 1 s of warm-up; prints one JSON line: acked
+ * publishes/s, errors, latency in ms (send to ack).
  */
+import { decode, encode } from '@msgpack/msgpack';
 import hdr from 'hdr-histogram-js';
 import { WebSocket } from 'ws';
 
-const [url, connArg, inflightArg, secArg] = process.argv.slice(2);
+const [url, connArg, inflightArg, secArg, formatArg] = process.argv.slice(2);
+const msgpack = formatArg === 'msgpack';
 const connections = Number(connArg ?? 16);
 const inflight = Number(inflightArg ?? 1);
 const seconds = Number(secArg ?? 8);
@@ -19,7 +22,7 @@ let errors = 0;
 let total = 0;
 
 const sockets = await Promise.all(Array.from({ length: connections }, () => new Promise<WebSocket>((resolve, reject) => {
-  const ws = new WebSocket(url!, { perMessageDeflate: false });
+  const ws = new WebSocket(url!, msgpack ? ['clusterd.v2.msgpack'] : [], { perMessageDeflate: false });
   ws.once('open', () => resolve(ws));
   ws.once('error', reject);
 })));
@@ -32,10 +35,11 @@ await Promise.all(sockets.map((ws) => new Promise<void>((resolve) => {
   const send = (): void => {
     const id = next++;
     sentAt.set(id, process.hrtime.bigint());
-    ws.send(JSON.stringify({ id, op: 'publish', channel: 'bench', data }));
+    const frame = { id, op: 'publish', channel: 'bench', data };
+    ws.send(msgpack ? encode(frame) : JSON.stringify(frame));
   };
   ws.on('message', (raw) => {
-    const a = JSON.parse(String(raw)) as { id: number; ok: boolean };
+    const a = (msgpack ? decode(raw as Buffer) : JSON.parse(String(raw))) as { id: number; ok: boolean };
     const started = sentAt.get(a.id)!;
     sentAt.delete(a.id);
     total++;

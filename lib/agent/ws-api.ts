@@ -2,9 +2,12 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
-import type { ChannelsApi } from '../channels.js';
+import type { ChannelsApi, Subscription } from '../channels.js';
+import { MAX_CURSOR_CHARS } from '../replica/cursor.js';
 import { checkFields, HttpError, intParam, stringField } from './http-util.js';
 import { checkChannel, publishMessage } from './publish.js';
+import { chooseFormat, FrameCodec } from './ws-frames.js';
+import type { WsRequest } from './ws-frames.js';
 
 /** Options of {@link WsApi}. */
 export interface WsApiOptions {
@@ -16,10 +19,12 @@ export interface WsApiOptions {
   maxRequestsPerSecond?: number;
   /** Connections at once; more are refused with 503. @default 256 */
   maxConnections?: number;
+  /** Channels one connection may be subscribed to at once; more get 413 E_LIMIT. @default 64 */
+  maxSubscriptions?: number;
 }
 
 /** The frozen defaults of {@link WsApiOptions}. */
-export const WS_API_DEFAULTS = Object.freeze({ maxFrameBytes: 1024 * 1024, maxBufferedBytes: 8 * 1024 * 1024, maxRequestsPerSecond: 20_000, maxConnections: 256 });
+export const WS_API_DEFAULTS = Object.freeze({ maxFrameBytes: 1024 * 1024, maxBufferedBytes: 8 * 1024 * 1024, maxRequestsPerSecond: 20_000, maxConnections: 256, maxSubscriptions: 64 });
 
 /** Close codes of the two-way API (docs/http-api.md). */
 export const WS_CLOSE = Object.freeze({ slowReader: 1008, tooBig: 1009, shuttingDown: 1001 });
@@ -28,9 +33,12 @@ export const WS_CLOSE = Object.freeze({ slowReader: 1008, tooBig: 1009, shutting
 export type ErrorMapper = (err: unknown) => HttpError;
 
 /**
- * The two-way WebSocket API (`/v2/ws`, JSON text frames): a client publishes, joins,
- * updates and leaves presence, and reads history over one connection, with a
- * client-chosen `id` on each request that its answer carries, so many can be in flight.
+ * The two-way WebSocket API (`/v2/ws`; JSON text frames, or msgpack binary frames under
+ * the `clusterd.v2.msgpack` subprotocol): a client publishes, joins, updates and leaves
+ * presence, reads history and subscribes to channels with cursors over one connection,
+ * with a client-chosen `id` on each request that its answer carries, so many can be in
+ * flight. A subscription pushes `{type: 'message'|'gap', channel, ..., cursor}` items
+ * (decision 0047: resume with the last cursor on any agent) until unsubscribed or closed.
  * Presence joined over a connection is bound to it: when the socket closes, every
  * client it joined leaves (and when the agent dies, the cluster removes its entries as
  * for any dead node). Errors are per request, with the HTTP API's status and code.
@@ -42,7 +50,12 @@ export class WsApi {
 
   constructor(private readonly channels: () => ChannelsApi, private readonly toError: ErrorMapper, opts: WsApiOptions = {}) {
     this.opts = { ...WS_API_DEFAULTS, ...opts };
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.opts.maxFrameBytes, perMessageDeflate: false });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.opts.maxFrameBytes,
+      perMessageDeflate: false,
+      handleProtocols: (offered) => chooseFormat([...offered].join(',')).protocol ?? false,
+    });
   }
 
   /** Open connections. */
@@ -57,7 +70,9 @@ export class WsApi {
 
   /** Completes an upgrade the HTTP API has authorized. */
   handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    // an offer of only unknown subprotocols throws 400 here, before the upgrade
+    const { format } = chooseFormat(req.headers['sec-websocket-protocol']);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, new FrameCodec(format, this.opts.maxFrameBytes)));
   }
 
   /** Closes every connection (their presence leaves). */
@@ -65,17 +80,28 @@ export class WsApi {
     for (const ws of this.conns) ws.close(WS_CLOSE.shuttingDown, 'agent shutting down');
   }
 
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, codec: FrameCodec): void {
     this.conns.add(ws);
-    const joined = new Map<string, [channel: string, clientId: string]>();
     const rate = this.opts.maxRequestsPerSecond;
     let tokens = rate;
     let refilled = performance.now();
+    const send = (value: unknown): void => {
+      if (ws.readyState !== ws.OPEN) return;
+      ws.send(codec.encode(value));
+      if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
+        // a client that does not read its answers or items: let go rather than buffer without end
+        ws.close(WS_CLOSE.slowReader, 'not reading: send buffer over its limit');
+        ws.terminate();
+      }
+    };
+    const conn: ConnState = { joined: new Map(), subs: new Map(), push: send };
     ws.on('error', () => {});
     ws.on('close', () => {
       this.conns.delete(ws);
-      for (const [channel, clientId] of joined.values()) this.channels().leave(channel, clientId);
-      joined.clear();
+      for (const sub of conn.subs.values()) sub.close();
+      conn.subs.clear();
+      for (const [channel, clientId] of conn.joined.values()) this.channels().leave(channel, clientId);
+      conn.joined.clear();
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const now = performance.now();
@@ -86,24 +112,19 @@ export class WsApi {
       try {
         if (tokens < 1) throw new HttpError(429, 'E_RATE_LIMITED', `more than ${rate} requests per second on this connection`);
         tokens -= 1;
-        if (isBinary) throw new HttpError(400, 'E_BAD_FRAME', 'send JSON text frames (binary frames are not supported yet)');
-        const req = parseFrame(data, (given) => (id = given));
-        answer = { id, ok: true, ...this.serve(req, joined) };
+        const req = codec.decode(data, isBinary, (given) => (id = given));
+        answer = { id, ok: true, ...this.serve(req, conn) };
       } catch (err) {
         const e = this.toError(err);
         answer = { id, ok: false, error: { status: e.status, code: e.code, message: e.message } };
       }
-      ws.send(JSON.stringify(answer));
-      if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
-        // a client that does not read its answers: let go rather than buffer without end
-        ws.close(WS_CLOSE.slowReader, 'not reading: send buffer over its limit');
-        ws.terminate();
-      }
+      send(answer);
     });
   }
 
-  private serve(req: Request, joined: Map<string, [string, string]>): Record<string, unknown> {
+  private serve(req: WsRequest, conn: ConnState): Record<string, unknown> {
     const channels = this.channels();
+    const { joined, subs } = conn;
     const { op, body } = req;
     switch (op) {
       case 'publish': {
@@ -150,35 +171,42 @@ export class WsApi {
         const page = channels.history(channel, { limit, ...(body.after !== undefined ? { after: body.after as string } : {}) });
         return { status: 200, result: page };
       }
+      case 'subscribe': {
+        checkFields(body, ['channel', 'cursor'], ['channel']);
+        const channel = channelOf(body);
+        const cursor = body.cursor;
+        if (cursor !== undefined && (typeof cursor !== 'string' || cursor === '' || cursor.length > MAX_CURSOR_CHARS)) {
+          throw new HttpError(400, 'E_BAD_CURSOR', `field "cursor" must be a cursor returned by this API (a string of at most ${MAX_CURSOR_CHARS} characters)`);
+        }
+        if (subs.has(channel)) throw new HttpError(409, 'E_CONFLICT', `already subscribed to "${channel}" on this connection (unsubscribe first)`);
+        if (subs.size >= this.opts.maxSubscriptions) throw new HttpError(413, 'E_LIMIT', `at most ${this.opts.maxSubscriptions} subscriptions per connection`);
+        const push = conn.push;
+        // a bad cursor throws E_BAD_CURSOR here, before anything is sent; a replay from a
+        // cursor starts on the next microtask, so the answer goes out before the first item
+        const sub = channels.subscribe(channel, (item) => push(item), cursor !== undefined ? { cursor } : {});
+        subs.set(channel, sub);
+        return { status: 200, result: { channel, cursor: sub.cursor } };
+      }
+      case 'unsubscribe': {
+        checkFields(body, ['channel'], ['channel']);
+        const channel = channelOf(body);
+        const sub = subs.get(channel);
+        if (!sub) throw new HttpError(404, 'E_NOT_FOUND', `not subscribed to "${channel}" on this connection`);
+        sub.close();
+        subs.delete(channel);
+        return { status: 200, result: { channel, cursor: sub.cursor } };
+      }
       default:
-        throw new HttpError(400, 'E_UNKNOWN_OP', `unknown op "${String(op).slice(0, 40)}" (publish, presence.join, presence.update, presence.leave, history)`);
+        throw new HttpError(400, 'E_UNKNOWN_OP', `unknown op "${String(op).slice(0, 40)}" (publish, presence.join, presence.update, presence.leave, history, subscribe, unsubscribe)`);
     }
   }
 }
 
-interface Request {
-  id: string | number;
-  op: string;
-  body: Record<string, unknown>;
-}
-
-/** A frame as a request: `{id, op, ...fields}`; throws 400 naming what is wrong (`onId` gets the id as soon as it is valid, for the error's answer). */
-function parseFrame(data: RawData, onId: (id: string | number) => void): Request {
-  const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new HttpError(400, 'E_BAD_JSON', `frame is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'E_BAD_JSON', 'a frame must be a JSON object {id, op, ...}');
-  const { id, op, ...body } = value as Record<string, unknown>;
-  if (!((typeof id === 'string' && id.length > 0 && id.length <= 128) || (typeof id === 'number' && Number.isSafeInteger(id)))) {
-    throw new HttpError(400, 'E_INVALID_ARGUMENT', 'field "id" must be a string of 1–128 characters or an integer: the answer carries it');
-  }
-  onId(id);
-  if (typeof op !== 'string') throw new HttpError(400, 'E_MISSING_FIELD', 'missing required field "op"');
-  return { id, op, body };
+/** What one connection holds: the presence it joined, its subscriptions, how to push to it. */
+interface ConnState {
+  joined: Map<string, [channel: string, clientId: string]>;
+  subs: Map<string, Subscription>;
+  push: (value: unknown) => void;
 }
 
 function channelOf(body: Record<string, unknown>): string {
