@@ -142,10 +142,11 @@ export interface MembershipInit {
   /**
    * Keep per-member failure-detection evidence (probe outcomes, suspicions, deaths,
    * health changes) for {@link Membership.explain}: a fixed ring per member (see
-   * evidence.ts). The daemon keeps it; a simulator of thousands of nodes need not.
+   * evidence.ts). The daemon keeps it; a simulator of thousands of nodes need not. An
+   * EvidenceLog given here is used as is (benchmarks fill one directly).
    * @default false
    */
-  evidence?: boolean;
+  evidence?: boolean | EvidenceLog;
 }
 
 const ALIVE = stateSet('alive');
@@ -263,7 +264,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.onAckPayload = init.onAckPayload;
     this.table = new MemberTable(init.random, init.index);
     this.awareness = new Awareness(init.options.awarenessMaxMultiplier);
-    this.evidence = init.evidence ? new EvidenceLog(init.options.maxMembers) : undefined;
+    this.evidence = init.evidence instanceof EvidenceLog ? init.evidence : init.evidence ? new EvidenceLog(init.options.maxMembers) : undefined;
     this.queue = new BroadcastQueue<Message>(init.options.retransmitMult, undefined, encodeTrustedMessage, init.messageSize);
     this.self = {
       name: init.name,
