@@ -14,18 +14,20 @@ export function humanMs(ms: number): string {
 }
 
 const ago = (ms: number): string => `${humanMs(ms)} ago`;
+/** A round trip: two decimals under 1 ms (loopback), one above. */
+const rtt = (ms: number | null): string => (ms === null ? '?' : `${ms.toFixed(ms < 1 ? 2 : 1)}ms`);
 
 function probeLine(p: ProbeEvidence): string {
   let what: string;
   switch (p.kind) {
     case 'ack':
-      what = `ack          rtt ${p.rttMs}ms`;
+      what = `ack          rtt ${rtt(p.rttMs)}`;
       break;
     case 'indirect-ack':
-      what = `indirect ack rtt ${p.rttMs}ms via ${p.via ?? '?'}`;
+      what = `indirect ack rtt ${rtt(p.rttMs)} via ${p.via ?? '?'}`;
       break;
     case 'tcp-ack':
-      what = `tcp ack      rtt ${p.rttMs}ms (UDP lost; the TCP fallback ping got through)`;
+      what = `tcp ack      rtt ${rtt(p.rttMs)} (UDP lost; the TCP fallback ping got through)`;
       break;
     case 'timeout':
       what = `timeout      ${p.helpers === 0 ? 'no helper asked' : `${p.nacks} of ${p.helpers} helpers nacked`}, tcp ${p.tcp}`;
@@ -73,7 +75,7 @@ export function renderExplanation(e: ExplainBody): string[] {
     out.push(`refuted ${ago(r.agoMs)}: came back alive at incarnation ${r.incarnation}${r.suspicion ? `, ending the suspicion by ${r.suspicion.by} (${r.suspicion.confirmations.length} confirmation(s))` : ''}`);
   }
   out.push(`last heard from it: ${e.lastHeardAgoMs === null ? 'never (or not since tracked)' : ago(e.lastHeardAgoMs)}`);
-  out.push(e.rtt ? `rtt: last ${e.rtt.lastMs}ms, p50 ${e.rtt.p50Ms}ms, p99 ${e.rtt.p99Ms}ms over ${e.rtt.samples} answered probe(s)` : 'rtt: no answered probe recorded');
+  out.push(e.rtt ? `rtt: last ${rtt(e.rtt.lastMs)}, p50 ${rtt(e.rtt.p50Ms)}, p99 ${rtt(e.rtt.p99Ms)} over ${e.rtt.samples} answered probe(s)` : 'rtt: no answered probe recorded');
   out.push(e.probes.length === 0 ? 'probes: none recorded yet' : `probes by this node (newest first, last ${e.probes.length}):`);
   for (const p of e.probes) out.push(probeLine(p));
   if (e.history.length > 0) {

@@ -227,12 +227,13 @@ export class EvidenceLog {
     };
     if (!e) return { lastHeardAgoMs: null, probes: [], rtt: null, history: [], suspicion: null, refutation: null, death: null };
     const probes = newestFirst(e.probes, e.probeNext);
-    const rtts = probes.filter((p) => p.rttMs !== undefined).map((p) => p.rttMs!);
+    // microseconds are the resolution that means anything for a round trip through two event loops
+    const rtts = probes.filter((p) => p.rttMs !== undefined).map((p) => Math.round(p.rttMs! * 1000) / 1000);
     const sorted = [...rtts].sort((a, b) => a - b);
     return {
       lastHeardAgoMs: e.lastHeardAt === undefined ? null : ago(e.lastHeardAt),
       probes: probes.map((p) => ({
-        agoMs: ago(p.at), kind: p.kind, rttMs: p.rttMs ?? null, via: p.via ?? null, helpers: p.helpers, nacks: p.nacks, tcp: p.tcp, verification: p.verification,
+        agoMs: ago(p.at), kind: p.kind, rttMs: p.rttMs === undefined ? null : Math.round(p.rttMs * 1000) / 1000, via: p.via ?? null, helpers: p.helpers, nacks: p.nacks, tcp: p.tcp, verification: p.verification,
       })),
       rtt: rtts.length === 0 ? null : { lastMs: rtts[0]!, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), samples: rtts.length },
       history: newestFirst(e.history, e.historyNext).map((h) => ({ agoMs: ago(h.at), state: h.state, incarnation: h.incarnation, by: h.by })),

@@ -46,9 +46,9 @@ t.test('the rendering names who said what, and why the observer is not healthy',
   t.equal(humanMs(7_900_000), '2h11m');
   const alive = renderExplanation(base).join('\n');
   t.match(alive, /^b at 127\.0\.0\.2:7946: alive at incarnation 3 for 1m05s \(as seen from a\)$/m);
-  t.match(alive, /rtt: last 0\.4ms, p50 0\.3ms, p99 1\.2ms over 3 answered probe\(s\)/);
-  t.match(alive, /400ms ago {2}ack {10}rtt 0\.4ms/);
-  t.match(alive, /indirect ack rtt 510ms via c/);
+  t.match(alive, /rtt: last 0\.40ms, p50 0\.30ms, p99 1\.2ms over 3 answered probe\(s\)/);
+  t.match(alive, /400ms ago {2}ack {10}rtt 0\.40ms/);
+  t.match(alive, /indirect ack rtt 510\.0ms via c/);
   t.match(alive, /timeout {6}2 of 3 helpers nacked, tcp failed {2}\[verifying a suspicion\]/);
   t.match(alive, /observer a: healthy/);
 
