@@ -602,9 +602,9 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     // A verification is not judged early: its verdict belongs on the suspicion's deadline.
     const now = this.clock.now();
     const probe: PendingProbe = { seq, until: Infinity, target: target.name, sentAt: now, acked: false, nacks: 0, expectedNacks: 0, early: done === undefined };
-    if (this.evidence && done) probe.verification = true;
     this.pending.set(probe, now);
     this.counters.probes++;
+    if (this.evidence && done) probe.verification = true;
     const ping: PingMessage = { type: 'ping', seq, target: target.name, source: this.name, sourceAddr: this.self.addr };
     if (target.state === 'suspect') {
       // Lifeguard buddy system: tell the suspect directly so it can refute at once

@@ -17,7 +17,7 @@ const suspect: ExplainBody = {
 };
 
 t.test('the member pane shows the agent\'s evidence once loaded, and only for the member it shows', async (t) => {
-  const s = new DashState();
+  const s = new DashState('x');
   s.setMembers([member('a'), member('b', { state: 'suspect' })], 0);
   s.setOverlay({ kind: 'member', name: 'b' });
   t.equal(s.detailMember, 'b');
@@ -42,7 +42,7 @@ t.test('asExplanation refuses bodies the rendering cannot read', async (t) => {
   t.equal(asExplanation({ name: 'b' }), undefined);
   t.equal(asExplanation({ ...suspect, probes: 'x' }), undefined);
   t.equal(asExplanation(null), undefined);
-  const s = new DashState();
+  const s = new DashState('x');
   s.setMembers([member('b')], 0);
   s.setOverlay({ kind: 'member', name: 'b' });
   // a body that passed the loose check but breaks the rendering still draws a line, not a crash
