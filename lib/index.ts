@@ -22,6 +22,7 @@ export { MemoryNetwork } from './transport/memory.js';
 export type { Address, Stream, Transport, TransportStats } from './transport/transport.js';
 export type { BrokerInfo, MemberInfo, MembershipEvents, SwimCounters } from './swim/membership.js';
 export type { MemberState } from './swim/members.js';
+export type { MemberExplanation, ObserverHealth, ProbeEvidence, ProbeKind, SuspicionEvidence, LiveSuspicion, HealthEvidence, RecordedEvidence } from './swim/evidence.js';
 export type { NodeMeta } from './swim/meta.js';
 export type {
   ChannelEvents,

@@ -23,6 +23,7 @@ import { Replicator } from './replicator.js';
 import type { ReplicationOptions, ReplicatorHost, RestoreData } from './replicator.js';
 import { Membership } from './swim/membership.js';
 import type { BrokerInfo, MemberInfo, SwimOutbound } from './swim/membership.js';
+import type { MemberExplanation } from './swim/evidence.js';
 import { encodeMeta, emptyMeta } from './swim/meta.js';
 import type { NodeMeta } from './swim/meta.js';
 import type { Address, Stream, Transport } from './transport/transport.js';
@@ -70,6 +71,11 @@ export interface ClusterNodeOptions {
   replica?: ReplicationOptions;
   /** Application messages between nodes (limits, batching). @default {} (see {@link AppMessagesOptions}) */
   messages?: AppMessagesOptions;
+  /**
+   * Keep failure-detection evidence for {@link ClusterNode.explain} (a fixed ring of probe
+   * outcomes and state changes per member: decision 0056). @default true
+   */
+  evidence?: boolean;
 }
 
 /** Traffic counters of a node. */
@@ -171,6 +177,7 @@ export class ClusterNode {
       out: this.outbound(),
       ackPayload: () => this.replicator.digest(),
       onAckPayload: (member, payload) => this.replicator.onDigest(member, payload),
+      evidence: opts.evidence ?? true,
     });
     this.replicator = new Replicator(this.replicationHost(random.fork('replication')), incarnation, opts.replica, opts.restore);
     this.channels = new Channels(this.replicator, label);
@@ -270,6 +277,15 @@ export class ClusterNode {
 
   brokers(filter?: { tag?: [string, string]; sortBy?: string }): BrokerInfo[] {
     return this.membership.brokers(filter);
+  }
+
+  /**
+   * Why `name` is in its state, from this node's view: probe outcomes and RTT, the
+   * suspicion with its suspecter, confirmations and Lifeguard timer, the death certificate,
+   * and this node's own health (see {@link MemberExplanation}). Undefined for an unknown member.
+   */
+  explain(name: string): MemberExplanation | undefined {
+    return this.membership.explain(name);
   }
 
   stats(): NodeStats {

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { API_TAG } from './agent.js';
 import { ApiClient, ApiError, UnreachableError } from './api-client.js';
+import { renderExplanation } from './explain-render.js';
+import type { ExplainBody } from './explain-render.js';
 import { cell, renderTable } from './table.js';
 
 /** Exit codes of the CLI (documented in docs/operations.md). */
@@ -25,7 +27,7 @@ export const MONITOR_BACKOFF = { firstMs: 250, maxMs: 5000, idleMs: 45_000 } as 
 
 /** The commands the CLI knows, with a one-line description each. */
 export const CLI_COMMANDS: Record<string, string> = {
-  members: 'list members: members [--state alive|suspect|dead|left]',
+  members: 'list members: members [--state alive|suspect|dead|left]; why one is in its state: members why NAME',
   join: 'ask the agent to join seeds: join HOST:PORT...',
   leave: 'make the agent leave the cluster gracefully and exit',
   brokers: 'list live brokers, least loaded first: brokers [--tag KEY=VALUE] [--sort-by LOADKEY]',
@@ -86,7 +88,12 @@ async function dispatch(command: string, argv: string[], io: CliIo): Promise<num
 
   switch (command) {
     case 'members': {
-      const { values, client, json } = parse({ state: { type: 'string' } }, [0, 0]);
+      const { values, args, client, json } = parse({ state: { type: 'string' } }, [0, 2]);
+      if (args.length > 0) {
+        if (args[0] !== 'why' || args.length !== 2) throw new CliUsageError(`expected "members" or "members why NAME", got "members ${args.join(' ')}"`);
+        const body = await client.request<ExplainBody>('GET', `/v1/members/${encodeURIComponent(args[1]!)}`);
+        return print(json, body, () => `${renderExplanation(body).join('\n')}\n`);
+      }
       const q = values.state !== undefined ? `?state=${encodeURIComponent(values.state as string)}` : '';
       const body = await client.request<{ members: { name: string; address: string; state: string; incarnation: number; roles: string[]; rttMs: number | null }[] }>('GET', `/v1/members${q}`);
       return print(json, body, () => renderTable(['NAME', 'ADDRESS', 'STATE', 'INC', 'ROLES', 'RTT'], body.members.map((m) => [m.name, m.address, m.state, String(m.incarnation), m.roles.join(','), m.rttMs === null ? '-' : `${m.rttMs.toFixed(1)}ms`])));

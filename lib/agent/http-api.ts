@@ -296,6 +296,13 @@ export class HttpApi {
         const members = node.members().filter((m) => state === null || m.state === state).sort((a, b) => (a.name < b.name ? -1 : 1)).map(memberJson);
         sendJson(res, 200, { members });
       }),
+      r('GET', `/v1/members/${CH}`, false, (_req, res, [name], q) => {
+        checkQuery(q, []);
+        const m = node.membership.member(name!);
+        const why = node.explain(name!);
+        if (!m || !why) throw new HttpError(404, 'E_NOT_FOUND', `no member "${name!.slice(0, 100)}" in this node's table (see GET /v1/members)`);
+        sendJson(res, 200, { ...memberJson(m), ...why });
+      }),
       r('GET', '/v1/brokers', false, (_req, res, _p, q) => {
         checkQuery(q, ['tag', 'sortBy']);
         const tag = q.get('tag');

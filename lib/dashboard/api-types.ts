@@ -5,6 +5,8 @@
  * than crashing the dashboard.
  */
 
+import type { ExplainBody } from '../agent/explain-render.js';
+
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
 export const MEMBER_STATES: readonly MemberState[] = ['alive', 'suspect', 'dead', 'left'];
 
@@ -109,6 +111,16 @@ export function asMember(v: unknown): ApiMember | undefined {
     rttMs: typeof v.rttMs === 'number' ? v.rttMs : null,
     sinceMs: num(v.sinceMs),
   };
+}
+
+/**
+ * `GET /v1/members/{name}` (an explanation), or undefined when the body lacks what the
+ * rendering reads: an agent of another version then shows "unavailable", not a crash.
+ */
+export function asExplanation(body: unknown): ExplainBody | undefined {
+  if (!isObj(body) || typeof body.name !== 'string' || typeof body.observer !== 'string' || !isObj(body.health)) return undefined;
+  if (!Array.isArray(body.probes) || !Array.isArray(body.history) || !Array.isArray(body.health.why)) return undefined;
+  return body as unknown as ExplainBody;
 }
 
 export function asMembers(body: unknown): ApiMember[] {

@@ -90,6 +90,7 @@ export async function runDash(argv: string[], io: DashIo): Promise<number> {
       screen = new DashScreen(state, {
         onQuit: () => finish(0),
         onOpenChannel: (c) => feed.openChannel(c),
+        onOpenMember: (name) => feed.openMember(name),
       });
       feed.start();
     } catch (err) {

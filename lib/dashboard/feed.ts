@@ -1,6 +1,6 @@
 import { AgentHttpError, AgentUnreachableError } from './api-client.js';
 import type { DashClient } from './api-client.js';
-import { asBrokers, asChannels, asMember, asMembers, asMessage, asMessages, asPresence, asSelf, asSync } from './api-types.js';
+import { asBrokers, asChannels, asExplanation, asMember, asMembers, asMessage, asMessages, asPresence, asSelf, asSync } from './api-types.js';
 import type { ApiClientEntry, ApiMessage } from './api-types.js';
 import { agentCounters, parsePrometheus } from './prometheus.js';
 import type { AgentCounters } from './prometheus.js';
@@ -82,6 +82,11 @@ export class Feed {
     this.stream?.close();
   }
 
+  /** Loads why the member the overlay shows is in its state (Enter on a member). */
+  openMember(name: string): void {
+    void this.refreshMember(name);
+  }
+
   /** Loads the channel the overlay shows now (Enter on a channel). */
   openChannel(channel: string): void {
     void this.refreshDetail(channel);
@@ -114,6 +119,8 @@ export class Feed {
       if (!this.streamLive || this.now() - this.lastLists >= this.listMs) await this.refreshLists();
       const detail = this.state.detailChannel;
       if (detail !== undefined) await this.refreshDetail(detail);
+      const member = this.state.detailMember;
+      if (member !== undefined) await this.refreshMember(member);
     } finally {
       this.busy = false;
     }
@@ -159,6 +166,17 @@ export class Feed {
       this.state.setChannels(asChannels(await this.client.getJson('/v1/channels')));
     } catch (err) {
       if (err instanceof AgentHttpError && (err.status === 503 || err.status === 404)) this.state.setChannels('unavailable');
+      else this.failed(err, false);
+    }
+  }
+
+  private async refreshMember(name: string): Promise<void> {
+    try {
+      const body = asExplanation(await this.client.getJson(`/v1/members/${encodeURIComponent(name)}`));
+      this.state.setMemberEvidence(name, body ?? 'unavailable');
+    } catch (err) {
+      // an agent without the route, or a member reaped meanwhile: the table part still shows
+      if (err instanceof AgentHttpError && err.status !== 401) this.state.setMemberEvidence(name, 'unavailable');
       else this.failed(err, false);
     }
   }

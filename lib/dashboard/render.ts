@@ -1,3 +1,4 @@
+import { renderExplanation } from '../agent/explain-render.js';
 import type { MemberState } from './api-types.js';
 import { clean, clockTime, escapeTags, fit, formatBytes, formatDuration, formatRate, formatRtt, pairs, preview, sparkline, SPARK_UNICODE } from './format.js';
 import { COLUMN_TITLES, layoutColumns, scrollTop } from './members-view.js';
@@ -228,8 +229,23 @@ function memberDetail(s: DashState, name: string, now: number): PanelText {
     '',
     '{bold}tags{/bold}',
     ...entries(m.meta.tags),
+    '',
+    '{bold}why (evidence from this agent){/bold}',
+    ...evidenceLines(s, name),
   ];
   return { label, lines };
+}
+
+/** The member's explanation as the CLI prints it (`members why`), a line each, made safe for blessed tags. */
+function evidenceLines(s: DashState, name: string): string[] {
+  const e = s.memberEvidence;
+  if (!e || e.name !== name) return ['  loading…'];
+  if (e.body === 'unavailable') return ['  unavailable (the agent does not serve GET /v1/members/{name}, or no longer knows the member)'];
+  try {
+    return renderExplanation(e.body).slice(1).map((l) => `  ${escapeTags(clean(l))}`);
+  } catch {
+    return ['  unavailable (the agent answered in an unexpected shape)'];
+  }
 }
 
 function entries(o: Record<string, string | number>): string[] {

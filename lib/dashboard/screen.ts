@@ -13,6 +13,8 @@ export interface DashScreenOptions {
   onQuit: () => void;
   /** Called when Enter opened a channel's details (the feed loads them). */
   onOpenChannel: (channel: string) => void;
+  /** Called when Enter opened a member's details (the feed loads its evidence). @default undefined */
+  onOpenMember?: (name: string) => void;
   /** Shortest time between two draws, ms. @default 250 */
   renderIntervalMs?: number;
   /** Terminal input. @default process.stdin */
@@ -165,6 +167,8 @@ export class DashScreen {
         if (s.overlay.kind !== 'none') return;
         const channel = s.open();
         if (channel !== undefined) this.opts.onOpenChannel(channel);
+        const member = s.detailMember;
+        if (member !== undefined) this.opts.onOpenMember?.(member);
         return;
       }
       default:

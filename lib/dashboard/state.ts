@@ -1,4 +1,5 @@
 import type { ApiBroker, ApiChannel, ApiClientEntry, ApiMember, ApiMessage, ApiSelf, ApiSync, MemberState } from './api-types.js';
+import type { ExplainBody } from '../agent/explain-render.js';
 import { clean, pairs } from './format.js';
 import type { MemberRow, SortSpec } from './members-view.js';
 import { nextSortColumn, viewMembers } from './members-view.js';
@@ -101,6 +102,8 @@ export class DashState {
   logScroll = 0;
   focus: Focus = 'members';
   overlay: Overlay = { kind: 'none' };
+  /** Why the member the overlay shows is in its state, once loaded (undefined: loading). */
+  memberEvidence: { name: string; body: ExplainBody | 'unavailable' } | undefined = undefined;
   /** Lines scrolled in the overlay. */
   overlayScroll = 0;
 
@@ -310,6 +313,7 @@ export class DashState {
     this.overlay = o;
     this.overlayScroll = 0;
     if (o.kind !== 'channel') this.channelDetail = undefined;
+    if (o.kind !== 'member' || this.memberEvidence?.name !== o.name) this.memberEvidence = undefined;
     this.touch();
   }
 
@@ -336,6 +340,18 @@ export class DashState {
     this.channels = list === 'unavailable' ? list : [...list].sort((a, b) => (a.channel < b.channel ? -1 : a.channel > b.channel ? 1 : 0));
     const n = Array.isArray(this.channels) ? this.channels.length : 0;
     this.selectedChannel = Math.min(this.selectedChannel, Math.max(0, n - 1));
+    this.touch();
+  }
+
+  /** The member the overlay shows, if any (its evidence is loaded from the agent). */
+  get detailMember(): string | undefined {
+    return this.overlay.kind === 'member' ? this.overlay.name : undefined;
+  }
+
+  /** The explanation of the member the overlay shows (`GET /v1/members/{name}`). */
+  setMemberEvidence(name: string, body: ExplainBody | 'unavailable'): void {
+    if (this.detailMember !== name) return;
+    this.memberEvidence = { name, body };
     this.touch();
   }
 

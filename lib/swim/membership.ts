@@ -16,6 +16,8 @@ import { TypedEmitter } from '../events.js';
 import type { Random } from '../random.js';
 import type { Address } from '../transport/transport.js';
 import { Awareness } from './awareness.js';
+import { EvidenceLog } from './evidence.js';
+import type { HealthRecord, LiveSuspicion, MemberExplanation, ProbeKind } from './evidence.js';
 import { BroadcastQueue } from './broadcasts.js';
 import type { MessageBuffer } from './broadcasts.js';
 import { MemberTable } from './members.js';
@@ -141,6 +143,14 @@ export interface MembershipInit {
    * @default a private index
    */
   index?: MemberIndex;
+  /**
+   * Keep per-member failure-detection evidence (probe outcomes, suspicions, deaths,
+   * health changes) for {@link Membership.explain}: a fixed ring per member (see
+   * evidence.ts). The daemon keeps it; a simulator of thousands of nodes need not. An
+   * EvidenceLog given here is used as is (benchmarks fill one directly).
+   * @default false
+   */
+  evidence?: boolean | EvidenceLog;
 }
 
 const ALIVE = stateSet('alive');
@@ -195,6 +205,10 @@ interface PendingProbe extends Pending {
   judged?: boolean;
   /** For a relayed (ping-req) probe: what to do with the answer. */
   relay?: { seq: number; to: Address };
+  /** The helpers asked to ping the target (kept only with evidence, to name who relayed an ack). */
+  helpers?: readonly Readonly<Member>[];
+  /** This probe verifies a suspicion (kept only with evidence). */
+  verification?: boolean;
 }
 
 /**
@@ -229,6 +243,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private readonly table: MemberTable;
   private readonly self: Member;
   private readonly awareness: Awareness;
+  /** Failure-detection evidence for {@link explain}, when kept. */
+  private readonly evidence: EvidenceLog | undefined;
   private readonly queue: BroadcastQueue<Message>;
   private readonly pending = new PendingTable<PendingProbe>();
   private readonly suspicions = new Map<string, SuspicionState>();
@@ -256,6 +272,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.onAckPayload = init.onAckPayload;
     this.table = new MemberTable(init.random, init.index);
     this.awareness = new Awareness(init.options.awarenessMaxMultiplier);
+    this.evidence = init.evidence instanceof EvidenceLog ? init.evidence : init.evidence ? new EvidenceLog(init.options.maxMembers) : undefined;
     this.queue = new BroadcastQueue<Message>(init.options.retransmitMult, undefined, encodeTrustedMessage, init.messageSize);
     this.self = {
       name: init.name,
@@ -461,6 +478,32 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     return m ? this.info(m) : undefined;
   }
 
+  /**
+   * Why `name` is in its state, as this node sees it: its table entry, the evidence kept
+   * (probe outcomes, RTT, suspicion and confirmations, death certificate; all empty
+   * unless built with `evidence`), the live Lifeguard timer of a suspicion held now, and
+   * this node's own health. Undefined for an unknown member. O(ring sizes).
+   */
+  explain(name: string): MemberExplanation | undefined {
+    const m = this.table.get(name);
+    if (!m) return undefined;
+    const now = this.clock.now();
+    const s = m.state === 'suspect' ? this.suspicions.get(name) : undefined;
+    const live: LiveSuspicion | null = s === undefined ? null : {
+      confirmations: s.confirmations, expected: s.k, timeoutMs: s.timeout(), minMs: s.minMs, maxMs: s.maxMs,
+      leftMs: Math.round(s.deadline() - now), verifying: s.verifying,
+    };
+    const recorded = this.evidence !== undefined;
+    const evidence = this.evidence ?? new EvidenceLog(0);
+    return {
+      name: m.name, address: m.addr, state: m.state, incarnation: m.incarnation, sinceMs: Math.round(now - m.changedAt), observer: this.name,
+      ...evidence.member(name, now),
+      live,
+      health: evidence.observer(this.awareness.score, this.opts.awarenessMaxMultiplier, now),
+      recorded,
+    };
+  }
+
   /** Number of members gossip messages are waiting to reach. */
   get queuedBroadcasts(): number {
     return this.queue.size;
@@ -504,14 +547,14 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   }
 
   /** Handles one received membership message. `from` is the socket address it came from. */
-  handle(msg: Message, _from: Address): void {
+  handle(msg: Message, from: Address): void {
     switch (msg.type) {
       case 'ping':
         return this.onPing(msg);
       case 'ping-req':
         return this.onPingReq(msg);
       case 'ack':
-        return this.onAck(msg);
+        return this.onAck(msg, from);
       case 'nack':
         return this.onNack(msg.seq);
       case 'alive':
@@ -569,6 +612,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const probe: PendingProbe = { seq, until: Infinity, target: target.name, incarnation: target.incarnation, sentAt: now, acked: false, nacks: 0, expectedNacks: 0, early: done === undefined };
     this.pending.set(probe, now);
     this.counters.probes++;
+    if (this.evidence && done) probe.verification = true;
     const ping: PingMessage = { type: 'ping', seq, target: target.name, source: this.name, sourceAddr: this.self.addr };
     if (target.state === 'suspect') {
       // Lifeguard buddy system: tell the suspect directly so it can refute at once
@@ -582,6 +626,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       if (probe.acked || (!this.running && !done)) return;
       const helpers = this.table.sample(this.opts.indirectChecks, ALIVE, (m) => m.name !== target.name);
       probe.expectedNacks = helpers.length;
+      if (this.evidence) probe.helpers = helpers;
       for (const h of helpers) {
         this.counters.indirectProbes++;
         const req: PingReqMessage = {
@@ -593,7 +638,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         this.counters.streamPings++;
         this.out.streamPing(target.addr, ping, (ok) => {
           if (this.pending.get(seq, this.clock.now()) !== probe || probe.acked) return;
-          if (ok) return this.probeAcked(probe);
+          if (ok) return this.probeAcked(probe, 'tcp-ack');
           probe.streamFailed = true;
           this.judgeIfComplete(seq, probe);
         });
@@ -635,13 +680,15 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       // Our own timers ran late (a GC pause, a descheduled VM): the helpers, maybe the
       // target too, did not get their time to answer, so the silence says nothing about the
       // target. Lifeguard's premise: count it against our own health, accuse nobody.
-      this.adjustHealth(1);
+      this.recordProbe(probe, 'inconclusive');
+      this.adjustHealth(1, 'late-timers', probe.target, probe.indirectAt === undefined ? indirectWindow : indirectWindow - (this.clock.now() - probe.indirectAt));
       return done?.('inconclusive');
     }
     this.counters.probeFailures++;
     // Lifeguard: missing nacks mean *we* may be the one with the problem
     const delta = probe.expectedNacks > 0 ? Math.max(0, probe.expectedNacks - probe.nacks) : 1;
-    this.adjustHealth(delta);
+    this.recordProbe(probe, 'timeout');
+    this.adjustHealth(delta, probe.expectedNacks > 0 ? 'missed-nacks' : 'probe-failed-alone', probe.target, probe.nacks, probe.expectedNacks);
     if (done) return done('failed');
     // The incarnation probed, as memberlist does: if the member refuted meanwhile (a healed
     // partition: the ping was lost before the heal, the refutation came after), its new
@@ -652,13 +699,27 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     }
   }
 
-  private probeAcked(probe: PendingProbe): void {
+  private probeAcked(probe: PendingProbe, kind: ProbeKind = 'ack', via?: string): void {
     this.heardFrom(probe.target);
     probe.acked = true;
     this.counters.acks++;
     const m = this.table.change(probe.target);
     if (m) m.rttMs = this.clock.now() - probe.sentAt;
-    this.adjustHealth(-1);
+    this.recordProbe(probe, kind, via);
+    this.adjustHealth(-1, 'probe-acked', probe.target);
+  }
+
+  /** Adds how `probe` ended to the target's evidence, when kept. */
+  private recordProbe(probe: PendingProbe, kind: ProbeKind, via?: string): void {
+    if (!this.evidence || !this.table.get(probe.target)) return;
+    const acked = kind === 'ack' || kind === 'indirect-ack' || kind === 'tcp-ack';
+    const indirect = probe.indirectAt !== undefined;
+    this.evidence.probe(probe.target, {
+      at: this.clock.now(), kind, rttMs: acked ? this.clock.now() - probe.sentAt : undefined, via,
+      helpers: probe.expectedNacks, nacks: probe.nacks,
+      tcp: kind === 'tcp-ack' ? 'ok' : probe.streamFailed ? 'failed' : indirect && this.opts.streamFallbackPing && !acked ? 'pending' : 'none',
+      verification: probe.verification === true,
+    });
   }
 
   private onPing(msg: PingMessage): void {
@@ -697,7 +758,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     });
   }
 
-  private onAck(msg: AckMessage): void {
+  private onAck(msg: AckMessage, from: Address): void {
     const probe = this.pending.get(msg.seq, this.clock.now());
     if (!probe || probe.acked) return;
     if (probe.relay) {
@@ -706,7 +767,12 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       this.out.send(probe.relay.to, msg.payload ? { type: 'ack', seq: probe.relay.seq, payload: msg.payload } : { type: 'ack', seq: probe.relay.seq }, true);
       return;
     }
-    this.probeAcked(probe);
+    if (this.evidence && probe.indirectAt !== undefined && from !== this.table.get(probe.target)?.addr) {
+      // after the indirect stage, an ack from elsewhere than the target was relayed by a helper
+      this.probeAcked(probe, 'indirect-ack', probe.helpers?.find((h) => h.addr === from)?.name ?? from);
+    } else {
+      this.probeAcked(probe);
+    }
     if (msg.payload && this.onAckPayload) this.onAckPayload(probe.target, msg.payload);
   }
 
@@ -754,6 +820,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       }
       const member: Member = { name: msg.node, addr: msg.addr, incarnation: msg.incarnation, state: 'alive', meta: msg.meta, changedAt: now, rttMs: undefined };
       this.table.add(member);
+      this.evidence?.transition(member.name, 'alive', member.incarnation, member.name, now, undefined);
       this.trackBroker(member);
       this.queue.queueMessage(msg.node, msg);
       this.emit('member-join', this.info(member));
@@ -774,6 +841,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     m.meta = msg.meta;
     if (prev === 'suspect') this.clearSuspicion(m.name);
     this.table.setState(m, 'alive', now);
+    if (prev !== 'alive') this.evidence?.transition(m.name, 'alive', m.incarnation, m.name, now, prev);
     this.trackBroker(m);
     this.queue.queueMessage(msg.node, msg);
     if (prev === 'suspect') this.emit('member-alive', this.info(m));
@@ -797,6 +865,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       const s = this.suspicions.get(msg.node);
       if (s && s.confirm(msg.from)) {
         this.counters.confirmations++;
+        this.evidence?.confirmed(msg.node, msg.from, this.clock.now());
         this.deadlineNearer(s, msg.node, msg.incarnation);
         this.queue.queueMessage(msg.node, msg);
       }
@@ -813,7 +882,9 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     }
     const now = this.clock.now();
     this.table.setIncarnation(m, msg.incarnation);
+    const prev = m.state;
     this.table.setState(m, 'suspect', now);
+    this.evidence?.transition(m.name, 'suspect', msg.incarnation, msg.from, now, prev);
     this.counters.suspicions++;
     const n = this.table.live;
     const k = n - 2 < this.opts.suspicionMult - 2 ? 0 : this.opts.suspicionMult - 2;
@@ -917,6 +988,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         // as a suspicion of our own, instead of on the old one's deadline.
         s.heardAt = undefined;
         s.restart(this.clock.now(), this.name);
+        this.evidence?.restarted(name, this.name, this.clock.now());
         this.table.unmark(this.table.slotOf(name));
         this.armSuspicion(s, name, incarnation, s.minMs);
         return;
@@ -936,7 +1008,9 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private heardFrom(name: string): void {
     // only suspects have a suspicion: most senders are not, as the dense copy tells
     const slot = this.table.slotOf(name);
-    if (slot < 0 || !this.table.suspectAt(slot)) return;
+    if (slot < 0) return;
+    this.evidence?.heard(name, this.clock.now());
+    if (!this.table.suspectAt(slot)) return;
     const s = this.suspicions.get(name);
     if (s) s.heardAt = this.clock.now();
   }
@@ -968,6 +1042,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private acceptDead(msg: DeadMessage): void {
     const m = this.table.change(msg.node)!;
     const state: MemberState = msg.from === msg.node ? 'left' : 'dead';
+    this.evidence?.transition(m.name, state, msg.incarnation, msg.from, this.clock.now(), m.state);
     // only a suspect has a suspicion to end
     if (m.state === 'suspect') this.clearSuspicion(m.name);
     this.table.setIncarnation(m, msg.incarnation);
@@ -1036,7 +1111,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private refute(claimed: number): void {
     this.table.setIncarnation(this.self, Math.max(this.self.incarnation, claimed) + 1);
     this.counters.refutations++;
-    this.adjustHealth(1);
+    this.adjustHealth(1, 'refuted', this.name, claimed);
     this.broadcastSelf();
   }
 
@@ -1060,8 +1135,11 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.queue.queueMessage(this.name, msg, encodeMessage(msg));
   }
 
-  private adjustHealth(delta: number): void {
-    if (this.awareness.apply(delta)) this.emit('health-changed', { score: this.awareness.score });
+  /** Lifeguard: moves our health score by `delta`; `cause`, `about` and `x`, `y` say why (see EvidenceLog.health). */
+  private adjustHealth(delta: number, cause: HealthRecord['cause'], about: string, x = 0, y = 0): void {
+    if (!this.awareness.apply(delta)) return;
+    this.evidence?.health(this.clock.now(), delta, this.awareness.score, cause, about, x, y);
+    this.emit('health-changed', { score: this.awareness.score });
   }
 
   // ---------------------------------------------------------------- gossip and push-pull
@@ -1121,6 +1199,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       const ttl = m.state === 'dead' ? this.opts.deadReapMs : this.opts.leftReapMs;
       if (now - m.changedAt >= ttl) {
         this.table.remove(m.name);
+        this.evidence?.forget(m.name);
         this.brokerSet.delete(m.name);
         this.emit('member-reaped', this.info(m));
       }

@@ -136,6 +136,15 @@ t.test('clusterd dash in tmux against a live 3-agent cluster', { skip: hasTmux ?
   charlie.proc.kill('SIGKILL');
   s = await waitScreen('charlie suspect', (x) => / suspect /.test(row(x, 'charlie') ?? '') || / dead /.test(row(x, 'charlie') ?? ''));
   t.match(row(s, 'charlie'), / suspect /, 'charlie is shown suspect first');
+  // its details say why, from the agent's evidence: who suspected it (and, once dead, who declared it)
+  keys('Down');
+  keys('Down');
+  keys('Enter');
+  s = await waitScreen('charlie\'s evidence', (x) => /Member charlie/.test(x) && /suspected first by (alpha|bravo)/.test(x));
+  t.match(s, /why \(evidence from this agent\)/, 'the member pane shows the suspicion evidence');
+  if (process.env.DASH_EVIDENCE_SCREENSHOT) writeFileSync(process.env.DASH_EVIDENCE_SCREENSHOT, s);
+  keys('Escape');
+  await waitScreen('details closed', (x) => !/Member charlie/.test(x));
   s = await waitScreen('charlie dead', (x) => / dead /.test(row(x, 'charlie') ?? ''), 40_000);
   t.match(s, /members 3: 2 alive 0 suspect 1 dead 0 left/, 'header counts follow');
   t.match(s, /charlie \(127\.0\.0\.43:\d+, inc \d+\) is suspect/, 'event log: suspicion');

@@ -36,12 +36,13 @@ export class Wire {
   private readonly paused = new Map<string, { timers: (() => void)[]; inbox: (() => void)[] }>();
   private readonly silent = new Set<string>();
 
-  constructor(names: string[], overrides: Partial<SwimOptions> = {}, seed = 1) {
+  /** @param evidence build the nodes with failure-detection evidence (Membership.explain). @default false */
+  constructor(names: string[], overrides: Partial<SwimOptions> = {}, seed = 1, evidence = false) {
     const options = swimOptions('lan', overrides);
     this.streamPing = () => ({ afterMs: options.streamTimeoutMs, ok: false });
     const random = new Random(seed);
     for (const name of names) {
-      const m = new Membership({ name, address: addr(name), options, clock: this.nodeClock(name), random: random.fork(name), out: {
+      const m = new Membership({ name, address: addr(name), options, clock: this.nodeClock(name), random: random.fork(name), evidence, out: {
         send: (to, msg) => this.deliver(name, to, [msg]),
         gossip: (to) => this.deliver(name, to, []),
         pushPull: () => {},
