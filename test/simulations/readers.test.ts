@@ -1,5 +1,6 @@
 import t from 'tap';
-import type { HistoryGap } from '../../lib/replica/history.js';
+import type { HistoryEntry, HistoryGap } from '../../lib/replica/history.js';
+import type { RepNode } from '../../simulations/replication.js';
 import { READERS_INVARIANT, covers, readerProblems } from '../../simulations/readers.js';
 import type { Owed, Reader } from '../../simulations/readers.js';
 import { runScenario } from '../../simulations/runner.js';
@@ -38,6 +39,42 @@ t.test('readers resuming on random nodes through a split brain and a crash lose 
   t.ok(Number(m![1]) > 800, ev);
   t.ok(Number(m![3]) > 0, `some entries were reported in gaps: ${ev}`);
   t.same(r.replication.workload!.readers, { count: 6, interval: 2000, limit: 20 });
+});
+
+// reaches into a replica's history behind its back (test-only fault): the entry vanishes
+// without a drop record, so no replica can ever report it
+interface ChannelInternals { items: HistoryEntry[]; sizes: number[] }
+const channelOf = (r: RepNode, ch: string): ChannelInternals => (r.rep.replica.history as unknown as { channels: Map<string, ChannelInternals> }).channels.get(ch)!;
+
+t.test('an entry that vanishes from every replica without a trace fails the invariant, naming it', async (t) => {
+  let lost = '';
+  // after the load stopped (no later eviction can cover it), readers of ch0 not due yet
+  const r = runScenario(scenario({ count: 6, interval: '20s', limit: 20 }), {
+    seed: 3,
+    faults: [{
+      atMs: 61_000,
+      run: (repl) => {
+        for (const n of repl.net.nodes) {
+          const rep = repl.current(n);
+          if (!rep) continue;
+          const ch = channelOf(rep, 'ch0');
+          if (!lost) {
+            const e = ch.items[ch.items.length - 1]!;
+            lost = `${e.node}:${e.epoch}:${e.seq}`;
+          }
+          const k = ch.items.findIndex((e) => `${e.node}:${e.epoch}:${e.seq}` === lost);
+          if (k < 0) continue;
+          ch.items.splice(k, 1);
+          ch.sizes.splice(k, 1);
+        }
+      },
+    }],
+  });
+  const v = readersOf(r);
+  t.equal(v.status, 'fail', v.evidence);
+  // the replicas all lost it alike: only the readers can tell
+  t.equal(r.invariants.find((i) => /replicas equal/.test(i.name))!.status, 'pass');
+  t.match(v.evidence, new RegExp(`reader \\d+ \\(ch0\\) silently lost ${lost} #\\d+`));
 });
 
 t.test('a scenario without readers says not measured; readers need a publish workload', async (t) => {
