@@ -211,6 +211,7 @@ export class ReaderWorkload {
     const { problems, count } = readerProblems(this.readers, held, this.published.values());
     let received = 0;
     let gaps = 0;
+    let anonymous = 0;
     let covered = 0;
     let optional = 0;
     for (const e of this.published.values()) {
@@ -221,11 +222,12 @@ export class ReaderWorkload {
     for (const x of this.readers) {
       received += x.got.size;
       gaps += x.gaps.length;
+      for (const g of x.gaps) if (g.node === undefined) anonymous++;
     }
     const channels = new Set(this.readers.map((x) => x.channel)).size;
     const what = `${this.readers.length} readers on ${channels} channels resumed ${this.reads} times (${this.pages} pages) against ${this.nodesRead.size} different nodes, ${this.pendingReads} reads answered pending; at the end each read to the end on ${ref.node.name}${pendingAtEnd > 0 ? ` (${pendingAtEnd} still pending)` : ''}`;
     if (count === 0) {
-      return { name: READERS_INVARIANT, status: 'pass', evidence: `${what}: ${received} entries received, none twice, every entry ${ref.node.name} holds received; of the ${this.published.size} entries published on those channels, every one not received was reported in one of the ${gaps} gaps (${covered} reader-entries covered), ${optional} optional (no other live replica held them when a node went down, so they may be lost without a trace)` };
+      return { name: READERS_INVARIANT, status: 'pass', evidence: `${what}: ${received} entries received, none twice, every entry ${ref.node.name} holds received; of the ${this.published.size} entries published on those channels, every one not received was reported in one of the ${gaps} gaps (${covered} reader-entries covered; ${anonymous} gaps without origins), ${optional} optional (no other live replica held them when a node went down, so they may be lost without a trace)` };
     }
     return { name: READERS_INVARIANT, status: 'fail', evidence: `${what}: ${count} problems: ${problems.join('; ')}` };
   }
