@@ -25,6 +25,7 @@ import { SimReplication } from './replication.js';
 import type { ReplicatorCounters } from './replication.js';
 import { ViewTracker } from './view-tracker.js';
 import { WorkloadDriver } from './workload.js';
+import { READERS_INVARIANT, ReaderWorkload } from './readers.js';
 import type { WorkloadCounts } from './workload.js';
 
 /** What replication-dependent parts report for a scenario without a workload. */
@@ -252,6 +253,7 @@ class Run {
   private readonly repl: SimReplication | undefined;
   private readonly checks: ReplicationChecks | undefined;
   private readonly driver: WorkloadDriver | undefined;
+  private readonly readers: ReaderWorkload | undefined;
   private readonly replSeries = { tMs: [] as number[], bytesPerNodePerSec: [] as number[] };
   private lastReplBytes = 0;
   private readonly faultsToRun: NonNullable<RunOptions['faults']>;
@@ -288,6 +290,11 @@ class Run {
       // its own stream: the network's and the runner's draws stay those of the membership-only run
       this.workloadUntil = w.until === undefined ? sc.durationMs - Math.min(30_000, sc.durationMs / 4) : Number(w.until);
       this.driver = new WorkloadDriver(this.repl, Number(w.from ?? 0), this.workloadUntil, w, new Random((seed ^ hashString('workload')) >>> 0), (i) => this.net.nodes[i]?.up === true && this.leaving[i] === 0);
+      if (w.readers && w.publish) {
+        const rs = w.readers;
+        this.readers = new ReaderWorkload(this.repl, { count: rs.count ?? 8, intervalMs: Number(rs.interval ?? 5000), limit: rs.limit ?? 50 }, w.publish.channels ?? 100, new Random((seed ^ hashString('readers')) >>> 0), (i) => this.net.nodes[i]?.up === true && this.leaving[i] === 0);
+        this.driver.onPublish = (r, ch, id) => this.readers!.onPublish(r, ch, id);
+      }
       if (sc.regions.length > 0) this.measureDelivery(this.repl);
     }
   }
@@ -441,6 +448,7 @@ class Run {
 
   private schedule(): void {
     this.driver?.start();
+    this.readers?.start(Number(this.sc.workload?.from ?? 0), this.sc.durationMs);
     if (this.repl) for (const f of this.faultsToRun) this.at(f.atMs, () => f.run(this.repl!));
     this.sc.timeline.forEach((s, i) => {
       for (let r = 0; r < s.repeat.times; r++) {
@@ -615,6 +623,7 @@ class Run {
     const node = this.net.nodes[i]!;
     if (!node.up) return;
     const wasLeaving = this.leaving[i] === 1;
+    if (!wasLeaving) this.readers?.nodeDown(i);
     this.net.crash(node.name);
     this.trouble(i, Infinity);
     this.repl?.ended(i);
@@ -642,6 +651,7 @@ class Run {
   private leave(i: number): void {
     const node = this.net.nodes[i]!;
     if (!node.up || this.leaving[i] === 1) return;
+    this.readers?.nodeDown(i);
     this.leaving[i] = 1;
     this.impairedUntil[i] = Infinity;
     this.trouble(i, Infinity);
@@ -813,11 +823,13 @@ class Run {
     if (brokers) invariants.push(brokers);
     if (this.checks) {
       invariants.push(this.checks.purgeVerdict(), this.checks.equalityVerdict(this.workloadUntil, this.sc.durationMs), this.checks.resurrectionVerdict());
+      invariants.push(this.readers ? this.readers.verdict() : { name: READERS_INVARIANT, status: 'not-measured', evidence: 'not measured: the workload has no readers' });
     } else {
       invariants.push(
         { name: 'presence of dead and departed nodes purged everywhere: within 1 s of each confirmation and at the end', status: 'not-measured', evidence: NO_WORKLOAD },
         { name: 'presence and history replicas equal at the end: same entries, same order', status: 'not-measured', evidence: NO_WORKLOAD },
         { name: 'no resurrected or duplicated history entries', status: 'not-measured', evidence: NO_WORKLOAD },
+        { name: READERS_INVARIANT, status: 'not-measured', evidence: NO_WORKLOAD },
       );
     }
     const crashes = this.spreads.filter((f) => f.spread.kind === 'crash');

@@ -103,6 +103,20 @@ export interface Workload {
     /** History time to live; 0 keeps entries until the cap evicts them. Validated into ms. @default 0 */
     ttl?: Duration;
   };
+  /**
+   * History readers with cursors (simulations/readers.ts): reader k follows
+   * `ch<k mod publish.channels>` and resumes against a random live node every
+   * 0.5–1.5 × `interval`; checked by the "readers lose nothing silently" invariant.
+   * Needs `publish`. @default none
+   */
+  readers?: {
+    /** Readers. @default 8 */
+    count?: number;
+    /** Mean time between two resumes of one reader. Validated into ms. @default 5s */
+    interval?: Duration;
+    /** Entries per page read. @default 50 */
+    limit?: number;
+  };
 }
 
 /** Parameters of the invariants. */
@@ -489,7 +503,7 @@ function step(raw: unknown, path: string, durationMs: number): ResolvedStep {
 
 function validateWorkload(raw: unknown, durationMs: number): Workload {
   const w = obj(raw, 'workload');
-  onlyKeys(w, ['from', 'until', 'presence', 'publish'], 'workload');
+  onlyKeys(w, ['from', 'until', 'presence', 'publish', 'readers'], 'workload');
   const from = w.from === undefined ? 0 : parseDuration(w.from, 'workload.from');
   const out: Workload = { from };
   if (w.until !== undefined) {
@@ -516,6 +530,18 @@ function validateWorkload(raw: unknown, durationMs: number): Workload {
       payloadBytes: p.payloadBytes === undefined ? 256 : int(p.payloadBytes, 'workload.publish.payloadBytes', 0, 65_536),
       historyLength: p.historyLength === undefined ? 100 : int(p.historyLength, 'workload.publish.historyLength', 1, 100_000),
       ttl: p.ttl === undefined ? 0 : parseDuration(p.ttl, 'workload.publish.ttl'),
+    };
+  }
+  if (w.readers !== undefined) {
+    const p = obj(w.readers, 'workload.readers');
+    onlyKeys(p, ['count', 'interval', 'limit'], 'workload.readers');
+    if (out.publish === undefined) throw new ScenarioError('workload.readers', 'needs workload.publish (readers follow its channels)');
+    const interval = p.interval === undefined ? 5000 : parseDuration(p.interval, 'workload.readers.interval');
+    if (interval <= 0) throw new ScenarioError('workload.readers.interval', 'must be above 0');
+    out.readers = {
+      count: p.count === undefined ? 8 : int(p.count, 'workload.readers.count', 1, 10_000),
+      interval,
+      limit: p.limit === undefined ? 50 : int(p.limit, 'workload.readers.limit', 1, 10_000),
     };
   }
   return out;

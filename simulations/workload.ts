@@ -1,5 +1,5 @@
 import type { Random } from '../lib/random.js';
-import type { SimReplication } from './replication.js';
+import type { RepNode, SimReplication } from './replication.js';
 import type { Workload } from './scenario.js';
 
 /** What the driver did, for the result. */
@@ -23,6 +23,8 @@ export class WorkloadDriver {
   readonly counts: WorkloadCounts = { publishes: 0, presenceJoins: 0, presenceLeaves: 0, refused: 0, firstRefusal: null };
   /** Virtual time of each publish by id (`node:epoch:seq`), to compare history order with real time. */
   readonly publishedAt = new Map<string, number>();
+  /** Called after each accepted publish with the node's replication runtime, the channel and the entry id. */
+  onPublish: ((r: RepNode, channel: string, id: string) => void) | undefined;
   private readonly payload: Uint8Array;
   private carry = { publish: 0, join: 0, leave: 0 };
   // clients joined through each node's current process: [channel, clientId]
@@ -107,6 +109,7 @@ export class WorkloadDriver {
       const receipt = r.channels.publish(channel, this.payload);
       this.counts.publishes++;
       this.publishedAt.set(receipt.id, this.sim.net.clock.now());
+      if (!receipt.duplicate) this.onPublish?.(r, channel, receipt.id);
     });
   }
 

@@ -24,6 +24,7 @@ import type { InvariantResult, Series, SimResult, Spread } from '../runner.js';
 import { ScenarioError } from '../scenario.js';
 import type { ResolvedStep, Scenario } from '../scenario.js';
 import { ViewTracker } from '../view-tracker.js';
+import { READERS_INVARIANT } from '../readers.js';
 import { AgentProcess, agentsGone, killAllAgents, pidAlive } from './agent-process.js';
 import { FaultPlan, loopbackHost } from './fault-plan.js';
 import { parseTraffic } from './prom-text.js';
@@ -834,6 +835,7 @@ class RealRun {
       { name: 'presence of dead and departed nodes purged everywhere: within 1 s of each confirmation and at the end', status: 'not-measured', evidence: REAL_NOT_MEASURED },
       { name: 'presence and history replicas equal at the end: same entries, same order', status: 'not-measured', evidence: REAL_NOT_MEASURED },
       { name: 'no resurrected or duplicated history entries', status: 'not-measured', evidence: REAL_NOT_MEASURED },
+      { name: READERS_INVARIANT, status: 'not-measured', evidence: REAL_NOT_MEASURED },
     );
     await this.stopAll();
     const crashes = this.spreads.filter((f) => f.spread.kind === 'crash');

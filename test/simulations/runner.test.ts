@@ -64,6 +64,8 @@ t.test('smoke: three library scenarios with small clusters pass', async (t) => {
     if (name === 'split-brain') {
       t.equal(r.invariants.filter((i) => /presence|replicas|resurrected/.test(i.name) && i.status === 'pass').length, 3, 'replication invariants measured and passed');
       t.ok(r.replication.convergence!.heals[0]!.caughtUpAfterMs >= 0, 'replicas caught up after the heal');
+      const readers = r.invariants.find((i) => /readers lose nothing silently/.test(i.name))!;
+      t.equal(readers.status, 'pass', `readers measured and passed: ${readers.evidence}`);
     } else {
       t.ok(r.invariants.some((i) => i.status === 'not-measured' && /no workload/.test(i.evidence)), 'replication invariants not measured without a workload');
     }
