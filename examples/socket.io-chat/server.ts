@@ -18,7 +18,9 @@ node.start();
 await node.join(seed ? [seed] : []);
 
 const http = createServer((req, res) => {
-  if (req.url === '/' || req.url === '/index.html') {
+  // the page may carry ?name=: route on the path alone
+  const path = (req.url ?? '/').split('?')[0];
+  if (path === '/' || path === '/index.html') {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
   } else {
     res.writeHead(404).end();
