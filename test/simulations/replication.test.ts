@@ -37,9 +37,14 @@ function channelOf(r: RepNode, channel: string): ChannelInternals {
 }
 const rep = (repl: SimReplication, i: number): RepNode => repl.current(repl.net.nodes[i]!)!;
 
+// the invariants a run without readers measures (the readers one says 'not measured' then)
+const measured = (r: ReturnType<typeof runScenario>): ReturnType<typeof runScenario>['invariants'] =>
+  r.invariants.filter((i) => !(i.status === 'not-measured' && /no readers/.test(i.evidence)));
+
 t.test('a workload across a partition and heal: every replication invariant passes, with measurements', async (t) => {
   const r = runScenario(partitioned, { seed: 5 });
-  for (const i of r.invariants) t.equal(i.status, 'pass', `${i.name}: ${i.evidence}`);
+  // every invariant this scenario measures (it has no readers) passes
+  for (const i of measured(r)) t.equal(i.status, 'pass', `${i.name}: ${i.evidence}`);
   t.match(inv(r, EQUAL).evidence, /all 10 live replicas hold the same \d+ presence entries and the same 100 history entries in 5 channels/);
   t.match(inv(r, PURGED).evidence, /\d+ checks 1 s after/);
   const repl = r.replication;
@@ -181,7 +186,7 @@ t.test('clock skew: the skewed node times and stamps by its own clock; history o
   t.ok(seen.wallLead >= 5000 && seen.wallLead < 5002, `n1's wall clock leads by ${seen.wallLead} ms (5 s + 200 ppm over 5 s)`);
   t.ok(seen.lead >= 5000, `n1's HLC leads by ${seen.lead} ms`);
   t.ok(seen.behind <= -3000 && seen.behind > -3001, `n2's wall clock lags by ${-seen.behind} ms`);
-  for (const i of r.invariants) t.equal(i.status, 'pass', `${i.name}: ${i.evidence}`);
+  for (const i of measured(r)) t.equal(i.status, 'pass', `${i.name}: ${i.evidence}`);
   t.ok(r.replication.order!.againstRealTime > 0, `${r.replication.order!.againstRealTime} of ${r.replication.order!.pairs} consecutive entries ordered against real time (the skew shows)`);
   t.equal(r.notModelled.length, 0);
 });
