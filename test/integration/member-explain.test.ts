@@ -66,7 +66,7 @@ async function until<T>(what: string, ms: number, get: () => Promise<T>, ok: (v:
     if (ok(last)) return last;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${JSON.stringify(last).slice(0, 600)}`);
+  throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${String(JSON.stringify(last)).slice(0, 600)}`);
 }
 
 t.test('GET /v1/members/{name} on another agent explains a stopped, resumed, then killed agent', async (t) => {
@@ -93,12 +93,13 @@ t.test('GET /v1/members/{name} on another agent explains a stopped, resumed, the
   t.equal(unknown.status, 404, 'an unknown member is a 404');
   t.equal(unknown.body.error?.code, 'E_NOT_FOUND');
 
-  // SIGSTOP: within 3 s another agent shows it suspect, with its suspecter
+  // SIGSTOP: another agent shows it suspect, with its suspecter (about 2 s on a quiet
+  // machine, printed below; the bound is loose because CI runs test files in parallel)
   c.proc.kill('SIGSTOP');
   const stoppedAt = Date.now();
   // any other agent will do: on a loaded machine one observer's probes may be inconclusive
   // (its own timers late), and Lifeguard then rightly accuses nobody
-  const suspect = await until('charlie suspect on another agent', 3000, async () => {
+  const suspect = await until('charlie suspect on another agent', 10_000, async () => {
     for (const [who, http] of [['alpha', httpA], ['bravo', httpB], ['delta', httpD]] as const) {
       const r = await explain(http, 'charlie');
       if (r.body.state === 'suspect') return { who, ...r };
