@@ -178,6 +178,9 @@ export class ClusterNode {
       ackPayload: () => this.replicator.digest(),
       onAckPayload: (member, payload) => this.replicator.onDigest(member, payload),
       evidence: opts.evidence ?? true,
+      // a death certificate for us (not a leave): the others dropped our presence, so after
+      // the refutation it comes back under a new epoch
+      onDefunct: (incarnation) => this.replicator.declaredDead(incarnation),
     });
     this.replicator = new Replicator(this.replicationHost(random.fork('replication')), incarnation, opts.replica, opts.restore);
     this.channels = new Channels(this.replicator, label);
@@ -326,9 +329,7 @@ export class ClusterNode {
         this.transport.sendPacket(to, frame);
       },
       pushPull: (to, msg, done) => this.request(to, msg, (m) => m.type === 'push-pull', (reply) => {
-        const declared = reply ? this.declaredDeadIn(reply as PushPullMessage) : false;
         done(reply as PushPullMessage | undefined, reply ? undefined : new ClusterError('E_UNREACHABLE', `push-pull with ${to} failed`));
-        if (declared && !this.membership.hasLeft) this.replicator.declaredDead(this.membership.incarnation);
       }),
       streamPing: (to, ping, done) => this.request(to, ping, (m) => m.type === 'ack' && m.seq === ping.seq, (reply) => done(reply !== undefined)),
     };
@@ -426,18 +427,7 @@ export class ClusterNode {
     if (m.type === 'app') return this.messages.handle(m);
     this.messagesInByClass[classOf(m)]++;
     if (Replicator.handles(m)) return this.replicator.handle(m, from);
-    // a death certificate for us (not a leave): the others dropped our presence, so after
-    // the refutation it must come back under a new epoch
-    const declared = (m.type === 'dead' && m.node === this.name && m.from !== this.name && m.incarnation >= this.membership.incarnation) ||
-      (m.type === 'push-pull' && this.declaredDeadIn(m));
     this.membership.handle(m as Message, from);
-    if (declared && !this.membership.hasLeft) this.replicator.declaredDead(this.membership.incarnation);
-  }
-
-  /** True when a push-pull lists this node as dead at its current incarnation or above. */
-  private declaredDeadIn(m: PushPullMessage): boolean {
-    for (const s of m.members) if (s.node === this.name) return s.state === 'dead' && s.incarnation >= this.membership.incarnation;
-    return false;
   }
 
   /** What the replicator needs of the runtime. */
@@ -503,10 +493,8 @@ export class ClusterNode {
           }
           this.dispatch(m, stream.remote);
         } else if (m.type === 'push-pull') {
-          const declared = this.declaredDeadIn(m);
           const reply = this.membership.handlePushPull(m);
           stream.send(this.streamEncoder.encode([encodeMessage(reply)]));
-          if (declared && !this.membership.hasLeft) this.replicator.declaredDead(this.membership.incarnation);
         } else if (m.type === 'ping') {
           const ping = m as PingMessage;
           if (this.membership.handleStreamPing(ping)) stream.send(this.streamEncoder.encode([encodeMessage({ type: 'ack', seq: ping.seq })]));

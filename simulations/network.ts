@@ -106,7 +106,7 @@ export class SimNetwork {
    * Ack-payload hooks given to every Membership booted from now on (the replication
    * digest rides on acks); undefined for membership-only runs.
    */
-  membershipHooks: ((node: SimNode) => Pick<MembershipInit, 'ackPayload' | 'onAckPayload'>) | undefined;
+  membershipHooks: ((node: SimNode) => Pick<MembershipInit, 'ackPayload' | 'onAckPayload' | 'onDefunct'>) | undefined;
 
   /** Where sendFrame gathers a frame's messages: overwritten by every frame, never emptied (see MessageBuffer). */
   private readonly frameScratch: MessageBuffer<Message> = { msgs: [], count: 0 };

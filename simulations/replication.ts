@@ -14,7 +14,7 @@ import type { Clock } from '../lib/clock.js';
 import { Batcher } from '../lib/codec/batcher.js';
 import { FrameDecoder, FrameEncoder } from '../lib/codec/frame.js';
 import { decodeMessage } from '../lib/codec/messages.js';
-import type { AnyMessage, Message, PushPullMessage } from '../lib/codec/messages.js';
+import type { AnyMessage } from '../lib/codec/messages.js';
 import '../lib/codec/replication-messages.js';
 import { FramedStream } from '../lib/framed-stream.js';
 import { Random, hashString } from '../lib/random.js';
@@ -128,6 +128,7 @@ export class SimReplication implements ConnHost {
         return d;
       },
       onAckPayload: (member, payload) => this.current(node)?.rep.onDigest(member, payload),
+      onDefunct: (incarnation) => this.current(node)?.rep.declaredDead(incarnation),
     });
   }
 
@@ -185,7 +186,6 @@ export class SimReplication implements ConnHost {
     const rep = new Replicator(host, epoch, this.options, snapshot ? { snapshot } : undefined);
     r = { node, gen, rep, channels: new Channels(rep), clock, pending: new Map(), conns: new Set(), rejected: 0 };
     this.reps[i] = r;
-    this.forwardDeathNotices(r);
     if (this.onMessage) rep.events.on('message', (e) => this.onMessage?.(r, e.entry));
     rep.start();
     const tick = (): void => {
@@ -370,34 +370,6 @@ export class SimReplication implements ConnHost {
         owner(m);
       }
     });
-  }
-
-  /**
-   * A death certificate about the node itself (a `dead` message, or a push-pull listing
-   * it dead) tells the replicator to re-announce under a new epoch, as ClusterNode's
-   * dispatch does. The network hands messages straight to the Membership, so its two
-   * entry points are wrapped on this process's instance.
-   */
-  private forwardDeathNotices(r: RepNode): void {
-    const m = r.node.m;
-    const name = r.node.name;
-    const handle = m.handle.bind(m);
-    const handlePushPull = m.handlePushPull.bind(m);
-    const listed = (msg: PushPullMessage): boolean => {
-      for (const s of msg.members) if (s.node === name) return s.state === 'dead' && s.incarnation >= m.incarnation;
-      return false;
-    };
-    m.handle = (msg: Message, from: string): void => {
-      const declared = (msg.type === 'dead' && msg.node === name && msg.from !== name && msg.incarnation >= m.incarnation) || (msg.type === 'push-pull' && listed(msg));
-      handle(msg, from);
-      if (declared && !m.hasLeft && this.current(r.node) === r) r.rep.declaredDead(m.incarnation);
-    };
-    m.handlePushPull = (msg: PushPullMessage): PushPullMessage => {
-      const declared = listed(msg);
-      const reply = handlePushPull(msg);
-      if (declared && !m.hasLeft && this.current(r.node) === r) r.rep.declaredDead(m.incarnation);
-      return reply;
-    };
   }
 }
 

@@ -151,6 +151,15 @@ export interface MembershipInit {
    * @default false
    */
   evidence?: boolean | EvidenceLog;
+  /**
+   * Called once a message handled here (a `dead` about this node from another, or a
+   * push-pull listing it dead) declared this node dead at its incarnation or above, after
+   * the refutation raised it: `incarnation` is the new one. The others dropped what this
+   * node had announced (presence, broker lists), so the runtime re-announces it under a
+   * new epoch (foca's `Notification::Defunct`). Never called once the node is leaving.
+   * @default undefined
+   */
+  onDefunct?: (incarnation: number) => void;
 }
 
 const ALIVE = stateSet('alive');
@@ -260,6 +269,9 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private seq = 0;
   private running = false;
   private leaving = false;
+  /** A message being handled declared us dead: {@link MembershipInit.onDefunct} is due when it is done. */
+  private defunct = false;
+  private readonly onDefunct: ((incarnation: number) => void) | undefined;
 
   constructor(init: MembershipInit) {
     super();
@@ -270,6 +282,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.out = init.out;
     this.ackPayload = init.ackPayload;
     this.onAckPayload = init.onAckPayload;
+    this.onDefunct = init.onDefunct;
     this.table = new MemberTable(init.random, init.index);
     this.awareness = new Awareness(init.options.awarenessMaxMultiplier);
     this.evidence = init.evidence instanceof EvidenceLog ? init.evidence : init.evidence ? new EvidenceLog(init.options.maxMembers) : undefined;
@@ -548,6 +561,11 @@ export class Membership extends TypedEmitter<MembershipEvents> {
 
   /** Handles one received membership message. `from` is the socket address it came from. */
   handle(msg: Message, from: Address): void {
+    this.dispatch(msg, from);
+    this.notifyDefunct();
+  }
+
+  private dispatch(msg: Message, from: Address): void {
     switch (msg.type) {
       case 'ping':
         return this.onPing(msg);
@@ -577,7 +595,16 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   /** Answers a push-pull received over a stream: merges first, then replies with our state. */
   handlePushPull(msg: PushPullMessage): PushPullMessage {
     this.merge(msg);
-    return this.localState(false);
+    const reply = this.localState(false);
+    this.notifyDefunct();
+    return reply;
+  }
+
+  /** Tells the runtime, once per handled message, that it declared us dead (see {@link MembershipInit.onDefunct}). */
+  private notifyDefunct(): void {
+    if (!this.defunct) return;
+    this.defunct = false;
+    if (!this.leaving) this.onDefunct?.(this.self.incarnation);
   }
 
   /** Answers a ping received over a stream (the fallback path): true when it is for us. */
@@ -1030,6 +1057,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     if (slot < 0 || msg.incarnation < this.table.incarnationAt(slot) || this.table.goneAt(slot)) return;
     const known = this.table.get(msg.node)!;
     if (known === this.self) {
+      // a death certificate (not our own leave): peers dropped what we announced
+      if (msg.from !== this.name) this.defunct = true;
       if (!this.leaving) this.refute(msg.incarnation);
       return;
     }
@@ -1215,6 +1244,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         return;
       }
       this.merge(reply);
+      this.notifyDefunct();
       done?.(true);
     });
   }
@@ -1239,6 +1269,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
           this.onDead({ type: 'dead', node: s.node, incarnation: s.incarnation, from: s.node });
           break;
         default:
+          if (s.node === this.name && s.state === 'dead' && s.incarnation >= this.self.incarnation) this.defunct = true;
           // like memberlist: another node's "dead" is only a suspicion to us, since we
           // may still reach the member; and a dead/suspect claim about us makes us refute
           if (!this.table.get(s.node) && s.node !== this.name) {
