@@ -1,32 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { SystemClock } from './clock.js';
-import type { Clock, Timer } from './clock.js';
+import type { Clock } from './clock.js';
 import { swimOptions } from './config.js';
 import type { ProfileName, SwimOptions } from './config.js';
-import { Batcher } from './codec/batcher.js';
-import type { BatchOutput, TrafficClass } from './codec/batcher.js';
+import type { TrafficClass } from './codec/batcher.js';
 import { FrameDecoder, FrameEncoder } from './codec/frame.js';
 import type { Keyring } from './codec/keyring.js';
-import { encodeMessage } from './codec/messages.js';
-import type { AnyMessage, Message, PingMessage, PushPullMessage } from './codec/messages.js';
-import './codec/replication-messages.js';
 import type { ChannelEvents, ChannelsApi, SyncStatus } from './channels.js';
-import { Channels } from './channels-api.js';
 import { ClusterError } from './errors.js';
 import type { TypedEmitter } from './events.js';
-import { AppMessages } from './app-messages.js';
-import type { AppMessagesOptions } from './app-messages.js';
-import './codec/app-messages.js';
-import { FramedStream } from './framed-stream.js';
+import type { AppMessages, AppMessagesOptions } from './app-messages.js';
 import { Random } from './random.js';
-import { Replicator } from './replicator.js';
-import type { ReplicationOptions, ReplicatorHost, RestoreData } from './replicator.js';
-import { Membership } from './swim/membership.js';
-import type { BrokerInfo, MemberInfo, SwimOutbound } from './swim/membership.js';
+import type { Replicator, ReplicationOptions, RestoreData } from './replicator.js';
+import { FrameWire } from './runtime/frame-wire.js';
+import { NodeRuntime } from './runtime/node-runtime.js';
+import type { StreamCodec } from './runtime/wire.js';
+import type { Membership, BrokerInfo, MemberInfo } from './swim/membership.js';
 import type { MemberExplanation } from './swim/evidence.js';
 import { encodeMeta, emptyMeta } from './swim/meta.js';
 import type { NodeMeta } from './swim/meta.js';
-import type { Address, Stream, Transport } from './transport/transport.js';
+import type { Address, Transport } from './transport/transport.js';
 
 /** Options of {@link ClusterNode}. */
 export interface ClusterNodeOptions {
@@ -102,33 +95,22 @@ export interface NodeStats {
 }
 
 /**
- * The runtime: the one place where the sans-IO protocol meets sockets and timers. It
- * encodes what the membership state machine sends into batched frames, decodes what
- * arrives, runs the flush timer, and carries push-pull and fallback pings on streams.
+ * A cluster node: the protocol {@link NodeRuntime} (membership, replication, application
+ * messages) over a {@link FrameWire} (batched, sealed frames on a real transport), with
+ * the API applications use.
  */
 export class ClusterNode {
   readonly name: string;
   readonly membership: Membership;
   readonly transport: Transport;
   readonly options: SwimOptions;
-  private readonly clock: Clock;
-  private readonly encoder: FrameEncoder;
-  private readonly streamEncoder: FrameEncoder;
+  /** The protocol runtime this node runs (the same class the simulator runs). */
+  readonly runtime: NodeRuntime;
+  private readonly wire: FrameWire;
   private readonly decoder: FrameDecoder;
   private readonly streamDecoder: FrameDecoder;
-  private readonly batcher: Batcher;
-  private readonly maxFrameBytes: number;
-  private readonly flushIntervalMs: number;
-  private flushTimer: Timer | undefined;
-  private closed = false;
-  private readonly openStreams = new Set<Stream>();
-  private readonly statsIn = { framesIn: 0, bytesIn: 0, messagesIn: 0, unknownMessages: 0, streamErrors: 0, replicationRejected: 0 };
-  private readonly messagesInByClass: Record<TrafficClass, number> = { membership: 0, replication: 0, sync: 0 };
-  // bulk chunks are deflated by the replicator (level 1, fast): frames must not deflate again
-  private readonly rawStreamEncoder: FrameEncoder;
-  // delta links carry up to megabytes per flush: deflate level 1 costs a fraction of level 6
-  private readonly fastStreamEncoder: FrameEncoder;
   private readonly replicator: Replicator;
+  private closed = false;
   /** Replicated presence and history of this cluster, as applications use them. */
   readonly channels: ChannelsApi;
   /** Presence and history events (client-join, user-leave, message, ready, ...). */
@@ -139,78 +121,69 @@ export class ClusterNode {
   constructor(opts: ClusterNodeOptions) {
     this.name = opts.name;
     this.transport = opts.transport;
-    this.clock = opts.clock ?? new SystemClock();
+    const clock = opts.clock ?? new SystemClock();
     const random = opts.random ?? new Random(randomBytes(4).readUInt32LE(0));
     this.options = swimOptions(opts.profile ?? 'lan', opts.swim ?? {});
-    this.maxFrameBytes = opts.maxFrameBytes ?? 1400;
-    this.flushIntervalMs = opts.flushIntervalMs ?? 100;
     const label = opts.label ?? '';
     const keyring = opts.keyring;
     const codec = { label, ...(keyring ? { keyring } : {}) };
-    // separate nonce prefixes: datagrams and streams reorder independently, and one
-    // replay window per prefix must only ever see one of the two paths
-    this.encoder = new FrameEncoder({ ...codec, noncePrefix: randomBytes(6) });
-    this.streamEncoder = new FrameEncoder({ ...codec, noncePrefix: randomBytes(6) });
-    this.rawStreamEncoder = new FrameEncoder({ ...codec, noncePrefix: randomBytes(6), compressThreshold: Number.MAX_SAFE_INTEGER });
-    this.fastStreamEncoder = new FrameEncoder({ ...codec, noncePrefix: randomBytes(6), compressLevel: 1 });
+    // separate nonce prefixes: datagrams and each kind of stream reorder independently,
+    // and one replay window per prefix must only ever see one path; the application
+    // streams' own prefix lets each peer's link see its counters in order, whatever the
+    // other streams send meanwhile (the replay window is 64 counters wide)
+    const prefix = (): Uint8Array => randomBytes(6);
     this.decoder = new FrameDecoder({ ...codec });
     const streamCap = opts.maxStreamFrameBytes ?? 16 * 1024 * 1024;
     this.streamDecoder = new FrameDecoder({ ...codec, maxFrameBytes: streamCap, maxBodyBytes: streamCap });
-    this.batcher = new Batcher({
-      encoder: this.encoder,
-      maxFrameBytes: this.maxFrameBytes,
-      piggyback: (_peer, remaining) => this.membership.piggyback(remaining),
+    const streams: StreamCodec = {
+      stream: new FrameEncoder({ ...codec, noncePrefix: prefix() }),
+      // bulk chunks are deflated by the replicator (level 1, fast): frames must not deflate again
+      raw: new FrameEncoder({ ...codec, noncePrefix: prefix(), compressThreshold: Number.MAX_SAFE_INTEGER }),
+      // delta links carry up to megabytes per flush: deflate level 1 costs a fraction of level 6
+      fast: new FrameEncoder({ ...codec, noncePrefix: prefix(), compressLevel: 1 }),
+      app: new FrameEncoder({ ...codec, noncePrefix: prefix() }),
+      decoder: this.streamDecoder,
+    };
+    this.wire = new FrameWire({
+      transport: opts.transport,
+      clock,
+      datagrams: new FrameEncoder({ ...codec, noncePrefix: prefix() }),
+      datagramDecoder: this.decoder,
+      codec: streams,
+      maxFrameBytes: opts.maxFrameBytes ?? 1400,
+      streamTimeoutMs: this.options.streamTimeoutMs,
+      defer: (fn) => void setImmediate(fn),
     });
     const meta = { ...emptyMeta(), ...opts.meta };
-    // the replica's epoch is the boot incarnation; it must exceed a restored snapshot's
-    let incarnation = opts.incarnation ?? 0;
-    const snapEpoch = opts.restore?.snapshot ? Replicator.snapshotEpoch(opts.restore.snapshot) : undefined;
-    if (snapEpoch !== undefined && incarnation <= snapEpoch) incarnation = snapEpoch + 1;
-    this.membership = new Membership({
+    this.runtime = new NodeRuntime({
       name: opts.name,
       address: opts.transport.advertiseAddress,
       meta: encodeMeta(meta, this.options.maxMetaSize),
-      incarnation,
+      ...(opts.incarnation !== undefined ? { incarnation: opts.incarnation } : {}),
       options: this.options,
-      clock: this.clock,
+      clock,
       random,
-      out: this.outbound(),
-      ackPayload: () => this.replicator.digest(),
-      onAckPayload: (member, payload) => this.replicator.onDigest(member, payload),
+      wire: this.wire,
+      codec: streams,
+      flushIntervalMs: opts.flushIntervalMs ?? 100,
+      replica: opts.replica ?? {},
+      ...(opts.restore ? { restore: opts.restore } : {}),
+      messages: opts.messages ?? {},
+      label,
       evidence: opts.evidence ?? true,
-      // a death certificate for us (not a leave): the others dropped our presence, so after
-      // the refutation it comes back under a new epoch
-      onDefunct: (incarnation) => this.replicator.declaredDead(incarnation),
     });
-    this.replicator = new Replicator(this.replicationHost(random.fork('replication')), incarnation, opts.replica, opts.restore);
-    this.channels = new Channels(this.replicator, label);
+    this.membership = this.runtime.membership;
+    this.replicator = this.runtime.replicator!;
+    this.channels = this.runtime.channels!;
     this.channelEvents = this.replicator.events;
-    // its own nonce prefix: each peer's link then sees this encoder's counters in order,
-    // whatever the other streams send meanwhile (the replay window is 64 counters wide)
-    const appEncoder = new FrameEncoder({ ...codec, noncePrefix: randomBytes(6) });
-    this.messages = new AppMessages({
-      name: this.name,
-      clock: this.clock,
-      membership: this.membership,
-      dial: (to) => this.transport.dial(to, this.options.streamTimeoutMs).then(
-        (s) => new FramedStream(s, appEncoder, this.streamDecoder, () => this.statsIn.streamErrors++),
-        (err: unknown) => {
-          this.statsIn.streamErrors++;
-          throw err;
-        },
-      ),
-      frame: (messages) => appEncoder.encode(messages),
-    }, opts.messages);
-    this.transport.onPacket((data, from) => this.onPacket(data, from));
-    this.transport.onStream((stream) => this.onStream(stream));
+    this.messages = this.runtime.messages!;
+    this.wire.attach(this.runtime);
   }
 
   /** Starts the protocol timers. */
   start(): void {
     if (this.closed) throw new ClusterError('E_CLOSED', 'node is closed');
-    this.membership.start();
-    this.replicator.start();
-    this.scheduleFlush();
+    this.runtime.start();
   }
 
   /** True once this node caught up with the cluster's replicated state (or founded the cluster). */
@@ -239,9 +212,7 @@ export class ClusterNode {
    */
   join(seeds: Address[]): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.membership.join(seeds, (contacted, errors) => {
-        // the founder of a cluster has no state to catch up on
-        if (seeds.length === 0 || seeds.every((s) => s === this.transport.advertiseAddress)) this.replicator.bootstrap();
+      this.runtime.join(seeds, (contacted, errors) => {
         if (contacted > 0 || seeds.length === 0) resolve(contacted);
         else reject(new ClusterError('E_UNREACHABLE', `no seed answered (${seeds.join(', ')}): ${errors.map((e) => e.message).join('; ')}`));
       });
@@ -251,8 +222,7 @@ export class ClusterNode {
   /** Leaves gracefully (peers see `left`, not `dead`) and closes. */
   async leave(): Promise<void> {
     if (this.closed) return;
-    await new Promise<void>((resolve) => this.membership.leave(resolve));
-    this.flush();
+    await new Promise<void>((resolve) => this.runtime.leave(resolve));
     await this.close();
   }
 
@@ -260,11 +230,8 @@ export class ClusterNode {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.flushTimer?.cancel();
-    this.messages.stop();
-    this.replicator.stop();
-    this.membership.stop();
-    for (const s of this.openStreams) s.close();
+    this.runtime.stop();
+    this.wire.close();
     await this.transport.close();
   }
 
@@ -292,222 +259,27 @@ export class ClusterNode {
   }
 
   stats(): NodeStats {
-    const b = this.batcher.stats;
+    const b = this.wire.batcher.stats;
+    const c = this.runtime.counters;
+    const gossipFrames = this.wire.gossipFrames;
+    const gossipBytes = this.wire.gossipBytes;
     return {
-      ...this.statsIn,
-      replicationRejected: this.statsIn.replicationRejected,
-      framesOut: b.frames + this.gossipFrames,
-      bytesOut: b.frameBytes + this.gossipBytes,
+      ...this.wire.statsIn,
+      messagesIn: c.messagesIn,
+      streamErrors: c.streamErrors,
+      replicationRejected: c.replicationRejected,
+      framesOut: b.frames + gossipFrames,
+      bytesOut: b.frameBytes + gossipBytes,
       byClass: {
-        framesOut: { ...b.framesByClass, membership: b.framesByClass.membership + this.gossipFrames },
-        bytesOut: { ...b.bytesOut, membership: b.bytesOut.membership + this.gossipBytes },
+        framesOut: { ...b.framesByClass, membership: b.framesByClass.membership + gossipFrames },
+        bytesOut: { ...b.bytesOut, membership: b.bytesOut.membership + gossipBytes },
         messagesOut: { ...b.messagesOut },
         dropped: { ...b.dropped },
-        messagesIn: { ...this.messagesInByClass },
+        messagesIn: { ...c.messagesInByClass },
       },
       rejected: Object.fromEntries(
         Object.entries(this.decoder.rejected).map(([reason, n]) => [reason, n + (this.streamDecoder.rejected[reason as keyof typeof this.streamDecoder.rejected] ?? 0)]),
       ),
     };
   }
-
-  // ---------------------------------------------------------------- outbound
-
-  private gossipFrames = 0;
-  private gossipBytes = 0;
-
-  private outbound(): SwimOutbound {
-    return {
-      send: (to, msg, urgent) => this.send(to, msg, urgent),
-      gossip: (to) => {
-        const budget = this.maxFrameBytes - this.encoder.overhead() - 3;
-        const parts = this.membership.piggyback(budget);
-        if (parts.length === 0) return;
-        const frame = this.encoder.encode(parts);
-        this.gossipFrames++;
-        this.gossipBytes += frame.length;
-        this.transport.sendPacket(to, frame);
-      },
-      pushPull: (to, msg, done) => this.request(to, msg, (m) => m.type === 'push-pull', (reply) => {
-        done(reply as PushPullMessage | undefined, reply ? undefined : new ClusterError('E_UNREACHABLE', `push-pull with ${to} failed`));
-      }),
-      streamPing: (to, ping, done) => this.request(to, ping, (m) => m.type === 'ack' && m.seq === ping.seq, (reply) => done(reply !== undefined)),
-    };
-  }
-
-  private send(to: Address, msg: Message, urgent: boolean): void {
-    if (this.closed) return;
-    const bytes = encodeMessage(msg);
-    if (urgent) this.emit(this.batcher.sendNow(to, bytes));
-    else if (this.batcher.enqueue(to, bytes, 'membership') === 'needs-stream') this.sendOverStream(to, bytes);
-  }
-
-  private emit(out: BatchOutput): void {
-    for (const f of out.frames) this.transport.sendPacket(f.peer, f.frame);
-    for (const s of out.stream) this.sendOverStream(s.peer, s.message);
-  }
-
-  private flush(): void {
-    if (this.closed) return;
-    this.replicator.flush();
-    this.messages.flush();
-    this.emit(this.batcher.flush(this.clock.now()));
-  }
-
-  private scheduleFlush(): void {
-    this.flushTimer = this.clock.setTimer(this.flushIntervalMs, () => {
-      if (this.closed) return;
-      this.flush();
-      this.scheduleFlush();
-    });
-  }
-
-  /** One message too big for a datagram: a short-lived stream carries it. */
-  private sendOverStream(to: Address, message: Uint8Array): void {
-    this.transport.dial(to, this.options.streamTimeoutMs).then(
-      (stream) => {
-        stream.send(this.streamEncoder.encode([message]));
-        stream.close();
-      },
-      () => this.statsIn.streamErrors++,
-    );
-  }
-
-  /** Sends `msg` on a new stream and waits for the first reply matching `accept`. */
-  private request(to: Address, msg: Message, accept: (m: AnyMessage) => boolean, done: (reply: AnyMessage | undefined) => void): void {
-    if (this.closed) return done(undefined);
-    let finished = false;
-    let stream: Stream | undefined;
-    const finish = (reply: AnyMessage | undefined): void => {
-      if (finished) return;
-      finished = true;
-      timer.cancel();
-      if (stream) {
-        this.openStreams.delete(stream);
-        stream.close();
-      }
-      done(reply);
-    };
-    const timer = this.clock.setTimer(this.options.streamTimeoutMs, () => finish(undefined));
-    this.transport.dial(to, this.options.streamTimeoutMs).then(
-      (s) => {
-        if (finished) return s.close();
-        stream = s;
-        this.openStreams.add(s);
-        s.onMessage((data) => {
-          const r = this.streamDecoder.decode(data);
-          if (!r.ok) return finish(undefined);
-          finish(r.messages.find(accept));
-        });
-        s.onClose(() => finish(undefined));
-        s.send(this.streamEncoder.encode([encodeMessage(msg)]));
-      },
-      () => {
-        this.statsIn.streamErrors++;
-        finish(undefined);
-      },
-    );
-  }
-
-  // ---------------------------------------------------------------- inbound
-
-  private onPacket(data: Uint8Array, from: Address): void {
-    if (this.closed) return;
-    this.statsIn.framesIn++;
-    this.statsIn.bytesIn += data.length;
-    const r = this.decoder.decode(data);
-    if (!r.ok) return;
-    this.statsIn.unknownMessages += r.skipped;
-    for (const m of r.messages) this.dispatch(m, from);
-  }
-
-  private dispatch(m: AnyMessage, from: Address): void {
-    this.statsIn.messagesIn++;
-    // application messages have their own counters (node.messages.stats), no traffic class
-    if (m.type === 'app') return this.messages.handle(m);
-    this.messagesInByClass[classOf(m)]++;
-    if (Replicator.handles(m)) return this.replicator.handle(m, from);
-    this.membership.handle(m as Message, from);
-  }
-
-  /** What the replicator needs of the runtime. */
-  private replicationHost(random: Random): ReplicatorHost {
-    return {
-      name: this.name,
-      clock: this.clock,
-      random,
-      membership: this.membership,
-      maxDatagramMessage: () => this.batcher.maxMessageBytes(),
-      enqueue: (to, message, cls) => {
-        if (this.closed) return;
-        if (this.batcher.enqueue(to, message, cls) === 'needs-stream') this.sendOverStream(to, message);
-      },
-      dial: (to, fast) => this.transport.dial(to, this.options.streamTimeoutMs).then(
-        (s) => new FramedStream(s, fast ? this.fastStreamEncoder : this.streamEncoder, this.streamDecoder, () => this.statsIn.streamErrors++),
-        (err: unknown) => {
-          this.statsIn.streamErrors++;
-          throw err;
-        },
-      ),
-      rawFrame: (messages) => this.rawStreamEncoder.encode(messages),
-      fastFrame: (messages) => this.fastStreamEncoder.encode(messages),
-      rejected: () => this.statsIn.replicationRejected++,
-    };
-  }
-
-  private onStream(stream: Stream): void {
-    if (this.closed) return stream.close();
-    this.openStreams.add(stream);
-    const timer = this.clock.setTimer(this.options.streamTimeoutMs, () => stream.close());
-    stream.onClose(() => {
-      timer.cancel();
-      this.openStreams.delete(stream);
-    });
-    // a replication stream (Merkle session, bulk transfer, delta link) belongs to the
-    // replicator from its first message on: it may outlive a stream operation's timeout
-    let owner: ((m: AnyMessage) => void) | undefined;
-    // an application message stream stays open as long as its sender keeps it
-    let app = false;
-    stream.onMessage((data) => {
-      const r = this.streamDecoder.decode(data);
-      if (!r.ok) {
-        this.statsIn.streamErrors++;
-        return stream.close();
-      }
-      for (const m of r.messages) {
-        if (owner) {
-          this.statsIn.messagesIn++;
-          this.messagesInByClass[classOf(m)]++;
-          owner(m);
-        } else if (Replicator.handles(m)) {
-          timer.cancel();
-          this.statsIn.messagesIn++;
-          this.messagesInByClass[classOf(m)]++;
-          owner = this.replicator.adoptStream(new FramedStream(stream, this.streamEncoder, this.streamDecoder));
-          owner(m);
-        } else if (m.type === 'app') {
-          if (!app) {
-            app = true;
-            timer.cancel();
-            this.messages.adoptInbound(stream, m.from);
-          }
-          this.dispatch(m, stream.remote);
-        } else if (m.type === 'push-pull') {
-          const reply = this.membership.handlePushPull(m);
-          stream.send(this.streamEncoder.encode([encodeMessage(reply)]));
-        } else if (m.type === 'ping') {
-          const ping = m as PingMessage;
-          if (this.membership.handleStreamPing(ping)) stream.send(this.streamEncoder.encode([encodeMessage({ type: 'ack', seq: ping.seq })]));
-        } else {
-          this.dispatch(m, stream.remote);
-        }
-      }
-    });
-  }
-}
-
-/** The traffic class of a received message, as the sender's batcher classed it. */
-function classOf(m: AnyMessage): TrafficClass {
-  if (!Replicator.handles(m)) return 'membership';
-  return m.type === 'deltas' ? 'replication' : 'sync';
 }
