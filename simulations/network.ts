@@ -4,9 +4,11 @@ import { swimOptions } from '../lib/config.js';
 import type { ProfileName, SwimOptions } from '../lib/config.js';
 import type { MemberSnapshot, Message, PingMessage, PushPullMessage } from '../lib/codec/messages.js';
 import { Random } from '../lib/random.js';
-import { Membership } from '../lib/swim/membership.js';
+import { NodeRuntime } from '../lib/runtime/node-runtime.js';
+import type { NodeRuntimeInit } from '../lib/runtime/node-runtime.js';
+import type { DataWire } from '../lib/runtime/wire.js';
 import { MemberIndex } from '../lib/swim/members.js';
-import type { MemberInfo, MembershipEvents, MembershipInit, SwimOutbound } from '../lib/swim/membership.js';
+import type { MemberInfo, MembershipEvents, SwimOutbound } from '../lib/swim/membership.js';
 import type { MessageBuffer } from '../lib/swim/broadcasts.js';
 import { NodeTimer, SimNode } from './sim-node.js';
 import type { Deferred, Frame, StreamHop } from './sim-node.js';
@@ -67,6 +69,14 @@ export interface AddOptions {
   region?: number;
 }
 
+/** How a booting process replicates (see {@link SimNetwork.replication}). */
+export interface SimReplicationPlan {
+  init: Pick<NodeRuntimeInit, 'replica' | 'restore' | 'replicationRandom' | 'codec' | 'flushIntervalMs'>;
+  data: DataWire;
+  /** Called with the runtime once built (before it starts). */
+  created(rt: NodeRuntime): void;
+}
+
 /** A membership event as seen by one observer. */
 export type MemberEventListener = (type: keyof MembershipEvents, observer: SimNode, info: MemberInfo) => void;
 
@@ -103,10 +113,11 @@ export class SimNetwork {
   /** Sees every datagram a node sends (after piggybacking, before loss), e.g. to time the first probe of a crashed member. */
   onFrame: ((from: SimNode, to: SimNode, msgs: readonly Message[]) => void) | undefined;
   /**
-   * Ack-payload hooks given to every Membership booted from now on (the replication
-   * digest rides on acks); undefined for membership-only runs.
+   * Replication for every process booted from now on (`restored`: the process restarts
+   * from its persisted state): its options and the simulated data wire it runs over.
+   * Undefined for membership-only runs, whose runtimes carry membership alone.
    */
-  membershipHooks: ((node: SimNode) => Pick<MembershipInit, 'ackPayload' | 'onAckPayload' | 'onDefunct'>) | undefined;
+  replication: ((node: SimNode, restored: boolean) => SimReplicationPlan | undefined) | undefined;
 
   /** Where sendFrame gathers a frame's messages: overwritten by every frame, never emptied (see MessageBuffer). */
   private readonly frameScratch: MessageBuffer<Message> = { msgs: [], count: 0 };
@@ -177,7 +188,7 @@ export class SimNetwork {
     this.groupOf.push(0);
     this.regionOf.push(opts.region ?? -1);
     this.boot(node, opts.incarnation ?? 0, opts.meta);
-    if (!opts.noStart) node.m.start();
+    if (!opts.noStart) node.rt.start();
     if (opts.join && opts.join.length > 0) node.m.join(opts.join.map((n) => this.node(n).addr));
     return node;
   }
@@ -201,7 +212,7 @@ export class SimNetwork {
       // bulk-load instead of handling n alive messages per node and draining their gossip
       const snapshot: MemberSnapshot[] = out.map((x) => ({ node: x.name, addr: x.addr, incarnation: 0, state: 'alive', meta: meta ?? new Uint8Array() }));
       for (const x of out) x.m.seedMembers(snapshot);
-      for (const x of out) x.m.start();
+      for (const x of out) x.rt.start();
     }
     return out;
   }
@@ -212,7 +223,7 @@ export class SimNetwork {
     if (!node.up) return;
     node.up = false;
     node.gen++;
-    node.m.stop();
+    node.rt.stop();
     node.deferred.length = 0;
     node.stalledUntil = 0;
   }
@@ -228,8 +239,8 @@ export class SimNetwork {
     const inc = (opts.persisted ?? true) ? node.m.incarnation + 1 : 0;
     node.up = true;
     node.gen++;
-    this.boot(node, inc, opts.meta ?? node.meta);
-    node.m.start();
+    this.boot(node, inc, opts.meta ?? node.meta, opts.persisted ?? true);
+    node.rt.start();
     const seeds = opts.join ?? this.nodes.filter((x) => x !== node && x.up).slice(0, 1).map((x) => x.name);
     if (seeds.length > 0) node.m.join(seeds.map((n) => this.node(n).addr));
     return node;
@@ -239,7 +250,7 @@ export class SimNetwork {
   leave(name: string, then?: () => void): void {
     const node = this.node(name);
     const gen = node.gen;
-    node.m.leave(() => {
+    node.rt.leave(() => {
       if (node.gen === gen) this.crash(name);
       then?.();
     });
@@ -389,10 +400,13 @@ export class SimNetwork {
 
   // ---------------------------------------------------------------- internals
 
-  private boot(node: SimNode, incarnation: number, meta: Uint8Array | undefined): void {
+  private boot(node: SimNode, incarnation: number, meta: Uint8Array | undefined, restored = false): void {
     node.meta = meta;
     node.pending.clear();
-    node.m = new Membership({
+    const plan = this.replication?.(node, restored);
+    // the runtime the daemon runs, over this network: membership messages travel as
+    // objects (see the class comment), replication through the plan's data wire
+    node.rt = new NodeRuntime({
       name: node.name,
       address: node.addr,
       incarnation,
@@ -400,11 +414,13 @@ export class SimNetwork {
       options: this.options,
       clock: this.nodeClock(node, node.gen),
       random: node.random.fork(node.gen),
-      out: this.outbound(node, node.gen),
-      messageSize: wireSize,
-      index: this.index,
-      ...this.membershipHooks?.(node),
+      wire: plan ? { swim: this.outbound(node, node.gen), data: plan.data } : { swim: this.outbound(node, node.gen) },
+      ...(plan ? plan.init : { replica: false as const }),
+      messages: false,
+      simulator: { messageSize: wireSize, index: this.index },
     });
+    node.m = node.rt.membership;
+    plan?.created(node.rt);
     // one subscription per member event, not onAny: a catch-all listener would make the
     // node build the payloads of events nobody here reads (a broker list per broker change)
     for (const type of MEMBER_EVENTS) {

@@ -9,19 +9,20 @@
  * messages too big for a datagram. Membership-only scenarios never build any of this.
  */
 import { decode as msgpackDecode } from '@msgpack/msgpack';
-import { Channels } from '../lib/channels-api.js';
+import type { Channels } from '../lib/channels-api.js';
 import type { Clock } from '../lib/clock.js';
 import { Batcher } from '../lib/codec/batcher.js';
 import { FrameDecoder, FrameEncoder } from '../lib/codec/frame.js';
 import { decodeMessage } from '../lib/codec/messages.js';
 import type { AnyMessage } from '../lib/codec/messages.js';
 import '../lib/codec/replication-messages.js';
-import { FramedStream } from '../lib/framed-stream.js';
 import { Random, hashString } from '../lib/random.js';
 import type { HistoryEntry } from '../lib/replica/history.js';
-import { Replicator } from '../lib/replicator.js';
-import type { ReplicationOptions, ReplicatorHost } from '../lib/replicator.js';
-import type { SimNetwork, SimNode } from './network.js';
+import type { Replicator, ReplicationOptions } from '../lib/replicator.js';
+import type { NodeRuntime } from '../lib/runtime/node-runtime.js';
+import type { DataWire, StreamCodec } from '../lib/runtime/wire.js';
+import type { Stream } from '../lib/transport/transport.js';
+import type { SimNetwork, SimNode, SimReplicationPlan } from './network.js';
 import type { StreamHop } from './sim-node.js';
 import { SimConn } from './sim-stream.js';
 import type { ConnHost, SimStreamEnd } from './sim-stream.js';
@@ -31,13 +32,14 @@ export interface RepNode {
   readonly node: SimNode;
   /** The process (SimNode.gen) this replicator belongs to. */
   readonly gen: number;
-  readonly rep: Replicator;
-  readonly channels: Channels;
+  /** The process's runtime (the one ClusterNode runs). */
+  rt: NodeRuntime;
+  rep: Replicator;
+  channels: Channels;
   readonly clock: Clock;
   /** Encoded replication messages per peer address, waiting for the flush. */
   readonly pending: Map<string, Uint8Array[]>;
   readonly conns: Set<SimConn>;
-  rejected: number;
 }
 
 /** Replication traffic, by what it is for. Bytes are encoded messages (datagrams) or frames (streams). */
@@ -61,23 +63,6 @@ export type ReplicatorCounters = Record<(typeof COUNTER_KEYS)[number], number>;
 
 const STREAM_KIND: Record<string, string> = { merkle: 'merkle', 'bulk-request': 'bulk', deltas: 'deltas' };
 
-/** Like a Promise for the one `.then(ok, err)` the replicator makes, settled in virtual time. */
-class SimDial<T> {
-  private ok: ((v: T) => unknown) | undefined;
-  private err: ((e: unknown) => unknown) | undefined;
-  then(ok?: (v: T) => unknown, err?: (e: unknown) => unknown): this {
-    this.ok = ok;
-    this.err = err;
-    return this;
-  }
-  resolve(v: T): void {
-    this.ok?.(v);
-  }
-  reject(e: Error): void {
-    this.err?.(e);
-  }
-}
-
 /** Replication for every node of one simulated run. */
 export class SimReplication implements ConnHost {
   readonly reps: (RepNode | undefined)[] = [];
@@ -94,9 +79,17 @@ export class SimReplication implements ConnHost {
   private readonly decoded = new WeakMap<Uint8Array, AnyMessage>();
   private readonly byAddr = new Map<string, SimNode>();
   private readonly streamEncoder = new FrameEncoder({});
-  private readonly fastEncoder = new FrameEncoder({ compressLevel: 1 });
-  private readonly rawEncoder = new FrameEncoder({ compressThreshold: Number.MAX_SAFE_INTEGER });
   private readonly decoder = new FrameDecoder({ maxFrameBytes: 16 * 1024 * 1024, maxBodyBytes: 16 * 1024 * 1024 });
+  /** The stream codecs of every simulated node, as ClusterNode builds them (unsealed: the simulator has no keyring). */
+  private readonly codec: StreamCodec = {
+    stream: this.streamEncoder,
+    fast: new FrameEncoder({ compressLevel: 1 }),
+    raw: new FrameEncoder({ compressThreshold: Number.MAX_SAFE_INTEGER }),
+    app: this.streamEncoder,
+    decoder: this.decoder,
+  };
+  /** Digests on acks and replication payloads refused, by processes that ended. */
+  private deadDigests = { count: 0, bytes: 0 };
   private readonly maxDatagram: number;
   /** Called with every history entry a replica stores (its 'message' events). */
   onMessage: ((r: RepNode, entry: HistoryEntry) => void) | undefined;
@@ -118,18 +111,7 @@ export class SimReplication implements ConnHost {
   ) {
     this.random = new Random((seed ^ hashString('replication')) >>> 0);
     this.maxDatagram = new Batcher({ encoder: this.streamEncoder }).maxMessageBytes();
-    net.membershipHooks = (node) => ({
-      ackPayload: () => {
-        const r = this.current(node);
-        if (!r) return undefined;
-        const d = r.rep.digest();
-        this.traffic.digests++;
-        this.traffic.digestBytes += d.length + 2;
-        return d;
-      },
-      onAckPayload: (member, payload) => this.current(node)?.rep.onDigest(member, payload),
-      onDefunct: (incarnation) => this.current(node)?.rep.declaredDead(incarnation),
-    });
+    net.replication = (node, restored) => this.plan(node, restored);
   }
 
   /** The live replicator of `node`'s current process, if any. */
@@ -155,48 +137,45 @@ export class SimReplication implements ConnHost {
   }
 
   /**
-   * Starts the replicator of node `i`'s current process (right after it booted).
-   * `restore`: start from the snapshot persisted when its previous process ended.
+   * How node `node`'s booting process replicates: the options, its persisted snapshot
+   * when it restarts from one, and this network as its data wire (datagrams batched per
+   * peer for the flush window, simulated TCP connections for streams).
    */
-  attach(i: number, restore: boolean): RepNode {
-    const node = this.net.nodes[i]!;
+  private plan(node: SimNode, restored: boolean): SimReplicationPlan {
+    const i = node.index;
     this.byAddr.set(node.addr, node);
     const gen = node.gen;
     const clock = this.net.nodeClock(node, gen);
-    const m = node.m;
-    const snapshot = restore ? this.persisted.get(i) : undefined;
-    let epoch = m.incarnation;
-    const snapEpoch = snapshot ? Replicator.snapshotEpoch(snapshot) : undefined;
-    if (snapEpoch !== undefined && epoch <= snapEpoch) epoch = snapEpoch + 1;
-    // eslint-disable-next-line prefer-const -- assigned once the host (which refers to it) exists
+    const snapshot = restored ? this.persisted.get(i) : undefined;
+     
     let r: RepNode;
-    const host: ReplicatorHost = {
-      name: node.name,
-      clock,
-      random: this.random.fork(`${i}:${gen}`),
-      membership: m,
+    const data: DataWire = {
       maxDatagramMessage: () => this.maxDatagram,
       enqueue: (to, message) => this.enqueue(r, to, message),
-      dial: (to) => this.dial(r, to) as unknown as Promise<FramedStream>,
-      rawFrame: (messages) => this.rawEncoder.encode(messages),
-      fastFrame: (messages) => this.fastEncoder.encode(messages),
-      rejected: () => r.rejected++,
+      dial: (to, ok, fail) => this.dial(r, to, ok, fail),
+      flush: () => this.sendPending(r),
       defer: (fn) => void clock.setTimer(0, fn),
     };
-    const rep = new Replicator(host, epoch, this.options, snapshot ? { snapshot } : undefined);
-    r = { node, gen, rep, channels: new Channels(rep), clock, pending: new Map(), conns: new Set(), rejected: 0 };
-    this.reps[i] = r;
-    if (this.onMessage) rep.events.on('message', (e) => this.onMessage?.(r, e.entry));
-    rep.start();
-    const tick = (): void => {
-      if (this.current(node) !== r) return;
-      rep.flush();
-      this.sendPending(r);
-      clock.setTimer(this.flushMs, tick);
+    return {
+      init: {
+        replica: this.options,
+        ...(snapshot ? { restore: { snapshot } } : {}),
+        replicationRandom: this.random.fork(`${i}:${gen}`),
+        codec: this.codec,
+        flushIntervalMs: this.flushMs,
+      },
+      data,
+      created: (rt) => {
+        r = { node, gen, rt, rep: rt.replicator!, channels: rt.channels!, clock, pending: new Map(), conns: new Set() };
+        this.reps[i] = r;
+        rt.onStreamKind = (stream, type) => {
+          const conn = (stream as SimStreamEnd).conn;
+          if (conn) conn.kind = STREAM_KIND[type] ?? 'catch-up';
+        };
+        if (this.onMessage) r.rep.events.on('message', (e) => this.onMessage?.(r, e.entry));
+        this.onAttach?.(r, snapshot !== undefined);
+      },
     };
-    clock.setTimer(this.flushMs, tick);
-    this.onAttach?.(r, snapshot !== undefined);
-    return r;
   }
 
   /** Node `i` founded the cluster (nobody to catch up from). */
@@ -215,7 +194,9 @@ export class SimReplication implements ConnHost {
     if (!r || (r.gen === node.gen && node.up)) return;
     this.persisted.set(i, r.rep.snapshot());
     for (const k of COUNTER_KEYS) this.dead[k] += r.rep.counters[k];
-    r.rep.stop();
+    this.deadDigests.count += r.rt.counters.digestsOut;
+    this.deadDigests.bytes += r.rt.counters.digestBytesOut;
+    r.rt.stop();
     for (const c of [...r.conns]) c.crashed(c.a.node === node && c.a.gen === r.gen ? c.a : c.b);
     this.reps[i] = undefined;
   }
@@ -237,15 +218,30 @@ export class SimReplication implements ConnHost {
     }
     this.traffic.streamBytes = sortKeys(bytes);
     this.traffic.streams = sortKeys(count);
+    this.countDigests();
     return this.traffic;
   }
 
   /** Total replication bytes sent so far (datagrams, digests on acks, streams). */
   totalBytes(): number {
+    this.countDigests();
     let n = this.traffic.deltaDatagramBytes + this.traffic.catchUpDatagramBytes + this.traffic.digestBytes;
     for (const c of this.conns) n += c.bytes;
     for (const k in this.closedBytes) n += this.closedBytes[k]!;
     return n;
+  }
+
+  /** Digests on acks, over every process past and present, into {@link traffic}. */
+  private countDigests(): void {
+    let count = this.deadDigests.count;
+    let bytes = this.deadDigests.bytes;
+    for (const r of this.reps) {
+      if (!r) continue;
+      count += r.rt.counters.digestsOut;
+      bytes += r.rt.counters.digestBytesOut;
+    }
+    this.traffic.digests = count;
+    this.traffic.digestBytes = bytes;
   }
 
   // ---------------------------------------------------------------- transport
@@ -298,40 +294,36 @@ export class SimReplication implements ConnHost {
   }
 
   private oneShot(r: RepNode, to: string, message: Uint8Array): void {
-    this.dial(r, to).then(
-      (stream) => {
-        stream.sendFrame(this.streamEncoder.encode([message]));
-        stream.close();
-      },
-      () => {},
-    );
+    this.dial(r, to, (stream) => {
+      stream.send(this.streamEncoder.encode([message]));
+      stream.close();
+    }, () => {});
   }
 
   /**
    * Opens a connection: refused after a round trip by a node that is down, silent (then
    * timed out) across a partition, established after a round trip otherwise.
    */
-  private dial(r: RepNode, toAddr: string): SimDial<FramedStream> {
-    const d = new SimDial<FramedStream>();
+  private dial(r: RepNode, toAddr: string, ok: (stream: Stream) => void, fail: (err: Error) => void): void {
     const from = r.node;
     const gen = r.gen;
     const to = this.byAddr.get(toAddr);
     const timeout = this.net.options.streamTimeoutMs;
     if (!to || !to.up) {
-      this.deliver(from, gen, 2 * this.net.link.latencyMs, () => d.reject(new Error('connection refused')));
-      return d;
+      this.deliver(from, gen, 2 * this.net.link.latencyMs, () => fail(new Error('connection refused')));
+      return;
     }
     const out = this.net.route(from, to);
     const back = this.net.route(to, from);
     if (!out || !back) {
-      this.deliver(from, gen, timeout, () => d.reject(new Error('connect timed out')));
-      return d;
+      this.deliver(from, gen, timeout, () => fail(new Error('connect timed out')));
+      return;
     }
     const toGen = to.gen;
     this.net.clock.setTimer(out.latencyMs, () => {
       const tr = this.current(to);
       if (!tr || to.gen !== toGen || this.current(from) !== r) {
-        this.deliver(from, gen, back.latencyMs, () => d.reject(new Error('connection refused')));
+        this.deliver(from, gen, back.latencyMs, () => fail(new Error('connection refused')));
         return;
       }
       const conn = new SimConn(this, from, to, () => {
@@ -344,33 +336,11 @@ export class SimReplication implements ConnHost {
       this.conns.add(conn);
       r.conns.add(conn);
       tr.conns.add(conn);
-      this.accept(tr, conn);
-      this.deliver(from, gen, back.latencyMs, () => d.resolve(new FramedStream(conn.a, this.streamEncoder, this.decoder, () => r.rejected++)));
+      tr.rt.acceptStream(conn.b);
+      this.deliver(from, gen, back.latencyMs, () => ok(conn.a));
     });
-    return d;
   }
 
-  /** The accepting side, as ClusterNode.onStream: the first replication message hands the stream to the replicator. */
-  private accept(tr: RepNode, conn: SimConn): void {
-    const end: SimStreamEnd = conn.b;
-    let owner: ((m: AnyMessage) => void) | undefined;
-    end.onMessage((data) => {
-      if (this.current(tr.node) !== tr) return;
-      const res = this.decoder.decode(data);
-      if (!res.ok) {
-        tr.rejected++;
-        end.close();
-        return;
-      }
-      for (const m of res.messages) {
-        if (!owner) {
-          conn.kind = STREAM_KIND[m.type] ?? 'catch-up';
-          owner = tr.rep.adoptStream(new FramedStream(end, this.streamEncoder, this.decoder));
-        }
-        owner(m);
-      }
-    });
-  }
 }
 
 function sortKeys(o: Record<string, number>): Record<string, number> {

@@ -415,7 +415,6 @@ class Run {
       for (let i = 0; i < n; i++) {
         this.net.add(undefined, { meta: this.metaFor(this.roles[i]!), join: i === 0 ? [] : ['n0'], region: this.regionOf(i) });
         this.tracker.boot(i);
-        this.repl?.attach(i, false);
         if (i === 0) this.repl?.bootstrap(0);
       }
       return;
@@ -436,8 +435,7 @@ class Run {
     const shared = new SharedMembers(this.net.index, nodes.map((x) => ({ name: x.name, addr: x.addr, incarnation: 0, state: 'alive', meta: x.meta ?? empty, changedAt: now, rttMs: undefined })));
     for (const x of nodes) x.m.seedShared(shared);
     this.tracker.converge();
-    for (const x of nodes) x.m.start();
-    if (this.repl) for (let i = 0; i < n; i++) this.repl.attach(i, false);
+    for (const x of nodes) x.rt.start();
   }
 
   // ---------------------------------------------------------------- timeline
@@ -640,7 +638,6 @@ class Run {
     const node = this.net.nodes[i]!;
     if (node.up) this.crash(i, false);
     this.net.restart(node.name, { persisted, join: this.seedsFor(i).map((j) => `n${j}`) });
-    this.repl?.attach(i, persisted);
     this.tracker.boot(i);
     this.impairedUntil[i] = this.net.now + this.graceMs;
     this.troubledUntil[i] = this.net.now + this.graceMs;
@@ -670,7 +667,6 @@ class Run {
     this.roles[i] = roles;
     const join = (seeds ?? this.seedsFor(i)).filter((s) => s !== i).map((s) => `n${s}`);
     this.net.add(undefined, { meta: this.metaFor(roles), join });
-    this.repl?.attach(i, false);
     this.tracker.boot(i);
     this.track(i, 'join');
     this.fault();

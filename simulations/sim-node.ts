@@ -1,6 +1,7 @@
 import type { Timer } from '../lib/clock.js';
 import type { Message } from '../lib/codec/messages.js';
 import type { Random } from '../lib/random.js';
+import type { NodeRuntime } from '../lib/runtime/node-runtime.js';
 import type { Membership } from '../lib/swim/membership.js';
 
 /** One datagram in flight: the messages a node sent one peer at one instant. */
@@ -63,7 +64,9 @@ export class NodeTimer implements Timer {
  * headers, compression and encryption are left out.
  */
 export class SimNode {
-  /** The current process's state machine (replaced on restart). */
+  /** The current process's runtime (replaced on restart). */
+  rt!: NodeRuntime;
+  /** Its membership state machine (`rt.membership`). */
   m!: Membership;
   up = true;
   /** Incremented on every crash and restart. */

@@ -87,6 +87,11 @@ export class NodeRuntime {
   readonly counters: RuntimeCounters = {
     messagesIn: 0, messagesInByClass: { membership: 0, replication: 0, sync: 0 }, streamErrors: 0, replicationRejected: 0, digestsOut: 0, digestBytesOut: 0,
   };
+  /**
+   * Sees the first message of every incoming stream (the simulator attributes its
+   * connections' bytes to what they carried). @default undefined
+   */
+  onStreamKind: ((stream: Stream, firstType: AnyMessage['type']) => void) | undefined;
   private readonly clock: Clock;
   private readonly options: SwimOptions;
   private readonly wire: RuntimeWire;
@@ -232,6 +237,7 @@ export class NodeRuntime {
     let owner: ((m: AnyMessage) => void) | undefined;
     // an application message stream stays open as long as its sender keeps it
     let app = false;
+    let first = true;
     stream.onMessage((data) => {
       if (this.closed) return;
       const r = codec.decoder.decode(data);
@@ -240,6 +246,10 @@ export class NodeRuntime {
         return stream.close();
       }
       for (const m of r.messages) {
+        if (first) {
+          first = false;
+          this.onStreamKind?.(stream, m.type);
+        }
         if (owner) {
           this.counted(m);
           owner(m);
