@@ -40,9 +40,9 @@ export const MAX_NONCE_COUNTER = 2 ** 48 - 1;
 /**
  * Bodies shorter than this are never deflated. Measured with native zlib on bodies the
  * batcher builds (bench/compression.bench.ts): a shorter body holds one replication
- * delta or a few small gossip messages, and deflate saves 6–9% of a lone delta for a
- * fixed ~11 µs; from 192 bytes every kind of traffic saves at least 27%, at about the CPU
- * per byte saved that 384 bytes cost with fflate. See
+ * delta or a few small gossip messages, and deflate saves 6–9% of a lone delta for
+ * 15–21 µs of deflate + inflate; from 192 bytes every kind of traffic saves at least 27%,
+ * at most 0.6 µs per byte saved. See
  * docs/decisions/0048-native-zlib-and-the-threshold-re-derived.md (it amends 0002).
  */
 export const DEFAULT_COMPRESS_THRESHOLD = 192;
