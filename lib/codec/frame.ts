@@ -38,12 +38,14 @@ export const MAX_LABEL_BYTES = 255;
 export const MAX_NONCE_COUNTER = 2 ** 48 - 1;
 
 /**
- * Bodies shorter than this are never deflated. Measured by bench/compression.bench.ts:
- * below it a body holds one or two messages and deflate saves a few percent for a fixed
- * ~0.1 ms of CPU; from 384 bytes every traffic kind saves at least 20%. See
- * docs/decisions/0002-compression-threshold.md.
+ * Bodies shorter than this are never deflated. Measured with native zlib on bodies the
+ * batcher builds (bench/compression.bench.ts): a shorter body holds one replication
+ * delta or a few small gossip messages, and deflate saves 6–9% of a lone delta for
+ * 15–21 µs of deflate + inflate; from 192 bytes every kind of traffic saves at least 27%,
+ * at most 0.6 µs per byte saved. See
+ * docs/decisions/0048-native-zlib-and-the-threshold-re-derived.md (it amends 0002).
  */
-export const DEFAULT_COMPRESS_THRESHOLD = 384;
+export const DEFAULT_COMPRESS_THRESHOLD = 192;
 
 /** DEFLATE level used for frames (see the same decision record). */
 export const DEFAULT_COMPRESS_LEVEL = 6;
@@ -115,7 +117,7 @@ export interface FrameEncoderOptions {
    * share a prefix: (prefix, counter) is the GCM nonce. @default undefined
    */
   noncePrefix?: Uint8Array;
-  /** Smallest body worth deflating, in bytes. @default DEFAULT_COMPRESS_THRESHOLD (384) */
+  /** Smallest body worth deflating, in bytes. @default DEFAULT_COMPRESS_THRESHOLD (192) */
   compressThreshold?: number;
   /** DEFLATE level 0–9 (native zlib). @default DEFAULT_COMPRESS_LEVEL (6) */
   compressLevel?: number;
