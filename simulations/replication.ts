@@ -147,8 +147,8 @@ export class SimReplication implements ConnHost {
     const gen = node.gen;
     const clock = this.net.nodeClock(node, gen);
     const snapshot = restored ? this.persisted.get(i) : undefined;
-     
-    let r: RepNode;
+    // assigned when the runtime (which the wire refers to) exists
+    let r!: RepNode;
     const data: DataWire = {
       maxDatagramMessage: () => this.maxDatagram,
       enqueue: (to, message) => this.enqueue(r, to, message),
