@@ -4,7 +4,7 @@ import { swimOptions } from '../lib/config.js';
 import type { ProfileName, SwimOptions } from '../lib/config.js';
 import type { MemberSnapshot, Message, PingMessage, PushPullMessage } from '../lib/codec/messages.js';
 import { Random } from '../lib/random.js';
-import { Membership } from '../lib/swim/membership.js';
+import { piggybackMessages, seedMembers, simulatedMembership } from '../lib/swim/simulator-access.js';
 import { MemberIndex } from '../lib/swim/members.js';
 import type { MemberInfo, MembershipEvents, MembershipInit, SwimOutbound } from '../lib/swim/membership.js';
 import type { MessageBuffer } from '../lib/swim/broadcasts.js';
@@ -82,7 +82,7 @@ const MEMBER_EVENTS = ['member-join', 'member-update', 'member-suspect', 'member
  * ping) are reliable but blocked by partitions and time out like TCP.
  *
  * Messages travel as objects: gossip is the broadcast queue's own message objects
- * (`Membership.piggybackMessages`, sized with {@link wireSize}, never encoded), shared by every receiver, since Membership never mutates what it
+ * (`piggybackMessages` of lib/swim/simulator-access.ts, sized with {@link wireSize}, never encoded), shared by every receiver, since Membership never mutates what it
  * handles; these are messages a node relays, all of which came out of the strict decoder
  * or its own table (decision 0041), so decoding them again would only cost time. Direct
  * messages are never encoded, their size comes from {@link wireSize}.
@@ -200,7 +200,7 @@ export class SimNetwork {
     if (mode === 'converged') {
       // bulk-load instead of handling n alive messages per node and draining their gossip
       const snapshot: MemberSnapshot[] = out.map((x) => ({ node: x.name, addr: x.addr, incarnation: 0, state: 'alive', meta: meta ?? new Uint8Array() }));
-      for (const x of out) x.m.seedMembers(snapshot);
+      for (const x of out) seedMembers(x.m, snapshot);
       for (const x of out) x.m.start();
     }
     return out;
@@ -392,7 +392,7 @@ export class SimNetwork {
   private boot(node: SimNode, incarnation: number, meta: Uint8Array | undefined): void {
     node.meta = meta;
     node.pending.clear();
-    node.m = new Membership({
+    node.m = simulatedMembership({
       name: node.name,
       address: node.addr,
       incarnation,
@@ -401,10 +401,8 @@ export class SimNetwork {
       clock: this.nodeClock(node, node.gen),
       random: node.random.fork(node.gen),
       out: this.outbound(node, node.gen),
-      messageSize: wireSize,
-      index: this.index,
       ...this.membershipHooks?.(node),
-    });
+    }, { messageSize: wireSize, index: this.index });
     // one subscription per member event, not onAny: a catch-all listener would make the
     // node build the payloads of events nobody here reads (a broker list per broker change)
     for (const type of MEMBER_EVENTS) {
@@ -488,7 +486,7 @@ export class SimNetwork {
       const frame = this.frameScratch;
       for (let i = 0; i < msgs.length; i++) frame.msgs[i] = msgs[i]!;
       frame.count = msgs.length;
-      bytes += node.m.piggybackMessages(left, frame);
+      bytes += piggybackMessages(node.m, left, frame);
       if (frame.count > msgs.length) msgs = frame.msgs.slice(0, frame.count);
     }
     if (msgs.length === 0) return;
