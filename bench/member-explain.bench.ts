@@ -14,6 +14,7 @@ import { swimOptions } from '../lib/config.js';
 import { Random } from '../lib/random.js';
 import { EvidenceLog, HISTORY_RING, PROBE_RING } from '../lib/swim/evidence.js';
 import { Membership } from '../lib/swim/membership.js';
+import { seedMembers } from '../lib/swim/simulator-access.js';
 import { fmt, quantile, runIfMain, stopwatch, table, verdict } from '../simulations/report.js';
 
 const MEMBERS = 1000;
@@ -88,7 +89,7 @@ function measure(): Sample {
     name: 'self', address: '10.255.255.255:7946', options: swimOptions('lan'), clock, random: new Random(1), evidence: full,
     out: { send: () => {}, gossip: () => {}, pushPull: () => {}, streamPing: () => {} },
   });
-  m.seedMembers(names.map((n, i) => ({ node: n, addr: `10.0.${i >> 8}.${i & 255}:7946`, incarnation: 0, state: 'alive' as const, meta: new Uint8Array() })), { quiet: true });
+  seedMembers(m, names.map((n, i) => ({ node: n, addr: `10.0.${i >> 8}.${i & 255}:7946`, incarnation: 0, state: 'alive' as const, meta: new Uint8Array() })), { quiet: true });
   const check = m.explain(names[7]!)!;
   if (check.probes.length !== PROBE_RING || check.history.length !== HISTORY_RING) throw new Error('rings not full');
   const memberUs = timeEach((n) => m.member(n));

@@ -7,6 +7,7 @@ import { Random } from '../lib/random.js';
 import { NodeRuntime } from '../lib/runtime/node-runtime.js';
 import type { NodeRuntimeInit } from '../lib/runtime/node-runtime.js';
 import type { DataWire } from '../lib/runtime/wire.js';
+import { piggybackMessages, seedMembers } from '../lib/swim/simulator-access.js';
 import { MemberIndex } from '../lib/swim/members.js';
 import type { MemberInfo, MembershipEvents, SwimOutbound } from '../lib/swim/membership.js';
 import type { MessageBuffer } from '../lib/swim/broadcasts.js';
@@ -92,7 +93,7 @@ const MEMBER_EVENTS = ['member-join', 'member-update', 'member-suspect', 'member
  * ping) are reliable but blocked by partitions and time out like TCP.
  *
  * Messages travel as objects: gossip is the broadcast queue's own message objects
- * (`Membership.piggybackMessages`, sized with {@link wireSize}, never encoded), shared by every receiver, since Membership never mutates what it
+ * (`piggybackMessages` of lib/swim/simulator-access.ts, sized with {@link wireSize}, never encoded), shared by every receiver, since Membership never mutates what it
  * handles; these are messages a node relays, all of which came out of the strict decoder
  * or its own table (decision 0041), so decoding them again would only cost time. Direct
  * messages are never encoded, their size comes from {@link wireSize}.
@@ -211,7 +212,7 @@ export class SimNetwork {
     if (mode === 'converged') {
       // bulk-load instead of handling n alive messages per node and draining their gossip
       const snapshot: MemberSnapshot[] = out.map((x) => ({ node: x.name, addr: x.addr, incarnation: 0, state: 'alive', meta: meta ?? new Uint8Array() }));
-      for (const x of out) x.m.seedMembers(snapshot);
+      for (const x of out) seedMembers(x.m, snapshot);
       for (const x of out) x.rt.start();
     }
     return out;
@@ -504,7 +505,7 @@ export class SimNetwork {
       const frame = this.frameScratch;
       for (let i = 0; i < msgs.length; i++) frame.msgs[i] = msgs[i]!;
       frame.count = msgs.length;
-      bytes += node.m.piggybackMessages(left, frame);
+      bytes += piggybackMessages(node.m, left, frame);
       if (frame.count > msgs.length) msgs = frame.msgs.slice(0, frame.count);
     }
     if (msgs.length === 0) return;

@@ -9,6 +9,7 @@
 import { swimOptions } from '../lib/config.js';
 import type { MembershipEvents, MemberInfo } from '../lib/swim/membership.js';
 import { SharedMembers } from '../lib/swim/members.js';
+import { seedShared } from '../lib/swim/simulator-access.js';
 import { encodeMeta } from '../lib/swim/meta.js';
 import { suspicionMinTimeout } from '../lib/swim/suspicion.js';
 import { SimNetwork } from './network.js';
@@ -433,7 +434,7 @@ class Run {
     const now = this.net.now;
     const empty = new Uint8Array();
     const shared = new SharedMembers(this.net.index, nodes.map((x) => ({ name: x.name, addr: x.addr, incarnation: 0, state: 'alive', meta: x.meta ?? empty, changedAt: now, rttMs: undefined })));
-    for (const x of nodes) x.m.seedShared(shared);
+    for (const x of nodes) seedShared(x.m, shared);
     this.tracker.converge();
     for (const x of nodes) x.rt.start();
   }

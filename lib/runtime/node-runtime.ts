@@ -14,6 +14,8 @@ import { Replicator } from '../replicator.js';
 import type { ReplicationOptions, ReplicatorHost, RestoreData } from '../replicator.js';
 import { Membership } from '../swim/membership.js';
 import type { MembershipInit } from '../swim/membership.js';
+import { simulatedMembership } from '../swim/simulator-access.js';
+import type { SimulatorInit } from '../swim/simulator-access.js';
 import type { Address, Stream } from '../transport/transport.js';
 import { Dialing } from './dialing.js';
 import type { DataWire, RuntimeWire, StreamCodec } from './wire.js';
@@ -49,8 +51,8 @@ export interface NodeRuntimeInit {
   label?: string;
   /** Keep failure-detection evidence (Membership.explain). @default false */
   evidence?: MembershipInit['evidence'];
-  /** Simulator tuning passed to Membership as is (see {@link MembershipInit}). @default {} */
-  simulator?: Pick<MembershipInit, 'messageSize' | 'index'>;
+  /** Simulator-only parameters of Membership (see {@link SimulatorInit}). @default undefined */
+  simulator?: SimulatorInit;
 }
 
 /** Counters of what the runtime received and refused. */
@@ -115,7 +117,7 @@ export class NodeRuntime {
     let incarnation = init.incarnation ?? 0;
     const snapEpoch = replica !== false && init.restore?.snapshot ? Replicator.snapshotEpoch(init.restore.snapshot) : undefined;
     if (snapEpoch !== undefined && incarnation <= snapEpoch) incarnation = snapEpoch + 1;
-    this.membership = new Membership({
+    const membershipInit: MembershipInit = {
       name: init.name,
       address: init.address,
       ...(init.meta ? { meta: init.meta } : {}),
@@ -125,7 +127,6 @@ export class NodeRuntime {
       random: init.random,
       out: init.wire.swim,
       ...(init.evidence !== undefined ? { evidence: init.evidence } : {}),
-      ...init.simulator,
       ...(replica === false ? {} : {
         ackPayload: () => this.digest(),
         onAckPayload: (member: string, payload: Uint8Array) => this.replicator!.onDigest(member, payload),
@@ -133,7 +134,8 @@ export class NodeRuntime {
         // after the refutation it comes back under a new epoch
         onDefunct: (inc: number) => this.replicator!.declaredDead(inc),
       }),
-    });
+    };
+    this.membership = init.simulator ? simulatedMembership(membershipInit, init.simulator) : new Membership(membershipInit);
     if (replica === false) {
       this.replicator = undefined;
       this.channels = undefined;
