@@ -9,18 +9,18 @@
  * messages too big for a datagram. Membership-only scenarios never build any of this.
  */
 import { decode as msgpackDecode } from '@msgpack/msgpack';
-import { Channels } from '../lib/channels-api.js';
+import { Channels } from '../lib/replication/channels-api.js';
 import type { Clock } from '../lib/clock.js';
 import { Batcher } from '../lib/codec/batcher.js';
 import { FrameDecoder, FrameEncoder } from '../lib/codec/frame.js';
 import { decodeMessage } from '../lib/codec/messages.js';
 import type { AnyMessage } from '../lib/codec/messages.js';
 import '../lib/codec/replication-messages.js';
-import { FramedStream } from '../lib/framed-stream.js';
+import { FramedStream } from '../lib/replication/framed-stream.js';
 import { Random, hashString } from '../lib/random.js';
 import type { HistoryEntry } from '../lib/replica/history.js';
-import { Replicator } from '../lib/replicator.js';
-import type { ReplicationOptions, ReplicatorHost } from '../lib/replicator.js';
+import { Replicator } from '../lib/replication/replicator.js';
+import type { ReplicationOptions, ReplicatorHost } from '../lib/replication/replicator.js';
 import type { SimNetwork, SimNode } from './network.js';
 import type { StreamHop } from './sim-node.js';
 import { SimConn } from './sim-stream.js';

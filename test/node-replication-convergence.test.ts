@@ -5,7 +5,7 @@ import type { HistoryEntry, HistoryGap } from '../lib/replica/history.js';
 import { hlcWall } from '../lib/hlc.js';
 import { ClusterNode } from '../lib/node.js';
 import { Random } from '../lib/random.js';
-import type { Replicator } from '../lib/replicator.js';
+import type { Replicator } from '../lib/replication/replicator.js';
 import type { Replica } from '../lib/replica/replica.js';
 import { comparePositions, positionOf } from '../lib/replica/position.js';
 import type { Position } from '../lib/replica/position.js';

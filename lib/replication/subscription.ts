@@ -1,9 +1,9 @@
 import type { Subscription, SubscriptionItem } from './channels.js';
-import type { Timer } from './clock.js';
-import type { ReadCursor } from './replica/cursor.js';
-import { originKey } from './replica/cursor.js';
-import type { HistoryEntry } from './replica/history.js';
-import { comparePositions } from './replica/position.js';
+import type { Timer } from '../clock.js';
+import type { ReadCursor } from '../replica/cursor.js';
+import { originKey } from '../replica/cursor.js';
+import type { HistoryEntry } from '../replica/history.js';
+import { comparePositions } from '../replica/position.js';
 import type { Replicator } from './replicator.js';
 import { messageView } from './replicator.js';
 
