@@ -418,10 +418,10 @@ function describe(sim: Sim): string {
 function describeNode(sim: Sim, j: number): string {
   {
     const node = sim.slots[j]!.node!;
-    const rep = (node as unknown as { replicator: Replicator }).replicator as unknown as { catchUp: unknown; sessions: Set<{ kind: string; peer: string }> };
+    const rep = (node as unknown as { replicator: Replicator }).replicator as unknown as { ctx: { catchUp: unknown }; sessions: { sessions: Set<{ kind: string; peer: string }> } };
     const members = node.members().map((m) => `${m.name}:${m.state}:${m.incarnation}`).join(' ');
-    const sessions = [...rep.sessions].map((x) => `${x.kind}@${x.peer}`).join(' ');
-    return `  ${node.name} epoch ${node.epoch} ready ${node.ready} catch-up ${JSON.stringify(rep.catchUp)} sessions [${sessions}] members [${members}] sync ${JSON.stringify(node.syncStatus().sessions)}`;
+    const sessions = [...rep.sessions.sessions].map((x) => `${x.kind}@${x.peer}`).join(' ');
+    return `  ${node.name} epoch ${node.epoch} ready ${node.ready} catch-up ${JSON.stringify(rep.ctx.catchUp)} sessions [${sessions}] members [${members}] sync ${JSON.stringify(node.syncStatus().sessions)}`;
   }
 }
 

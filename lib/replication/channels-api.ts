@@ -7,7 +7,7 @@ import { cursorScope, decodeReadCursor, emptyCursor, encodeReadCursor } from '..
 import type { ReadCursor } from '../replica/cursor.js';
 import { ChannelSubscription } from './subscription.js';
 import type { PresenceEntry } from '../replica/presence.js';
-import { messageView } from './replicator.js';
+import { messageView } from './message-view.js';
 import type { Replicator } from './replicator.js';
 
 /** The cursor of a reader that has been given nothing yet: `history(ch, { after: 'start' })` reads from the oldest held entry. */
