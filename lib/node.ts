@@ -452,6 +452,7 @@ export class ClusterNode {
       rawFrame: (messages) => this.rawStreamEncoder.encode(messages),
       fastFrame: (messages) => this.fastStreamEncoder.encode(messages),
       rejected: () => this.statsIn.replicationRejected++,
+      defer: (fn) => setImmediate(fn),
     };
   }
 

@@ -81,10 +81,11 @@ export interface ReplicatorHost {
   rejected(reason: string): void;
   /**
    * Runs `fn` on a later turn of the event loop (the bulk sender yields with it so probes
-   * are not starved); the simulator runs it on its virtual clock instead.
-   * @default setImmediate
+   * are not starved): ClusterNode passes setImmediate, the simulator a zero-delay timer
+   * of its virtual clock. Required, so that the replication runtime itself uses no timer
+   * (the purity lint rule covers lib/replication/).
    */
-  defer?(fn: () => void): void;
+  defer(fn: () => void): void;
 }
 
 /** Persisted state handed back after a restart. */

@@ -227,8 +227,7 @@ export class SyncSessions {
         s.lastActivity = ctx.host.clock.now();
         pending = undefined;
       }
-      if (ctx.host.defer) ctx.host.defer(pump);
-      else setImmediate(pump);
+      ctx.host.defer(pump);
     };
     stream.onDrain(() => {
       if (!waiting) return;
