@@ -5,7 +5,7 @@ const timerGlobals = ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout
   'queueMicrotask', 'performance', 'process'];
 
 /**
- * The sans-IO core (codec, swim, replica, sync) must stay deterministic: time comes from
+ * The sans-IO core (codec, summary, swim, replica, sync) must stay deterministic: time comes from
  * an injected Clock, randomness from a seeded Random, the network from a Transport.
  * These rules make a socket, a timer, Date.now() or Math.random() there a lint error.
  *
@@ -16,7 +16,7 @@ const timerGlobals = ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout
  * exception is below (replicationMicrotask).
  */
 const pureCore = {
-  files: ['lib/codec/**/*.ts', 'lib/swim/**/*.ts', 'lib/replica/**/*.ts', 'lib/sync/**/*.ts', 'lib/replication/**/*.ts'],
+  files: ['lib/codec/**/*.ts', 'lib/summary/**/*.ts', 'lib/swim/**/*.ts', 'lib/replica/**/*.ts', 'lib/sync/**/*.ts', 'lib/replication/**/*.ts'],
   rules: {
     'no-restricted-imports': ['error', {
       paths: ['node:dgram', 'dgram', 'node:net', 'net', 'node:http', 'http', 'node:timers', 'timers',
@@ -56,6 +56,27 @@ const replicationMicrotask = {
   },
 };
 
+/**
+ * Dependencies point one way: codec/ (wire formats) and summary/ (hashes, version
+ * vectors, Merkle trees) are below replica/ (the replicated state) and sync/ (the
+ * anti-entropy over it); replica/ and sync/ may name each other's types (a session takes
+ * a Replica) but never import each other's values, so neither needs the other to load.
+ * The replication runtime (replication/) and the node runtime sit above all of them.
+ */
+const layer = (files, patterns) => ({ files, rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] } });
+const layers = [
+  layer(['lib/codec/**/*.ts'], [{ regex: '(^|/)(replica|sync|replication|swim)/',
+    message: 'codec/ is below replica/, sync/, swim/ and the runtimes: move the shared type or constant down (codec/replication-types.ts) or into summary/.' }]),
+  layer(['lib/summary/**/*.ts'], [{ regex: '(^|/)(codec|replica|sync|replication|swim)/',
+    message: 'summary/ is a leaf: it imports nothing above it.' }]),
+  layer(['lib/replica/**/*.ts'], [
+    { regex: '(^|/)sync/', allowTypeImports: true, message: 'replica/ may name sync/ types only (import type); shared values live in summary/ or codec/.' },
+    { regex: '(^|/)(replication|swim)/', message: 'replica/ is below the runtimes and membership.' }]),
+  layer(['lib/sync/**/*.ts'], [
+    { regex: '(^|/)replica/', allowTypeImports: true, message: 'sync/ may name replica/ types only (import type); shared values live in summary/ or codec/.' },
+    { regex: '(^|/)(replication|swim)/', message: 'sync/ is below the runtimes and membership.' }]),
+];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tap/**', 'coverage/**'] },
   ...tseslint.configs.recommended,
@@ -69,4 +90,5 @@ export default tseslint.config(
   },
   pureCore,
   replicationMicrotask,
+  ...layers,
 );
