@@ -15,8 +15,8 @@ import { hlcPack } from '../lib/hlc.js';
 import { Random } from '../lib/random.js';
 import { BulkSender } from '../lib/sync/bulk.js';
 import { ExchangeSession, type ExchangeMessage } from '../lib/sync/exchange.js';
-import { MerkleTree } from '../lib/sync/merkle.js';
-import { hashString64 } from '../lib/sync/hash64.js';
+import { MerkleTree } from '../lib/summary/merkle.js';
+import { hashString64 } from '../lib/summary/hash64.js';
 import { fmt, runIfMain, table, verdict } from '../simulations/report.js';
 
 const N = 1_000_000;

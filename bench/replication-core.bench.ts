@@ -15,7 +15,7 @@ import { encode, decode } from '@msgpack/msgpack';
 import type { BenchResult } from './harness.js';
 import { Replica, type ReplicaEvent } from '../lib/replica/replica.js';
 import { HistoryStore, type HistoryEntry } from '../lib/replica/history.js';
-import { MerkleTree } from '../lib/sync/merkle.js';
+import { MerkleTree } from '../lib/summary/merkle.js';
 import { BulkReceiver, BulkSender, type BulkChunk } from '../lib/sync/bulk.js';
 import { hlcPack } from '../lib/hlc.js';
 import { encodeDeltasTrusted } from '../lib/codec/replication-messages.js';

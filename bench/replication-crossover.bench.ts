@@ -11,7 +11,7 @@
 import type { BenchResult } from './harness.js';
 import { ManualClock } from '../lib/clock.js';
 import { ClusterNode } from '../lib/node.js';
-import type { ReplicatorHost } from '../lib/replicator.js';
+import type { ReplicatorHost } from '../lib/replication/replicator.js';
 import { Random } from '../lib/random.js';
 import { MemoryNetwork } from '../lib/transport/memory.js';
 import { fmt, quantile, runIfMain, stopwatch, table } from '../simulations/report.js';

@@ -2,7 +2,7 @@ import type { Clock, Timer } from './clock.js';
 import { APP_WIRE_LIMITS, encodeAppMessageTrusted } from './codec/app-messages.js';
 import type { AppMessage } from './codec/app-messages.js';
 import { ClusterError } from './errors.js';
-import type { FramedStream } from './framed-stream.js';
+import type { FramedStream } from './replication/framed-stream.js';
 import type { Membership } from './swim/membership.js';
 import type { Address, Stream } from './transport/transport.js';
 

@@ -33,5 +33,5 @@ export type {
   PresenceView,
   PublishReceipt,
   SyncStatus,
-} from './channels.js';
-export type { ReplicationOptions } from './replicator.js';
+} from './replication/channels.js';
+export type { ReplicationOptions } from './replication/replicator.js';

@@ -9,7 +9,7 @@
  * `read`, `covers`, `checkReaders`), including its one excuse: an entry that no other
  * live replica held when a node went down may be lost with it, without a trace.
  */
-import { START_CURSOR } from '../lib/channels-api.js';
+import { START_CURSOR } from '../lib/replication/channels-api.js';
 import type { Random } from '../lib/random.js';
 import type { HistoryGap } from '../lib/replica/history.js';
 import { comparePositions, positionOf } from '../lib/replica/position.js';

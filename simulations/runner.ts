@@ -18,7 +18,7 @@ import { select } from './node-set.js';
 import type { SelectContext, Selector } from './node-set.js';
 import { regionIndexOf, ScenarioError } from './scenario.js';
 import type { ResolvedStep, Scenario, Workload } from './scenario.js';
-import type { ReplicationOptions } from '../lib/replicator.js';
+import type { ReplicationOptions } from '../lib/replication/replicator.js';
 import { Random, hashString } from '../lib/random.js';
 import { ReplicationChecks } from './replication-checks.js';
 import type { CatchUp } from './replication-checks.js';

@@ -70,7 +70,8 @@ export interface Churn {
 
 /**
  * The application workload, run through the production replication runtime
- * (lib/replicator.ts, lib/channels-api.ts) on every node (see simulations/replication.ts).
+ * (lib/replication/replicator.ts, lib/replication/channels-api.ts) on every node (see
+ * simulations/replication.ts).
  * Operations go to random nodes that are up and not leaving.
  */
 export interface Workload {

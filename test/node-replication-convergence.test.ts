@@ -5,7 +5,7 @@ import type { HistoryEntry, HistoryGap } from '../lib/replica/history.js';
 import { hlcWall } from '../lib/hlc.js';
 import { ClusterNode } from '../lib/node.js';
 import { Random } from '../lib/random.js';
-import type { Replicator } from '../lib/replicator.js';
+import type { Replicator } from '../lib/replication/replicator.js';
 import type { Replica } from '../lib/replica/replica.js';
 import { comparePositions, positionOf } from '../lib/replica/position.js';
 import type { Position } from '../lib/replica/position.js';
@@ -418,10 +418,10 @@ function describe(sim: Sim): string {
 function describeNode(sim: Sim, j: number): string {
   {
     const node = sim.slots[j]!.node!;
-    const rep = (node as unknown as { replicator: Replicator }).replicator as unknown as { catchUp: unknown; sessions: Set<{ kind: string; peer: string }> };
+    const rep = (node as unknown as { replicator: Replicator }).replicator as unknown as { ctx: { catchUp: unknown }; sessions: { sessions: Set<{ kind: string; peer: string }> } };
     const members = node.members().map((m) => `${m.name}:${m.state}:${m.incarnation}`).join(' ');
-    const sessions = [...rep.sessions].map((x) => `${x.kind}@${x.peer}`).join(' ');
-    return `  ${node.name} epoch ${node.epoch} ready ${node.ready} catch-up ${JSON.stringify(rep.catchUp)} sessions [${sessions}] members [${members}] sync ${JSON.stringify(node.syncStatus().sessions)}`;
+    const sessions = [...rep.sessions.sessions].map((x) => `${x.kind}@${x.peer}`).join(' ');
+    return `  ${node.name} epoch ${node.epoch} ready ${node.ready} catch-up ${JSON.stringify(rep.ctx.catchUp)} sessions [${sessions}] members [${members}] sync ${JSON.stringify(node.syncStatus().sessions)}`;
   }
 }
 

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { ManualClock } from '../lib/clock.js';
-import type { ChannelEvents } from '../lib/channels.js';
+import type { ChannelEvents } from '../lib/replication/channels.js';
 import type { HistoryEntry } from '../lib/replica/history.js';
 import { ClusterNode } from '../lib/node.js';
 import type { ClusterNodeOptions } from '../lib/node.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { decode } from '@msgpack/msgpack';
-import type { ChannelEvents } from '../channels.js';
+import type { ChannelEvents } from '../replication/channels.js';
 import { Keyring } from '../codec/keyring.js';
 import { ClusterError } from '../errors.js';
 import { ClusterNode } from '../node.js';

@@ -1,4 +1,4 @@
-import type { ChannelEvents } from '../channels.js';
+import type { ChannelEvents } from '../replication/channels.js';
 import type { ClusterNode } from '../node.js';
 import { encodeMeta, validateMeta } from '../swim/meta.js';
 

@@ -1,4 +1,4 @@
-import type { ChannelsApi, PublishReceipt } from '../channels.js';
+import type { ChannelsApi, PublishReceipt } from '../replication/channels.js';
 import { DEFAULT_LIMITS, validateChannel } from '../replica/limits.js';
 import { checkFields, HttpError, stringField } from './http-util.js';
 import { isClientError } from './replication.js';

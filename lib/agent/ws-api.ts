@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
-import type { ChannelsApi, Subscription } from '../channels.js';
+import type { ChannelsApi, Subscription } from '../replication/channels.js';
 import { MAX_CURSOR_CHARS } from '../replica/cursor.js';
 import { checkFields, HttpError, intParam, stringField } from './http-util.js';
 import { checkChannel, publishMessage } from './publish.js';

@@ -1,7 +1,7 @@
 import { decode, encode } from '@msgpack/msgpack';
 import { WebSocket } from 'ws';
 import type { RawData } from 'ws';
-import type { HistoryView, MessageView, PublishReceipt } from '../channels.js';
+import type { HistoryView, MessageView, PublishReceipt } from '../replication/channels.js';
 import type { HistoryGap } from '../replica/history.js';
 
 /** Options of {@link AgentClient}. */

@@ -1,12 +1,6 @@
 import { Encoder } from '@msgpack/msgpack';
-import type { Delta } from '../replica/delta.js';
-import type { HistoryEntry } from '../replica/history.js';
-import type { DropRecord, DropsWire } from '../replica/drops.js';
-import type { PresenceEntry } from '../replica/presence.js';
-import type { SyncContext, SyncRecord } from '../replica/replica.js';
-import type { WireVector } from '../replica/version-vector.js';
-import type { DeltaReply } from '../sync/digest.js';
-import type { ExchangeMessage } from '../sync/exchange.js';
+import type { Delta, DeltaReply, DropRecord, DropsWire, ExchangeMessage, HistoryEntry, PresenceEntry, SyncContext, SyncRecord } from './replication-types.js';
+import type { WireVector } from '../summary/version-vector.js';
 import { defineMessage } from './messages.js';
 import { ownPayload } from '../own-bytes.js';
 import type { FieldReader } from './messages.js';

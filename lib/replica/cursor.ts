@@ -1,6 +1,6 @@
 import { ClusterError } from '../errors.js';
 import { hashString } from '../random.js';
-import { hashString64, mix64 } from '../sync/hash64.js';
+import { hashString64, mix64 } from '../summary/hash64.js';
 import type { Position } from './position.js';
 
 /**

@@ -1,47 +1,5 @@
-import type { HlcTimestamp } from '../hlc.js';
-
-/** Fields every change carries: its origin and the origin's (epoch, seq). */
-export interface DeltaBase {
-  node: string;
-  epoch: number;
-  seq: number;
-}
-
-/** A client joined a channel on `node`, or its info changed (same shape: an upsert). */
-export interface PresenceSetDelta extends DeltaBase {
-  kind: 'join' | 'update';
-  channel: string;
-  clientId: string;
-  user: string;
-  info: unknown;
-  since: HlcTimestamp;
-}
-
-/** A client left a channel on `node`. */
-export interface PresenceLeaveDelta extends DeltaBase {
-  kind: 'leave';
-  channel: string;
-  clientId: string;
-}
-
-/** A message was published to a channel's history on `node`. */
-export interface PublishDelta extends DeltaBase {
-  kind: 'publish';
-  channel: string;
-  ts: HlcTimestamp;
-  /** The entry's number among this origin epoch's publishes to the channel (HistoryEntry.c). */
-  c: number;
-  data: unknown;
-  headers?: Record<string, string>;
-  idempotencyKey?: string;
-}
-
-/**
- * One change of replicated state. Every local change of a node takes the next sequence
- * number of its origin, whatever its kind, so one contiguous counter per origin says
- * exactly what a replica has applied.
- */
-export type Delta = PresenceSetDelta | PresenceLeaveDelta | PublishDelta;
+import type { Delta } from '../codec/replication-types.js';
+export type { DeltaBase, PresenceSetDelta, PresenceLeaveDelta, PublishDelta, Delta } from '../codec/replication-types.js';
 
 /**
  * The msgpack size of a delta (an upper bound by a few bytes), from its payload size

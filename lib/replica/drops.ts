@@ -1,24 +1,8 @@
 import type { Position } from './position.js';
 import { comparePositions } from './position.js';
 import { hashString } from '../random.js';
-
-/**
- * What a channel no longer holds, per origin epoch: the counter `c` (see
- * {@link HistoryEntry.c}) and position of the newest entry of that origin epoch the
- * channel dropped (evicted by the cap, expired, or refused below the low-water mark).
- * Within one origin epoch positions grow with `c` and drops remove a prefix of the
- * order, so "every entry of (node, epoch) up to `c` is gone" is exact.
- */
-export interface DropRecord extends Position {
-  /** Counter of the newest dropped entry of this origin epoch. */
-  c: number;
-}
-
-/** The wire and snapshot form: records plus the horizon. */
-export interface DropsWire {
-  records: DropRecord[];
-  horizon?: Position;
-}
+import type { DropRecord, DropsWire } from '../codec/replication-types.js';
+export type { DropRecord, DropsWire } from '../codec/replication-types.js';
 
 const keyOf = (node: string, epoch: number): string => `${node}\u0000${epoch}`;
 

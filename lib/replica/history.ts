@@ -1,31 +1,17 @@
 import type { HlcTimestamp } from '../hlc.js';
 import { hlcWall } from '../hlc.js';
 import { hashString } from '../random.js';
-import { hashString64, mix64 } from '../sync/hash64.js';
+import { hashString64, mix64 } from '../summary/hash64.js';
 import { payloadSize } from './limits.js';
-import type { RecordIndex } from '../sync/merkle.js';
+import type { RecordIndex } from '../summary/merkle.js';
 import type { EntryId, Position } from './position.js';
 import { comparePositions, idKey, positionOf } from './position.js';
 import type { DropsWire } from './drops.js';
 import { DropSummary } from './drops.js';
 import type { OriginProgress, ReadCursor } from './cursor.js';
 import { MAX_CURSOR_EXTRAS, MAX_CURSOR_ORIGINS, cloneCursor, originKey } from './cursor.js';
-
-/** A history entry: its position (ts + id), channel, payload and optional metadata. */
-export interface HistoryEntry extends Position {
-  channel: string;
-  /**
-   * The entry's number among its origin epoch's entries in this channel: 1, 2, 3… in
-   * publish order. Readers' cursors count on it (decision 0047); 0 on entries written
-   * before it existed.
-   */
-  c: number;
-  /** Bytes or any msgpack value. */
-  data: unknown;
-  headers?: Record<string, string>;
-  /** Client-chosen key: a publish that repeats a recent key is not stored twice. */
-  idempotencyKey?: string;
-}
+import type { HistoryEntry } from '../codec/replication-types.js';
+export type { HistoryEntry } from '../codec/replication-types.js';
 
 /** Retention of one channel. */
 export interface ChannelSettings {

@@ -1,25 +1,5 @@
-import type { HlcTimestamp } from '../hlc.js';
-
-/**
- * The cluster-unique id of a history entry: its origin node, the origin's epoch (boot
- * incarnation) and the origin's sequence number within that epoch. The epoch is part of
- * the id so that the sequence counter need not be persisted: a restarted node begins a
- * new epoch at seq 1 and can never reuse an id (docs/decisions/0020).
- */
-export interface EntryId {
-  node: string;
-  epoch: number;
-  seq: number;
-}
-
-/**
- * Where an entry sits in its channel's total order: (ts, node, epoch, seq). The HLC
- * timestamp leads so that the order follows time; the id breaks ties identically on
- * every replica.
- */
-export interface Position extends EntryId {
-  ts: HlcTimestamp;
-}
+import type { EntryId, Position } from '../codec/replication-types.js';
+export type { EntryId, Position } from '../codec/replication-types.js';
 
 /** Orders two positions: negative when `a` comes first. */
 export function comparePositions(a: Position, b: Position): number {

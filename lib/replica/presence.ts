@@ -1,25 +1,6 @@
-import type { RecordIndex } from '../sync/merkle.js';
-
-/**
- * One connected client in one channel, as replicated. `node` (with `epoch` and `seq`,
- * the origin change that wrote it) is the only node allowed to write it.
- */
-export interface PresenceEntry {
-  channel: string;
-  clientId: string;
-  /** The user the client belongs to; several clients (tabs, devices) may share one. */
-  user: string;
-  /** Application data (any msgpack value), size-limited. */
-  info: unknown;
-  /** The node the client is connected to. */
-  node: string;
-  /** That node's epoch when it wrote this version. */
-  epoch: number;
-  /** That node's sequence number of the change that wrote this version. */
-  seq: number;
-  /** When the client joined (HLC timestamp of the origin). */
-  since: number;
-}
+import type { RecordIndex } from '../summary/merkle.js';
+import type { PresenceEntry } from '../codec/replication-types.js';
+export type { PresenceEntry } from '../codec/replication-types.js';
 
 /** Presence events, returned by the functions that change presence (never emitted). */
 export type PresenceEvent =

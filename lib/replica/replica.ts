@@ -3,8 +3,8 @@ import { ClusterError } from '../errors.js';
 import type { HlcTimestamp } from '../hlc.js';
 import { isHlcTimestamp } from '../hlc.js';
 import { ownPayload } from '../own-bytes.js';
-import type { MerkleOptions } from '../sync/merkle.js';
-import { MerkleTree } from '../sync/merkle.js';
+import type { MerkleOptions } from '../summary/merkle.js';
+import { MerkleTree } from '../summary/merkle.js';
 import type { SyncStore } from '../sync/exchange.js';
 import type { Delta, PresenceSetDelta, PublishDelta } from './delta.js';
 import { deltaSize } from './delta.js';
@@ -14,11 +14,15 @@ import { HistoryStore, historyKey, lowWaterKey } from './history.js';
 import type { DropsWire } from './drops.js';
 import type { ReplicaLimits, ResolvedLimits } from './limits.js';
 import { checkSize, payloadSize, resolveLimits, validateChannel, validateHeaders, validateId } from './limits.js';
-import type { EntryId, Position } from './position.js';
+import type { EntryId } from './position.js';
 import type { PresenceEntry, PresenceEvent } from './presence.js';
 import { PresenceStore, presenceKey } from './presence.js';
-import type { OriginVersion, WireVector } from './version-vector.js';
-import { VersionVector } from './version-vector.js';
+import type { OriginVersion, WireVector } from '../summary/version-vector.js';
+import { VersionVector } from '../summary/version-vector.js';
+import type { SyncRecord, SyncContext } from '../codec/replication-types.js';
+export type { SyncRecord, SyncContext } from '../codec/replication-types.js';
+import { historyRecordSize } from '../codec/replication-types.js';
+export { historyRecordSize } from '../codec/replication-types.js';
 
 /** Options of a {@link Replica}. Everything but `node` and `epoch` must match across the cluster. */
 export interface ReplicaOptions {
@@ -87,21 +91,8 @@ export interface MissingDeltas {
   epochsOnly: boolean;
 }
 
-/** A replicated record, as the Merkle exchange and the bulk stream carry it. */
-export type SyncRecord =
-  | { kind: 'presence'; entry: PresenceEntry }
-  | { kind: 'history'; entry: HistoryEntry }
-  | { kind: 'low-water'; channel: string; mark: Position; drops?: DropsWire };
-
 /** What applying a peer's record did. 'stale': our state proves the peer's copy obsolete. */
 export type RecordOutcome = 'applied' | 'unchanged' | 'stale';
-
-/** A replica's knowledge beyond its records, exchanged at the start of Merkle sessions and bulk streams. */
-export interface SyncContext {
-  vector: WireVector;
-  /** Presence floors (see {@link Replica.restore}) as [node, epoch, seq]. */
-  floors?: WireVector;
-}
 
 /** The persisted form of a replica (history and version vector; presence is ephemeral). */
 export interface ReplicaSnapshot {
@@ -700,14 +691,6 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
     if (p && p.epoch < epoch) this.pending.delete(node);
     events.push(...this.presence.removeNode(node, (e) => e.epoch >= epoch));
   }
-}
-
-/** An upper bound of the encoded size of a history record whose payload takes `payloadBytes`. */
-export function historyRecordSize(e: HistoryEntry, payloadBytes: number): number {
-  let n = 64 + payloadBytes + 3 * (e.channel.length + e.node.length);
-  if (e.headers) for (const [k, v] of Object.entries(e.headers)) n += 10 + 3 * (k.length + v.length);
-  if (e.idempotencyKey !== undefined) n += 24 + 3 * e.idempotencyKey.length;
-  return n;
 }
 
 // one writer per version of a record: the same node orders by (epoch, seq); a client that

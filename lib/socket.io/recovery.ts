@@ -1,6 +1,6 @@
 import type { Offset, Room } from 'socket.io-adapter';
-import type { MessageView } from '../channels.js';
-import { Channels, MAX_HISTORY_PAGE } from '../channels-api.js';
+import type { MessageView } from '../replication/channels.js';
+import { Channels, MAX_HISTORY_PAGE } from '../replication/channels-api.js';
 import type { ChannelSettings } from '../replica/history.js';
 import { ClusterError } from '../errors.js';
 import { hlcPack, hlcWall } from '../hlc.js';

@@ -1,7 +1,7 @@
 import type { HlcTimestamp } from '../hlc.js';
 import type { HistoryEntry } from '../replica/history.js';
 import type { ApplyResult, Replica, ReplicaEvent, SyncContext, SyncRecord } from '../replica/replica.js';
-import { historyRecordSize } from '../replica/replica.js';
+import { historyRecordSize } from '../codec/replication-types.js';
 
 /**
  * History entries in columns: one array per field, channel and node names as indexes

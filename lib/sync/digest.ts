@@ -1,8 +1,9 @@
 import type { HlcTimestamp } from '../hlc.js';
-import type { Delta } from '../replica/delta.js';
 import type { MissingDeltas, Replica, ReplicaEvent } from '../replica/replica.js';
-import type { WireVector } from '../replica/version-vector.js';
-import { VersionVector } from '../replica/version-vector.js';
+import type { WireVector } from '../summary/version-vector.js';
+import { VersionVector } from '../summary/version-vector.js';
+import type { DeltaReply } from '../codec/replication-types.js';
+export type { DeltaReply } from '../codec/replication-types.js';
 
 /** Size of a vector digest, in bytes. */
 export const DIGEST_BYTES = 8;
@@ -13,23 +14,6 @@ export const DIGEST_BYTES = 8;
  */
 export interface VectorRequest {
   vector: WireVector;
-}
-
-/**
- * The answer to a {@link VectorRequest} (or a push of deltas the other way). Flags are
- * present only when true: a catch-up answer is the deltas plus a handful of bytes.
- */
-export interface DeltaReply {
-  deltas: Delta[];
-  /** The budget cut the answer short: ask again. */
-  truncated?: true;
-  /** Some of what the requester lacks is no longer buffered: start a Merkle session. */
-  unexplained?: true;
-  /**
-   * The responder's vector, only when the requester knows something the responder
-   * does not (so the requester pushes it back) or an epoch change must travel.
-   */
-  vector?: WireVector;
 }
 
 /** True when two digests differ (a malformed or absent digest counts as different). */

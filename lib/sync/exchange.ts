@@ -1,5 +1,7 @@
-import type { MerkleTree } from './merkle.js';
-import { hashKey, readHi, readLo, writeHash } from './hash64.js';
+import type { MerkleTree } from '../summary/merkle.js';
+import { hashKey, readHi, readLo, writeHash } from '../summary/hash64.js';
+import type { ExchangeMessage } from '../codec/replication-types.js';
+export type { ExchangeMessage } from '../codec/replication-types.js';
 
 /** What the Merkle exchange needs from a replica. */
 export interface SyncStore<R, E> {
@@ -36,37 +38,6 @@ export interface ExchangeOptions {
   listThreshold?: number;
   /** Bytes of records one message may carry; the rest waits for the next session. @default 49152 */
   recordBudget?: number;
-}
-
-/**
- * One message of a Merkle anti-entropy session. Hashes travel as concatenated 8-byte
- * big-endian values (msgpack bin), node numbers as the tree's breadth-first numbering.
- */
-export interface ExchangeMessage<R> {
-  /** Session id, chosen by the initiator. */
-  sid: number;
-  /** Opening message only: the initiator's root hash. */
-  root?: Uint8Array;
-  /** Opening message only: the initiator's context digest. */
-  digest?: Uint8Array;
-  /** The sender wants the receiver's context (their digests differ). */
-  wantContext?: boolean;
-  /** Differing nodes, each reported by all its descendants `levels` below (in order). */
-  expand?: { nodes: number[]; levels: number; hashes: Uint8Array };
-  /** Differing nodes small enough to list: `counts[i]` record hashes for `nodes[i]`. */
-  list?: { nodes: number[]; counts: number[]; hashes: Uint8Array };
-  /** Records the receiver lacks (or holds in another version). */
-  records?: R[];
-  /** Record hashes (from the receiver's last list) whose records the sender wants. */
-  want?: Uint8Array;
-  /** Records of the receiver that the sender proved obsolete. */
-  stale?: R[];
-  /** The sender expects no protocol answer. */
-  done?: boolean;
-  /** The sender's {@link SyncStore.syncContext} as of the session start, when the peer asked for it. */
-  context?: unknown;
-  /** The sender left differences out (budgets) in this session: do not adopt its context. */
-  partial?: boolean;
 }
 
 /** What one step of a session produced. */

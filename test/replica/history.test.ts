@@ -3,7 +3,7 @@ import { HistoryStore, type HistoryEntry } from '../../lib/replica/history.js';
 import { emptyCursor } from '../../lib/replica/cursor.js';
 import { DropSummary } from '../../lib/replica/drops.js';
 import { hlcPack } from '../../lib/hlc.js';
-import { MerkleTree } from '../../lib/sync/merkle.js';
+import { MerkleTree } from '../../lib/summary/merkle.js';
 
 const at = (ms: number, node = 'n1', seq = ms): HistoryEntry => ({ ts: hlcPack(ms, 0), node, epoch: 1, seq, c: seq, channel: 'ch', data: ms });
 const NOW = hlcPack(1000, 0);

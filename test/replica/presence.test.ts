@@ -1,6 +1,6 @@
 import t from 'tap';
 import { PresenceStore, type PresenceEntry } from '../../lib/replica/presence.js';
-import { MerkleTree } from '../../lib/sync/merkle.js';
+import { MerkleTree } from '../../lib/summary/merkle.js';
 
 const entry = (clientId: string, user: string, node = 'n1', seq = 1, channel = 'room'): PresenceEntry =>
   ({ channel, clientId, user, info: { c: clientId }, node, epoch: 1, seq, since: 0 });

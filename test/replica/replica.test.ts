@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Replica, type ReplicaEvent } from '../../lib/replica/replica.js';
 import type { Delta } from '../../lib/replica/delta.js';
-import { VersionVector } from '../../lib/replica/version-vector.js';
+import { VersionVector } from '../../lib/summary/version-vector.js';
 import { hlcPack } from '../../lib/hlc.js';
 import { isClusterError } from '../../lib/errors.js';
 

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { MerkleTree } from '../../lib/sync/merkle.js';
+import { MerkleTree } from '../../lib/summary/merkle.js';
 import { Random } from '../../lib/random.js';
-import { hashString64 } from '../../lib/sync/hash64.js';
+import { hashString64 } from '../../lib/summary/hash64.js';
 
 t.test('insert order does not matter; delete restores the empty root', async (t) => {
   const rnd = new Random('merkle');

@@ -1,9 +1,9 @@
 import t from 'tap';
-import type { SubscriptionItem } from '../lib/channels.js';
-import { ManualClock } from '../lib/clock.js';
-import { ClusterNode } from '../lib/node.js';
-import { Random } from '../lib/random.js';
-import { MemoryNetwork } from '../lib/transport/memory.js';
+import type { SubscriptionItem } from '../../lib/replication/channels.js';
+import { ManualClock } from '../../lib/clock.js';
+import { ClusterNode } from '../../lib/node.js';
+import { Random } from '../../lib/random.js';
+import { MemoryNetwork } from '../../lib/transport/memory.js';
 
 /*
  * node.channels.subscribe (issue #13, decision 0047): a live reader gets every message

@@ -1,6 +1,6 @@
-import type { FrameDecoder, FrameEncoder } from './codec/frame.js';
-import type { AnyMessage } from './codec/messages.js';
-import type { Address, Stream } from './transport/transport.js';
+import type { FrameDecoder, FrameEncoder } from '../codec/frame.js';
+import type { AnyMessage } from '../codec/messages.js';
+import type { Address, Stream } from '../transport/transport.js';
 
 /**
  * A stream carrying frames (the same frames as datagrams: label, compression,

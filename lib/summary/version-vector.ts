@@ -1,4 +1,4 @@
-import { hashString64, mix64, writeHash } from '../sync/hash64.js';
+import { hashString64, mix64, writeHash } from './hash64.js';
 
 /** What a replica has applied of one origin: its latest known epoch and the highest contiguous seq of it. */
 export interface OriginVersion {

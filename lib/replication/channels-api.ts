@@ -1,13 +1,13 @@
 import type { ChannelSummary, ChannelsApi, HistoryView, PresenceView, PublishReceipt, Subscription, SubscriptionItem } from './channels.js';
-import { ClusterError } from './errors.js';
-import { hlcWall } from './hlc.js';
+import { ClusterError } from '../errors.js';
+import { hlcWall } from '../hlc.js';
 import { checkPayloadShape } from './payload-shape.js';
-import { payloadSize, validateChannel } from './replica/limits.js';
-import { cursorScope, decodeReadCursor, emptyCursor, encodeReadCursor } from './replica/cursor.js';
-import type { ReadCursor } from './replica/cursor.js';
+import { payloadSize, validateChannel } from '../replica/limits.js';
+import { cursorScope, decodeReadCursor, emptyCursor, encodeReadCursor } from '../replica/cursor.js';
+import type { ReadCursor } from '../replica/cursor.js';
 import { ChannelSubscription } from './subscription.js';
-import type { PresenceEntry } from './replica/presence.js';
-import { messageView } from './replicator.js';
+import type { PresenceEntry } from '../replica/presence.js';
+import { messageView } from './message-view.js';
 import type { Replicator } from './replicator.js';
 
 /** The cursor of a reader that has been given nothing yet: `history(ch, { after: 'start' })` reads from the oldest held entry. */

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { VersionVector } from '../../lib/replica/version-vector.js';
+import { VersionVector } from '../../lib/summary/version-vector.js';
 
 t.test('compare, merge, covers', async (t) => {
   const a = new VersionVector();

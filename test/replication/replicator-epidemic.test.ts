@@ -1,9 +1,9 @@
 import t from 'tap';
-import { ManualClock } from '../lib/clock.js';
-import { ClusterNode } from '../lib/node.js';
-import type { ReplicationOptions, ReplicatorHost } from '../lib/replicator.js';
-import { Random } from '../lib/random.js';
-import { MemoryNetwork } from '../lib/transport/memory.js';
+import { ManualClock } from '../../lib/clock.js';
+import { ClusterNode } from '../../lib/node.js';
+import type { ReplicationOptions, ReplicatorHost } from '../../lib/replication/replicator.js';
+import { Random } from '../../lib/random.js';
+import { MemoryNetwork } from '../../lib/transport/memory.js';
 
 /*
  * Epidemic dissemination (docs/decisions/0024): above `directPushMax` peers a writer's

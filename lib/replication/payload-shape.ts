@@ -1,5 +1,5 @@
-import { ClusterError } from './errors.js';
-import { DEFAULT_MSGPACK_LIMITS } from './codec/msgpack-limits.js';
+import { ClusterError } from '../errors.js';
+import { DEFAULT_MSGPACK_LIMITS } from '../codec/msgpack-limits.js';
 
 /**
  * Deepest nesting of an application payload (presence info, history data). Replication

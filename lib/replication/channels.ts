@@ -1,5 +1,5 @@
-import type { HistoryEntry, HistoryGap } from './replica/history.js';
-import type { PresenceCounts, PresenceEntry } from './replica/presence.js';
+import type { HistoryEntry, HistoryGap } from '../replica/history.js';
+import type { PresenceCounts, PresenceEntry } from '../replica/presence.js';
 
 /**
  * The application-facing surface of replicated state, as ClusterNode exposes it

@@ -1,11 +1,11 @@
 import type { Subscription, SubscriptionItem } from './channels.js';
-import type { Timer } from './clock.js';
-import type { ReadCursor } from './replica/cursor.js';
-import { originKey } from './replica/cursor.js';
-import type { HistoryEntry } from './replica/history.js';
-import { comparePositions } from './replica/position.js';
+import type { Timer } from '../clock.js';
+import type { ReadCursor } from '../replica/cursor.js';
+import { originKey } from '../replica/cursor.js';
+import type { HistoryEntry } from '../replica/history.js';
+import { comparePositions } from '../replica/position.js';
 import type { Replicator } from './replicator.js';
-import { messageView } from './replicator.js';
+import { messageView } from './message-view.js';
 
 /** How often a subscription re-reads its channel to learn of drops no event announces (late entries refused, merged drop summaries). */
 const RESCAN_MS = 1000;
