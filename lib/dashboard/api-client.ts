@@ -1,5 +1,5 @@
-import { SseParser } from './sse.js';
-import type { SseEvent } from './sse.js';
+import { SseParser } from '../client/sse.js';
+import type { SseEvent } from '../client/sse.js';
 
 /** The agent answered with an error status. */
 export class AgentHttpError extends Error {

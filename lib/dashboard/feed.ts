@@ -4,7 +4,7 @@ import { asBrokers, asChannels, asExplanation, asMember, asMembers, asMessage, a
 import type { ApiClientEntry, ApiMessage } from './api-types.js';
 import { agentCounters, parsePrometheus } from './prometheus.js';
 import type { AgentCounters } from './prometheus.js';
-import type { SseEvent } from './sse.js';
+import type { SseEvent } from '../client/sse.js';
 import type { DashState } from './state.js';
 
 /** Options of {@link Feed}. */

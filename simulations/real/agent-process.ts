@@ -15,7 +15,7 @@ import type { ClientRequest } from 'node:http';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { SseParser } from '../../lib/dashboard/sse.js';
+import { SseParser } from '../../lib/client/sse.js';
 
 /**
  * Preloaded into every agent (`--import data:...`): the agent dies with its runner. The

@@ -10,15 +10,15 @@ import { parseAddress } from '../transport/address.js';
 import type { EventFilter, EventHub } from './event-hub.js';
 import { parseTypes } from './event-hub.js';
 import { EventStreams } from './event-streams.js';
-import type { FaultTransport } from './faults.js';
+import type { FaultTransport } from '../daemon/faults.js';
 import { checkFields, checkQuery, HttpError, intParam, lingerAfterResponse, readJsonBody, sendError, sendJson, stringField, TokenCheck } from './http-util.js';
-import type { KeyAdmin } from './key-admin.js';
-import type { LoadReporter } from './load-reporter.js';
-import type { Logger } from './logger.js';
+import type { KeyAdmin } from '../daemon/key-admin.js';
+import type { LoadReporter } from '../daemon/load-reporter.js';
+import type { Logger } from '../daemon/logger.js';
 import { checkChannel, publishBatch, publishMessage } from './publish.js';
 import { WsApi } from './ws-api.js';
-import type { AgentMetrics } from './metrics.js';
-import { isClientError } from './replication.js';
+import type { AgentMetrics } from '../daemon/metrics.js';
+import { isClientError } from './client-error.js';
 
 /** What the HTTP API serves and acts on. */
 export interface HttpApiContext {

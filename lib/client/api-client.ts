@@ -1,3 +1,6 @@
+/** Meta tag under which every agent advertises its HTTP API (the CLI walks members with it). */
+export const API_TAG = 'clusterd-api';
+
 /** An error answered by the agent: HTTP status plus its `{error: {code, message}}`. */
 export class ApiError extends Error {
   constructor(

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { SseParser } from '../../lib/dashboard/sse.js';
+import { SseParser } from '../../lib/client/sse.js';
 
 t.test('parses events split across chunks anywhere', async (t) => {
   const text = 'retry: 2000\n: connected, cursor abc-1\n\nid: abc-2\nevent: member-join\ndata: {"name":"a"}\n\nid: abc-3\nevent: message\ndata: line1\ndata: line2\n\n';
