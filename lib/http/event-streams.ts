@@ -3,9 +3,20 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import type { ChannelsApi } from '../channels.js';
-import type { EventFilter, EventHub, HubEvent, Resume } from './event-hub.js';
+import type { EventFilter, EventHub, HubEvent } from './event-hub.js';
 import { openChannelStream } from './channel-stream.js';
 import type { StreamItem } from './channel-stream.js';
+
+/** Where a stream's events come from: opened with the transport's send, answers its starting cursor and how to stop. */
+type StreamSource = (send: (item: StreamItem) => void) => { cursor: string; close(): void };
+
+/** A source opened for one transport. */
+interface OpenStream {
+  cursor: string;
+  /** Sends what the source produced before the transport's greeting, then goes live. */
+  ready(): void;
+  close(): void;
+}
 
 /** Options of {@link EventStreams}. */
 export interface EventStreamsOptions {
@@ -22,11 +33,12 @@ export interface EventStreamsOptions {
  * carries portable cursors and resumes on any agent ({@link openChannelStream}); an
  * unfiltered stream serves the agent's event hub, whose ids resume on this agent's run
  * only. A client too slow to keep up is disconnected once it has `maxBufferedBytes`
- * queued rather than buffered without bound; it reconnects with its last id.
+ * queued rather than buffered without bound; it reconnects with its last id. One writer
+ * per transport (SSE, WebSocket) frames whichever source the filter asks for.
  */
 export class EventStreams {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
-  private readonly open = new Set<() => void>();
+  private readonly live = new Set<() => void>();
   private readonly maxStreams: number;
   private readonly maxBuffered: number;
   private readonly heartbeatMs: number;
@@ -42,56 +54,17 @@ export class EventStreams {
   }
 
   get count(): number {
-    return this.open.size;
+    return this.live.size;
   }
 
   get full(): boolean {
-    return this.open.size >= this.maxStreams;
+    return this.live.size >= this.maxStreams;
   }
 
-  /** Streams events as Server-Sent Events until the client goes away. */
+  /** Streams events as Server-Sent Events until the client goes away. Throws E_BAD_CURSOR, before any header, for a channel stream's bad cursor. */
   sse(req: IncomingMessage, res: ServerResponse, filter: EventFilter, after: string | undefined): void {
-    if (filter.channel !== undefined && this.channels) return this.channelSse(req, res, { ...filter, channel: filter.channel }, after);
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-accel-buffering': 'no',
-      connection: 'keep-alive',
-    });
-    const write = (text: string): void => {
-      if (res.writableLength > this.maxBuffered) {
-        close();
-        return;
-      }
-      res.write(text);
-    };
-    const send = (e: HubEvent): void => write(`id: ${e.id}\nevent: ${e.type}\ndata: ${e.json}\n\n`);
-    const { resume, unsubscribe } = this.hub.subscribe(filter, send, after);
-    write(`retry: 2000\n: connected, cursor ${this.hub.cursor}\n\n`);
-    this.replay(resume, send, (reason) => write(`event: reset\ndata: ${JSON.stringify({ reason, cursor: this.hub.cursor })}\n\n`));
-    const heartbeat = setInterval(() => write(': heartbeat\n\n'), this.heartbeatMs);
-    heartbeat.unref();
-    let closed = false;
-    const close = (): void => {
-      if (closed) return;
-      closed = true;
-      clearInterval(heartbeat);
-      unsubscribe();
-      this.open.delete(close);
-      res.end();
-      req.socket.destroy();
-    };
-    this.open.add(close);
-    req.on('close', close);
-    res.on('error', close);
-  }
-
-  // a channel stream: opened (and its cursor checked: E_BAD_CURSOR throws) before the headers
-  private channelSse(req: IncomingMessage, res: ServerResponse, filter: EventFilter & { channel: string }, after: string | undefined): void {
     let closed = false;
     let close = (): void => {};
-    const pending: StreamItem[] = [];
-    let ready = false;
     const write = (text: string): void => {
       if (res.writableLength > this.maxBuffered) {
         close();
@@ -99,36 +72,27 @@ export class EventStreams {
       }
       res.write(text);
     };
-    const send = (item: StreamItem): void => {
-      if (closed) return;
-      if (!ready) {
-        pending.push(item);
-        return;
-      }
-      write(`${item.id !== undefined ? `id: ${item.id}\n` : ''}event: ${item.type}\ndata: ${item.json}\n\n`);
-    };
-    const stream = openChannelStream(this.channels!, this.hub, filter, after, send);
+    const out = this.attach(this.source(filter, after), (item) => write(`${item.id !== undefined ? `id: ${item.id}\n` : ''}event: ${item.type}\ndata: ${item.json}\n\n`), () => closed);
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
       'x-accel-buffering': 'no',
       connection: 'keep-alive',
     });
-    write(`retry: 2000\n: connected, cursor ${stream.cursor}\n\n`);
-    ready = true;
-    for (const item of pending.splice(0)) send(item);
+    write(`retry: 2000\n: connected, cursor ${out.cursor}\n\n`);
+    out.ready();
     const heartbeat = setInterval(() => write(': heartbeat\n\n'), this.heartbeatMs);
     heartbeat.unref();
     close = (): void => {
       if (closed) return;
       closed = true;
       clearInterval(heartbeat);
-      stream.close();
-      this.open.delete(close);
+      out.close();
+      this.live.delete(close);
       res.end();
       req.socket.destroy();
     };
-    this.open.add(close);
+    this.live.add(close);
     req.on('close', close);
     res.on('error', close);
   }
@@ -144,27 +108,32 @@ export class EventStreams {
 
   /** Completes a WebSocket upgrade and streams events as JSON text messages. */
   websocket(req: IncomingMessage, socket: Duplex, head: Buffer, filter: EventFilter, after: string | undefined): void {
-    if (filter.channel !== undefined && this.channels) return this.channelWebsocket(req, socket, head, { ...filter, channel: filter.channel }, after);
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      const send = (e: HubEvent): void => {
-        if (ws.bufferedAmount > this.maxBuffered) {
-          close();
-          return;
-        }
-        ws.send(`{"id":${JSON.stringify(e.id)},"type":${JSON.stringify(e.type)},"data":${e.json}}`);
-      };
-      const { resume, unsubscribe } = this.hub.subscribe(filter, send, after);
-      ws.send(JSON.stringify({ type: 'hello', cursor: this.hub.cursor }));
-      this.replay(resume, send, (reason) => ws.send(JSON.stringify({ type: 'reset', data: { reason, cursor: this.hub.cursor } })));
       let closed = false;
-      const close = (): void => {
+      let close = (): void => {};
+      let out: OpenStream;
+      try {
+        out = this.attach(this.source(filter, after), (item) => {
+          if (ws.bufferedAmount > this.maxBuffered) {
+            close();
+            return;
+          }
+          ws.send(`{${item.id !== undefined ? `"id":${JSON.stringify(item.id)},` : ''}"type":${JSON.stringify(item.type)},"data":${item.json}}`);
+        }, () => closed);
+      } catch (err) {
+        ws.close(1008, (err as Error).message.slice(0, 120));
+        return;
+      }
+      ws.send(JSON.stringify({ type: 'hello', cursor: out.cursor }));
+      out.ready();
+      close = (): void => {
         if (closed) return;
         closed = true;
-        unsubscribe();
-        this.open.delete(close);
+        out.close();
+        this.live.delete(close);
         ws.terminate();
       };
-      this.open.add(close);
+      this.live.add(close);
       ws.on('close', close);
       ws.on('error', close);
       // the stream is one-way: anything a client sends is ignored (and capped by maxPayload)
@@ -172,57 +141,52 @@ export class EventStreams {
     });
   }
 
-  private channelWebsocket(req: IncomingMessage, socket: Duplex, head: Buffer, filter: EventFilter & { channel: string }, after: string | undefined): void {
-    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      let closed = false;
-      let close = (): void => {};
-      const pending: StreamItem[] = [];
-      let ready = false;
-      const send = (item: StreamItem): void => {
-        if (closed) return;
-        if (!ready) {
-          pending.push(item);
-          return;
-        }
-        if (ws.bufferedAmount > this.maxBuffered) {
-          close();
-          return;
-        }
-        ws.send(`{${item.id !== undefined ? `"id":${JSON.stringify(item.id)},` : ''}"type":${JSON.stringify(item.type)},"data":${item.json}}`);
-      };
-      let stream: { cursor: string; close(): void };
-      try {
-        stream = openChannelStream(this.channels!, this.hub, filter, after, send);
-      } catch (err) {
-        ws.close(1008, (err as Error).message.slice(0, 120));
-        return;
-      }
-      ws.send(JSON.stringify({ type: 'hello', cursor: stream.cursor }));
-      ready = true;
-      for (const item of pending.splice(0)) send(item);
-      close = (): void => {
-        if (closed) return;
-        closed = true;
-        stream.close();
-        this.open.delete(close);
-        ws.terminate();
-      };
-      this.open.add(close);
-      ws.on('close', close);
-      ws.on('error', close);
-      ws.on('message', () => {});
-    });
+  /** The source a filter asks for: one channel's portable stream, or the agent's event hub. */
+  private source(filter: EventFilter, after: string | undefined): StreamSource {
+    const channels = this.channels;
+    if (filter.channel !== undefined && channels) {
+      const f = { ...filter, channel: filter.channel };
+      return (send) => openChannelStream(channels, this.hub, f, after, send);
+    }
+    return (send) => {
+      const hubItem = (e: HubEvent): StreamItem => ({ id: e.id, type: e.type, json: e.json });
+      const { resume, unsubscribe } = this.hub.subscribe(filter, (e) => send(hubItem(e)), after);
+      const cursor = this.hub.cursor;
+      if (resume && !resume.ok) send({ type: 'reset', json: JSON.stringify({ reason: resume.reason, cursor: this.hub.cursor }) });
+      else if (resume) for (const e of resume.replay) send(hubItem(e));
+      return { cursor, close: unsubscribe };
+    };
   }
 
-  private replay(resume: Resume | undefined, send: (e: HubEvent) => void, reset: (reason: string) => void): void {
-    if (!resume) return;
-    if (!resume.ok) return reset(resume.reason);
-    for (const e of resume.replay) send(e);
+  /**
+   * Opens `source` for one transport's `frame`: what the source sends before the
+   * transport's greeting (a replay, a presence snapshot) is held until `ready()`, so the
+   * greeting with its cursor always comes first; nothing is sent once `closed()`.
+   */
+  private attach(source: StreamSource, frame: (item: StreamItem) => void, closed: () => boolean): OpenStream {
+    let pending: StreamItem[] | undefined = [];
+    const stream = source((item) => {
+      if (closed()) return;
+      if (pending) pending.push(item);
+      else frame(item);
+    });
+    return {
+      cursor: stream.cursor,
+      close: () => stream.close(),
+      ready: () => {
+        const held = pending ?? [];
+        pending = undefined;
+        for (const item of held) {
+          if (closed()) return;
+          frame(item);
+        }
+      },
+    };
   }
 
   /** Ends every stream (at shutdown). */
   closeAll(): void {
-    for (const close of [...this.open]) close();
+    for (const close of [...this.live]) close();
     this.wss.close();
   }
 }
