@@ -20,7 +20,23 @@ t.test('CRLF line ends, default type, heartbeats ignored', async (t) => {
 });
 
 t.test('an endless line is dropped, not buffered without bound', async (t) => {
-  const p = new SseParser(100);
+  const p = new SseParser({ maxEventChars: 100 });
   t.same(p.feed(`data: ${'x'.repeat(500)}`), []);
-  t.same(p.feed('\n\ndata: ok\n\n'), [{ id: undefined, type: 'message', data: 'ok' }], 'the parser recovers at the next event');
+  t.same(p.feed(`${'y'.repeat(50)}: not a field\n\ndata: ok\n\n`), [{ id: undefined, type: 'message', data: 'ok' }], 'the parser recovers at the next event; the dropped line\'s tail is not read as a line');
+  t.equal(p.dropped, 1);
+});
+
+t.test('many data lines without a blank line are bounded too', async (t) => {
+  const p = new SseParser({ maxEventChars: 100 });
+  t.same(p.feed('data: 0123456789\n'.repeat(50)), []);
+  t.same(p.feed('id: 7\n\ndata: next\n\n'), [{ id: undefined, type: 'message', data: 'next' }], 'the oversized event is skipped to its end');
+  t.equal(p.dropped, 1);
+});
+
+t.test('comments reach onComment; an event under the bound is kept', async (t) => {
+  const comments: string[] = [];
+  const p = new SseParser({ maxEventChars: 100, onComment: (c) => comments.push(c) });
+  t.same(p.feed(`: connected, cursor b-0\n\n: heartbeat\n\ndata: ${'z'.repeat(90)}\n\n`), [{ id: undefined, type: 'message', data: 'z'.repeat(90) }]);
+  t.same(comments, ['connected, cursor b-0', 'heartbeat']);
+  t.equal(p.dropped, 0);
 });
