@@ -79,6 +79,28 @@ const layers = [
     { regex: '(^|/)(replication|swim)/', message: 'sync/ is below the runtimes and membership.' }]),
 ];
 
+/**
+ * The agent's rooms depend one way: cli and dashboard -> client; daemon -> http -> the
+ * node runtime. The client is a package of its own (`clusterd/client`), so it imports
+ * none of the server side; the HTTP server gets what it needs from the daemon by
+ * interfaces (lib/http/http-api.ts) rather than importing it.
+ */
+const room = (folder, forbidden, why) => ({
+  files: [`lib/${folder}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [{ group: forbidden.map((f) => `**/${f}/**`), message: `lib/${folder} ${why}` }],
+    }],
+  },
+});
+const rooms = [
+  room('client', ['daemon', 'http', 'cli', 'dashboard'], 'is the client package: it must not import the server, the CLI or the dashboard.'),
+  room('cli', ['daemon', 'http', 'dashboard'], 'talks to the agent through lib/client only.'),
+  room('dashboard', ['daemon', 'http'], 'talks to the agent through lib/client only.'),
+  room('http', ['daemon', 'cli', 'dashboard'], 'is the server under the daemon: it must not import the daemon (take an interface), the CLI or the dashboard.'),
+  room('daemon', ['cli', 'dashboard'], 'is the agent process: it must not import the CLI or the dashboard.'),
+];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tap/**', 'coverage/**'] },
   ...tseslint.configs.recommended,
@@ -93,4 +115,5 @@ export default tseslint.config(
   pureCore,
   replicationMicrotask,
   ...layers,
+  ...rooms,
 );

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { constants, totalmem } from 'node:os';
-import { CLI_COMMANDS, runCli } from '../lib/agent/cli.js';
-import { ConfigError } from '../lib/agent/config.js';
-import { DataDirError } from '../lib/agent/persistence.js';
-import { agentHelp, runAgent } from '../lib/agent/run-agent.js';
+import { CLI_COMMANDS, runCli } from '../lib/cli/cli.js';
+import { ConfigError } from '../lib/daemon/config.js';
+import { DataDirError } from '../lib/daemon/persistence.js';
+import { agentHelp, runAgent } from '../lib/daemon/run-agent.js';
 import { isClusterError } from '../lib/errors.js';
 
 const USAGE = `clusterd: SWIM membership, broker lists and replicated state for realtime clusters
@@ -116,7 +116,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'demo': {
-      const { runDemo } = await import('../lib/agent/demo.js');
+      const { runDemo } = await import('../lib/cli/demo.js');
       await runDemo();
       return;
     }

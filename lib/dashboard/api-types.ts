@@ -5,7 +5,7 @@
  * than crashing the dashboard.
  */
 
-import type { ExplainBody } from '../agent/explain-render.js';
+import type { ExplainBody } from '../cli/explain-render.js';
 
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
 export const MEMBER_STATES: readonly MemberState[] = ['alive', 'suspect', 'dead', 'left'];

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DashClient } from './api-client.js';
+import { ApiClient } from '../client/api-client.js';
 import { Feed } from './feed.js';
 import { DashState } from './state.js';
 
@@ -50,7 +50,7 @@ export async function runDash(argv: string[], io: DashIo): Promise<number> {
   }
   const http = values.http ?? io.env.CLUSTERD_HTTP ?? '127.0.0.1:7947';
   const token = values.token ?? io.env.CLUSTERD_TOKEN;
-  const client = new DashClient({ http, token });
+  const client = new ApiClient({ http, token, timeoutMs: 5000 });
   const state = new DashState(client.base.replace(/^http:\/\//, ''));
   const feed = new Feed(client, state);
 

@@ -1,10 +1,10 @@
-import { AgentHttpError, AgentUnreachableError } from './api-client.js';
-import type { DashClient } from './api-client.js';
+import { ApiError, UnreachableError } from '../client/api-client.js';
+import type { ApiClient } from '../client/api-client.js';
 import { asBrokers, asChannels, asExplanation, asMember, asMembers, asMessage, asMessages, asPresence, asSelf, asSync } from './api-types.js';
 import type { ApiClientEntry, ApiMessage } from './api-types.js';
 import { agentCounters, parsePrometheus } from './prometheus.js';
 import type { AgentCounters } from './prometheus.js';
-import type { SseEvent } from './sse.js';
+import type { SseEvent } from '../client/sse.js';
 import type { DashState } from './state.js';
 
 /** Options of {@link Feed}. */
@@ -43,7 +43,7 @@ export class Feed {
   private readonly now: () => number;
 
   constructor(
-    private readonly client: DashClient,
+    private readonly client: ApiClient,
     private readonly state: DashState,
     opts: FeedOptions = {},
   ) {
@@ -54,7 +54,7 @@ export class Feed {
   }
 
   start(): void {
-    this.stream = this.client.events({
+    this.stream = this.client.follow({
       onOpen: () => {
         this.streamLive = true;
         if (this.state.connection.status !== 'unreachable') this.state.setConnection({ status: 'live' }, this.now());
@@ -141,7 +141,7 @@ export class Feed {
       this.state.setSync(s);
       return s;
     } catch (err) {
-      if (err instanceof AgentHttpError && err.status !== 401) this.state.setSync('n/a');
+      if (err instanceof ApiError && err.status !== 401) this.state.setSync('n/a');
       else this.failed(err, false);
       return undefined;
     }
@@ -165,7 +165,7 @@ export class Feed {
     try {
       this.state.setChannels(asChannels(await this.client.getJson('/v1/channels')));
     } catch (err) {
-      if (err instanceof AgentHttpError && (err.status === 503 || err.status === 404)) this.state.setChannels('unavailable');
+      if (err instanceof ApiError && (err.status === 503 || err.status === 404)) this.state.setChannels('unavailable');
       else this.failed(err, false);
     }
   }
@@ -176,7 +176,7 @@ export class Feed {
       this.state.setMemberEvidence(name, body ?? 'unavailable');
     } catch (err) {
       // an agent without the route, or a member reaped meanwhile: the table part still shows
-      if (err instanceof AgentHttpError && err.status !== 401) this.state.setMemberEvidence(name, 'unavailable');
+      if (err instanceof ApiError && err.status !== 401) this.state.setMemberEvidence(name, 'unavailable');
       else this.failed(err, false);
     }
   }
@@ -187,7 +187,7 @@ export class Feed {
       try {
         return as(await this.client.getJson(p));
       } catch (err) {
-        if (err instanceof AgentHttpError && err.status !== 401) return 'unavailable';
+        if (err instanceof ApiError && err.status !== 401) return 'unavailable';
         throw err;
       }
     };
@@ -263,15 +263,15 @@ export class Feed {
 
   /** Turns a failed request into state. `primary`: the reachability probe of the period. */
   private failed(err: unknown, primary = true): void {
-    if (err instanceof AgentUnreachableError) {
+    if (err instanceof UnreachableError) {
       if (primary) this.state.setConnection({ status: 'unreachable', reason: err.message, retryAt: this.now() + this.sampleMs }, this.now());
       return;
     }
-    if (err instanceof AgentHttpError && err.status === 401) {
+    if (err instanceof ApiError && err.status === 401) {
       this.state.setAuthProblem(`${err.message}: pass --token TOKEN (or set CLUSTERD_TOKEN)`);
       return;
     }
-    if (primary && err instanceof AgentHttpError) {
+    if (primary && err instanceof ApiError) {
       this.state.addLog(this.now(), 'error', `agent answered ${err.status}: ${err.message}`);
     }
   }

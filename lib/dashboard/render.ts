@@ -1,4 +1,4 @@
-import { renderExplanation } from '../agent/explain-render.js';
+import { renderExplanation } from '../cli/explain-render.js';
 import type { MemberState } from './api-types.js';
 import { clean, clockTime, escapeTags, fit, formatBytes, formatDuration, formatRate, formatRtt, pairs, preview, sparkline, SPARK_UNICODE } from './format.js';
 import { COLUMN_TITLES, layoutColumns, scrollTop } from './members-view.js';

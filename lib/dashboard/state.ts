@@ -1,5 +1,5 @@
 import type { ApiBroker, ApiChannel, ApiClientEntry, ApiMember, ApiMessage, ApiSelf, ApiSync, MemberState } from './api-types.js';
-import type { ExplainBody } from '../agent/explain-render.js';
+import type { ExplainBody } from '../cli/explain-render.js';
 import { clean, pairs } from './format.js';
 import type { MemberRow, SortSpec } from './members-view.js';
 import { nextSortColumn, viewMembers } from './members-view.js';

@@ -10,12 +10,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { request } from 'node:http';
-import type { ClientRequest } from 'node:http';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { SseParser } from '../../lib/dashboard/sse.js';
+import { ApiClient } from '../../lib/client/api-client.js';
 
 /**
  * Preloaded into every agent (`--import data:...`): the agent dies with its runner. The
@@ -104,7 +102,7 @@ export class AgentProcess {
   /** HTTP API address (`host:port`). */
   http = '';
   readonly exited: Promise<number | null>;
-  private sse: ClientRequest | undefined;
+  private sse: AbortController | undefined;
 
   private constructor(
     readonly spec: AgentSpawn,
@@ -185,16 +183,14 @@ export class AgentProcess {
     }
   }
 
-  /** A JSON request to the agent's API; rejects on a non-2xx answer or after `timeoutMs`. */
+  /** A JSON request to the agent's API (the text of `/metrics`); rejects on a non-2xx answer or after `timeoutMs`. */
   async api<T>(method: string, path: string, body?: unknown, timeoutMs = 5000): Promise<T> {
-    const res = await fetch(`http://${this.http}${path}`, {
-      method,
-      signal: AbortSignal.timeout(timeoutMs),
-      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path} on ${this.spec.name}: HTTP ${res.status} ${text.slice(0, 200)}`);
-    return (path === '/metrics' ? text : JSON.parse(text)) as T;
+    const client = new ApiClient({ http: this.http });
+    try {
+      return (path === '/metrics' ? await client.getText(path, timeoutMs) : await client.request(method, path, body, timeoutMs)) as T;
+    } catch (err) {
+      throw new Error(`${method} ${path} on ${this.spec.name}: ${(err as Error).message}`);
+    }
   }
 
   /**
@@ -203,32 +199,26 @@ export class AgentProcess {
    * the agent cannot resume from the cursor.
    */
   follow(cursor: string, onEvent: (type: string, data: Record<string, unknown>) => void, onReset: () => void): void {
-    const req = request(`http://${this.http}/v1/events?types=member&cursor=${encodeURIComponent(cursor)}`, { headers: { accept: 'text/event-stream' } }, (res) => {
-      const parser = new SseParser();
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        for (const e of parser.feed(chunk)) {
-          if (e.type === 'reset') {
-            onReset();
-            continue;
-          }
-          try {
-            onEvent(e.type, JSON.parse(e.data) as Record<string, unknown>);
-          } catch {
-            // a payload that is not JSON: skipped
-          }
-        }
-      });
-      res.on('error', () => {});
-    });
-    req.on('error', () => {});
-    req.end();
-    this.sse = req;
+    const ac = new AbortController();
+    const onStreamEvent = (e: { type: string; data: string }): void => {
+      if (e.type === 'reset') {
+        onReset();
+        return;
+      }
+      try {
+        onEvent(e.type, JSON.parse(e.data) as Record<string, unknown>);
+      } catch {
+        // a payload that is not JSON: skipped
+      }
+    };
+    // a stream that breaks (the agent was killed) just ends: the runner restarts or resyncs it
+    new ApiClient({ http: this.http }).stream(`/v1/events?types=member&cursor=${encodeURIComponent(cursor)}`, onStreamEvent, { signal: ac.signal }).catch(() => {});
+    this.sse = ac;
   }
 
   /** Closes the event stream. */
   unfollow(): void {
-    this.sse?.destroy();
+    this.sse?.abort();
     this.sse = undefined;
   }
 }

@@ -1,12 +1,12 @@
 /**
  * The network a scenario asks for, as the fault rules each real agent must hold
- * (`PUT /v1/faults`, lib/agent/faults.ts). The simulator cuts or degrades links inside
+ * (`PUT /v1/faults`, lib/daemon/faults.ts). The simulator cuts or degrades links inside
  * its network; real agents share the loopback interface, so each agent drops or delays
  * its own traffic to and from the peers the scenario separates it from. Pure: the driver
  * pushes {@link FaultPlan.rulesFor} to every agent whose rules changed.
  */
 
-/** One rule of `PUT /v1/faults` (the shape lib/agent/faults.ts validates). */
+/** One rule of `PUT /v1/faults` (the shape lib/daemon/faults.ts validates). */
 export interface AgentFaultRule {
   /** The peer's bare host: each agent has its own loopback address. */
   peer: string;

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { AgentApiError, AgentClient } from '../../lib/client/index.js';
 import type { ClientItem } from '../../lib/client/index.js';
-import { call, startTestAgent, waitFor } from '../agent/fixtures.js';
+import { call, startTestAgent, waitFor } from '../daemon/fixtures.js';
 
 const presence = async (url: string, ch: string): Promise<string[]> =>
   ((await call(`${url}/v1/channels/${ch}/presence`)).body.clients as { clientId: string }[]).map((c) => c.clientId).sort();

@@ -2,7 +2,7 @@ import t from 'tap';
 import { createServer } from 'node:http';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AgentHttpError, AgentUnreachableError, DashClient } from '../../lib/dashboard/api-client.js';
+import { ApiClient, ApiError, UnreachableError } from '../../lib/client/api-client.js';
 import { Feed } from '../../lib/dashboard/feed.js';
 import { DashState } from '../../lib/dashboard/state.js';
 import { member } from './fixtures.js';
@@ -47,13 +47,13 @@ t.test('client: JSON, text, typed errors', async (t) => {
     '/text': (res) => res.end('not json'),
   }, (res) => res.end());
   t.teardown(() => server.close());
-  const c = new DashClient({ http });
+  const c = new ApiClient({ http, timeoutMs: 5000 });
   t.same(await c.getJson('/ok'), { a: 1 });
   t.equal(await c.getText('/text'), 'not json');
-  await t.rejects(c.getJson('/bad'), new AgentHttpError(503, 'E_NOT_READY', 'replication is not available'));
+  await t.rejects(c.getJson('/bad'), new ApiError(503, 'E_NOT_READY', 'replication is not available'));
   await t.rejects(c.getJson('/text'), { code: 'E_BAD_RESPONSE' });
-  const down = new DashClient({ http: '127.0.0.1:1', timeoutMs: 500 });
-  await t.rejects(down.getJson('/v1/self'), AgentUnreachableError);
+  const down = new ApiClient({ http: '127.0.0.1:1', timeoutMs: 500 });
+  await t.rejects(down.getJson('/v1/self'), UnreachableError);
 });
 
 t.test('feed: stream resumes from its cursor; 503 routes show as unavailable / n/a', async (t) => {
@@ -77,7 +77,7 @@ t.test('feed: stream resumes from its cursor; 503 routes show as unavailable / n
     server.close();
   });
   const state = new DashState(http);
-  const feed = new Feed(new DashClient({ http }), state, { sampleMs: 100, listMs: 60_000 });
+  const feed = new Feed(new ApiClient({ http, timeoutMs: 5000 }), state, { sampleMs: 100, listMs: 60_000 });
   t.teardown(() => feed.stop());
   feed.start();
   await waitFor('the death after the reconnect', () => state.log.some((e) => e.kind === 'dead'));
@@ -93,18 +93,18 @@ t.test('feed: stream resumes from its cursor; 503 routes show as unavailable / n
 
 t.test('feed: an unreachable agent and a missing token become state, not exceptions', async (t) => {
   const down = new DashState('127.0.0.1:1');
-  const f1 = new Feed(new DashClient({ http: '127.0.0.1:1', timeoutMs: 500 }), down, { sampleMs: 100 });
+  const f1 = new Feed(new ApiClient({ http: '127.0.0.1:1', timeoutMs: 500 }), down, { sampleMs: 100 });
   f1.start();
   await waitFor('unreachable', () => down.connection.status === 'unreachable');
   f1.stop();
-  t.match(down.connection, { status: 'unreachable', reason: /cannot reach http:\/\/127\.0\.0\.1:1/ });
+  t.match(down.connection, { status: 'unreachable', reason: /cannot reach the agent at http:\/\/127\.0\.0\.1:1/ });
   t.ok(down.log.some((e) => e.kind === 'error' && /unreachable/.test(e.text)), 'said in the event log too');
 
   const unauthorized = json({ error: { code: 'E_UNAUTHORIZED', message: 'this read needs "Authorization: Bearer <token>"' } }, 401);
   const { server, http } = await fakeAgent({ '/v1/self': unauthorized, '/metrics': unauthorized, '/v1/sync': unauthorized }, (res) => res.end());
   t.teardown(() => server.close());
   const s = new DashState(http);
-  const f2 = new Feed(new DashClient({ http }), s, { sampleMs: 100 });
+  const f2 = new Feed(new ApiClient({ http, timeoutMs: 5000 }), s, { sampleMs: 100 });
   f2.start();
   await waitFor('auth problem', () => s.authProblem !== undefined);
   f2.stop();

@@ -2,7 +2,7 @@ import t from 'tap';
 import { asExplanation } from '../../lib/dashboard/api-types.js';
 import { renderOverlay } from '../../lib/dashboard/render.js';
 import { DashState } from '../../lib/dashboard/state.js';
-import type { ExplainBody } from '../../lib/agent/explain-render.js';
+import type { ExplainBody } from '../../lib/cli/explain-render.js';
 import { member } from './fixtures.js';
 
 const visible = (s: string): string => s.replace(/\{(\/?[a-z-]+)\}/g, (m, tag: string) => (tag === 'open' ? '{' : tag === 'close' ? '}' : ''));

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { runCli } from '../../lib/agent/cli.js';
+import { runCli } from '../../lib/cli/cli.js';
 
 /**
  * Five agent processes on 127.0.0.31–35 (gossip and HTTP on ephemeral ports, one data

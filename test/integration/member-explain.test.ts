@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { runCli } from '../../lib/agent/cli.js';
+import { runCli } from '../../lib/cli/cli.js';
 
 // Real agent processes on 127.0.0.x with the lan profile (1 s probes, 500 ms timeout): one is
 // stopped (SIGSTOP), then resumed, then killed, and another agent's GET /v1/members/{name}

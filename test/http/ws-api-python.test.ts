@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startTestAgent } from './fixtures.js';
+import { startTestAgent } from '../daemon/fixtures.js';
 
 /*
  * The Python example of docs/http-api.md (the block after `<!-- python-example -->`), run

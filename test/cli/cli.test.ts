@@ -1,8 +1,8 @@
 import t from 'tap';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { EXIT, runCli } from '../../lib/agent/cli.js';
-import { call, startTestAgent, waitFor } from './fixtures.js';
+import { EXIT, runCli } from '../../lib/cli/cli.js';
+import { call, startTestAgent, waitFor } from '../daemon/fixtures.js';
 
 async function cli(command: string, argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
   let out = '';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, envName, loadAgentConfig } from '../../lib/agent/config.js';
+import { ConfigError, envName, loadAgentConfig } from '../../lib/daemon/config.js';
 import { tempDir } from './fixtures.js';
 
 t.test('defaults', async (t) => {

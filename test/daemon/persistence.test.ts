@@ -1,7 +1,7 @@
 import t from 'tap';
 import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataDir, DataDirError } from '../../lib/agent/persistence.js';
+import { DataDir, DataDirError } from '../../lib/daemon/persistence.js';
 import type { HistoryEntry } from '../../lib/replica/history.js';
 import { tempDir } from './fixtures.js';
 

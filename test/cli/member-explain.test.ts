@@ -1,8 +1,8 @@
 import t from 'tap';
-import { EXIT, runCli } from '../../lib/agent/cli.js';
-import { humanMs, renderExplanation } from '../../lib/agent/explain-render.js';
-import type { ExplainBody } from '../../lib/agent/explain-render.js';
-import { call, startTestAgent } from './fixtures.js';
+import { EXIT, runCli } from '../../lib/cli/cli.js';
+import { humanMs, renderExplanation } from '../../lib/cli/explain-render.js';
+import type { ExplainBody } from '../../lib/cli/explain-render.js';
+import { call, startTestAgent } from '../daemon/fixtures.js';
 
 t.test('GET /v1/members/{name}: the member, its evidence and the observer; 404 and 400 for bad requests', async (t) => {
   const { agent, url, stop } = await startTestAgent();

@@ -13,9 +13,9 @@ import type { NetTransportStats } from '../transport/net-stats.js';
 import type { Transport } from '../transport/transport.js';
 import { ConfigError } from './config.js';
 import type { AgentConfig } from './config.js';
-import { EventHub } from './event-hub.js';
+import { EventHub } from '../http/event-hub.js';
 import { FaultTransport } from './faults.js';
-import { HttpApi, memberJson } from './http-api.js';
+import { HttpApi, memberJson } from '../http/http-api.js';
 import { KeyAdmin } from './key-admin.js';
 import { RateLimitedLog } from './logger.js';
 import type { Logger } from './logger.js';
@@ -23,9 +23,8 @@ import { LoadReporter, ZERO_LOAD } from './load-reporter.js';
 import { createMetrics } from './metrics.js';
 import { DataDir } from './persistence.js';
 import type { StoredMember } from './persistence.js';
+import { API_TAG } from '../client/api-client.js';
 
-/** Meta tag under which every agent advertises its HTTP API (the CLI walks members with it). */
-export const API_TAG = 'clusterd-api';
 /** History log entries after which the agent folds the log into a new snapshot. */
 export const COMPACT_AFTER_ENTRIES = 10_000;
 

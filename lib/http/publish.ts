@@ -1,7 +1,7 @@
 import type { ChannelsApi, PublishReceipt } from '../replication/channels.js';
 import { DEFAULT_LIMITS, validateChannel } from '../replica/limits.js';
 import { checkFields, HttpError, stringField } from './http-util.js';
-import { isClientError } from './replication.js';
+import { isClientError } from './client-error.js';
 
 /** Most messages one batch publish may carry. */
 export const MAX_BATCH_MESSAGES = 1000;

@@ -2,6 +2,8 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Counter, Histogram, Registry } from 'prom-client';
 import { ClusterError, isClusterError } from '../errors.js';
 import { MAX_CURSOR_CHARS } from '../replica/cursor.js';
 import type { ClusterNode } from '../node.js';
@@ -10,26 +12,58 @@ import { parseAddress } from '../transport/address.js';
 import type { EventFilter, EventHub } from './event-hub.js';
 import { parseTypes } from './event-hub.js';
 import { EventStreams } from './event-streams.js';
-import type { FaultTransport } from './faults.js';
 import { checkFields, checkQuery, HttpError, intParam, lingerAfterResponse, readJsonBody, sendError, sendJson, stringField, TokenCheck } from './http-util.js';
-import type { KeyAdmin } from './key-admin.js';
-import type { LoadReporter } from './load-reporter.js';
-import type { Logger } from './logger.js';
 import { checkChannel, publishBatch, publishMessage } from './publish.js';
 import { WsApi } from './ws-api.js';
-import type { AgentMetrics } from './metrics.js';
-import { isClientError } from './replication.js';
+import { isClientError } from './client-error.js';
+
+/*
+ * What the API needs of the daemon's collaborators, by shape: the daemon (lib/daemon)
+ * implements them and passes them in, and lib/http does not import lib/daemon, so the
+ * dependency points one way (daemon -> http -> node runtime).
+ */
+
+/** The agent's keyring administration (lib/daemon/key-admin.ts). Each answers the keys after the change. */
+export interface KeyControl {
+  list(): unknown[];
+  install(b64: string): unknown[];
+  use(b64: string): unknown[];
+  remove(b64: string): unknown[];
+}
+
+/** The load the node advertises (lib/daemon/load-reporter.ts). */
+export interface LoadControl {
+  auto(): unknown;
+  current(): Record<string, number>;
+  readonly customLoad: Record<string, number>;
+  /** Throws ClusterError E_INVALID_ARGUMENT (bad figure) or E_LIMIT (metadata too large); nothing changes then. */
+  setCustom(load: Record<string, number>): void;
+}
+
+/** Fault injection (lib/daemon/faults.ts). Each answers the rules in force. */
+export interface FaultControl {
+  list(): unknown[];
+  /** Throws ClusterError E_INVALID_ARGUMENT for a bad rule. */
+  setRules(rules: unknown): unknown[];
+}
+
+/** The Prometheus registry behind `/metrics` plus the HTTP instruments the API updates. */
+export interface HttpMetrics {
+  registry: Pick<Registry, 'metrics' | 'contentType'>;
+  httpRequests: Counter<'method' | 'route' | 'status'>;
+  httpDuration: Histogram<'route'>;
+}
 
 /** What the HTTP API serves and acts on. */
 export interface HttpApiContext {
   node: ClusterNode;
   hub: EventHub;
-  metrics: AgentMetrics;
-  keys: KeyAdmin;
+  metrics: HttpMetrics;
+  keys: KeyControl;
   /** The load this node advertises (automatic and custom figures). */
-  load: LoadReporter;
+  load: LoadControl;
   /** The fault layer when the agent runs with --enable-faults. @default undefined */
-  faults?: FaultTransport | undefined;
+  faults?: FaultControl | undefined;
   /** Bearer token; writes (and reads, with authReads) need it. @default undefined */
   token?: string | undefined;
   /** @default true */
@@ -425,7 +459,7 @@ export class HttpApi {
     sendJson(res, 200, { advertised, next: load.current(), auto: load.auto(), custom: load.customLoad });
   }
 
-  private faults(): FaultTransport {
+  private faults(): FaultControl {
     if (!this.ctx.faults) throw new HttpError(404, 'E_NOT_FOUND', 'fault injection is disabled: start the agent with --enable-faults (testing only)');
     return this.ctx.faults;
   }

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent } from '../../lib/agent/agent.js';
-import { defaultConfig } from '../../lib/agent/config.js';
-import type { AgentConfig } from '../../lib/agent/config.js';
-import { createLogger } from '../../lib/agent/logger.js';
+import { Agent } from '../../lib/daemon/agent.js';
+import { defaultConfig } from '../../lib/daemon/config.js';
+import type { AgentConfig } from '../../lib/daemon/config.js';
+import { createLogger } from '../../lib/daemon/logger.js';
 
 /** A temporary directory removed by `cleanup`. */
 export function tempDir(prefix = 'clusterd-test-'): { dir: string; cleanup: () => void } {

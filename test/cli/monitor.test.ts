@@ -1,8 +1,8 @@
 import t from 'tap';
 import { createServer, Socket } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
-import { EXIT, runCli } from '../../lib/agent/cli.js';
-import { call, startTestAgent, tempDir, waitFor } from './fixtures.js';
+import { EXIT, runCli } from '../../lib/cli/cli.js';
+import { call, startTestAgent, tempDir, waitFor } from '../daemon/fixtures.js';
 
 /** `clusterd monitor` in-process, stopped through io.signal; output collected as it comes. */
 function startMonitor(argv: string[]): { out: () => string; err: () => string; lines: () => { id?: string; type: string; data: unknown }[]; done: Promise<number>; stop: () => Promise<number> } {

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { EventHub, parseTypes } from '../../lib/agent/event-hub.js';
-import type { HubEvent } from '../../lib/agent/event-hub.js';
+import { EventHub, parseTypes } from '../../lib/http/event-hub.js';
+import type { HubEvent } from '../../lib/http/event-hub.js';
 
 t.test('filters by channel and type', async (t) => {
   const hub = new EventHub();

@@ -2,7 +2,7 @@ import t from 'tap';
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { WebSocket } from 'ws';
-import { call, startTestAgent, waitFor } from './fixtures.js';
+import { call, startTestAgent, waitFor } from '../daemon/fixtures.js';
 
 const TOKEN = 'sekrit-token-123';
 

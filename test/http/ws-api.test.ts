@@ -3,10 +3,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decode, encode } from '@msgpack/msgpack';
 import { WebSocket } from 'ws';
-import { toHttpError } from '../../lib/agent/http-api.js';
-import { WsApi } from '../../lib/agent/ws-api.js';
-import type { WsApiOptions } from '../../lib/agent/ws-api.js';
-import { call, startTestAgent, waitFor } from './fixtures.js';
+import { toHttpError } from '../../lib/http/http-api.js';
+import { WsApi } from '../../lib/http/ws-api.js';
+import type { WsApiOptions } from '../../lib/http/ws-api.js';
+import { call, startTestAgent, waitFor } from '../daemon/fixtures.js';
 
 interface Answer { id: string | number | null; ok: boolean; status?: number; result?: Record<string, unknown>; error?: { status: number; code: string; message: string } }
 interface Item { type: 'message' | 'gap'; channel: string; message?: { id: string; data: unknown }; gaps?: unknown[]; cursor: string }

@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { API_TAG } from './agent.js';
-import { ApiClient, ApiError, UnreachableError } from './api-client.js';
+import { API_TAG, ApiClient, ApiError, UnreachableError } from '../client/api-client.js';
 import { renderExplanation } from './explain-render.js';
 import type { ExplainBody } from './explain-render.js';
 import { cell, renderTable } from './table.js';

@@ -4,11 +4,11 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Agent } from '../../lib/agent/agent.js';
-import { ConfigError, defaultConfig } from '../../lib/agent/config.js';
-import type { AgentConfig } from '../../lib/agent/config.js';
-import { createLogger } from '../../lib/agent/logger.js';
-import { DataDir } from '../../lib/agent/persistence.js';
+import { Agent } from '../../lib/daemon/agent.js';
+import { ConfigError, defaultConfig } from '../../lib/daemon/config.js';
+import type { AgentConfig } from '../../lib/daemon/config.js';
+import { createLogger } from '../../lib/daemon/logger.js';
+import { DataDir } from '../../lib/daemon/persistence.js';
 import { call, tempDir } from './fixtures.js';
 
 const config = (dataDir: string, overrides: Partial<AgentConfig> = {}): AgentConfig => ({ ...defaultConfig(), bind: '127.0.0.1:0', http: '127.0.0.1:0', profile: 'local', dataDir, ...overrides });

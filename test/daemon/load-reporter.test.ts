@@ -1,5 +1,5 @@
 import t from 'tap';
-import { EXIT, runCli } from '../../lib/agent/cli.js';
+import { EXIT, runCli } from '../../lib/cli/cli.js';
 import { call, startTestAgent, waitFor } from './fixtures.js';
 
 interface Broker { name: string; load: Record<string, number> }

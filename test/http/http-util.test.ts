@@ -2,7 +2,7 @@ import t from 'tap';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { lingerAfterResponse } from '../../lib/agent/http-util.js';
+import { lingerAfterResponse } from '../../lib/http/http-util.js';
 
 /** A server that answers 413 at once and lingers with the given bounds. */
 async function server(maxBytes: number, ms: number): Promise<{ port: number; closed: Promise<number>; stop: () => Promise<void> }> {

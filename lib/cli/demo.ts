@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ApiClient } from './api-client.js';
+import { ApiClient } from '../client/api-client.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { call, startTestAgent } from './fixtures.js';
+import { call, startTestAgent } from '../daemon/fixtures.js';
 
 t.test('batch publish: per-message results, atomic per message, the codes of single publish', async (t) => {
   const { url, stop } = await startTestAgent();
