@@ -12,7 +12,7 @@
  */
 import type { SwimOptions } from '../../lib/config.js';
 import type { Random } from '../../lib/random.js';
-import type { Series } from './result.js';
+import type { InvariantResult, ReplicationResult, Series } from './result.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -71,9 +71,9 @@ export interface WorkloadProbe {
   attach(i: number, persisted: boolean): void;
   heal(): void;
   sample(now: number, per: (v: number) => number): void;
-  verdicts(): import('./result.js').InvariantResult[];
+  verdicts(): InvariantResult[];
   antiEntropyLine(): string;
-  result(nodeSeconds: number): import('./result.js').ReplicationResult;
+  result(nodeSeconds: number): ReplicationResult;
 }
 
 /** A cluster the engine can run a scenario on. */

@@ -17,7 +17,7 @@ import { then } from './backend.js';
 import type { Capability, ClusterBackend, EngineHooks, LinkSettings, MaybePromise, WorkloadProbe } from './backend.js';
 import { FalsePositives } from './false-positives.js';
 import { Sampler } from './sampler.js';
-import { dist, fmtMs, round, thin } from './result.js';
+import { dist, round, thin } from './result.js';
 import type { InvariantResult, SimResult, Spread } from './result.js';
 import { brokerVerdict, convergedVerdict, notMeasuredWorkload, NO_WORKLOAD } from './verdicts.js';
 
@@ -511,5 +511,3 @@ function linkSettings(step: Record<string, unknown>): LinkSettings {
   if (typeof step.loss === 'number') out.loss = step.loss;
   return out;
 }
-
-export { fmtMs };
