@@ -137,7 +137,7 @@ export interface SimResult {
        * `deadDeclarations`, a partition elsewhere exempts nobody: a region cut off does
        * not excuse two nodes outside it declaring each other dead.
        */
-      ofReachable: number;  // -1: not measured (the real-process runner)
+      ofReachable: number;
       /** Up to 5 examples of those. */
       ofReachableExamples: string[];
     };

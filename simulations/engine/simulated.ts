@@ -23,8 +23,11 @@ import { SimWorkload } from './sim-workload.js';
 export interface SimRunOptions {
   /** The seed of the run. @default 1 */
   seed?: number;
-  /** Called after every sample with the virtual time done and the total. @default none */
-  onProgress?: (doneMs: number, totalMs: number) => void;
+  /**
+   * Called after every sample with the virtual time done, the total and the datagram
+   * messages the nodes have sent so far (a count the samples keep anyway). @default none
+   */
+  onProgress?: (doneMs: number, totalMs: number, messages: number) => void;
   /** Replication options of every node (tests shorten intervals with it). @default {} */
   replication?: Omit<ReplicationOptions, 'history'>;
   /**
@@ -132,7 +135,7 @@ class SimulatedBackend implements ClusterBackend {
       this.net.run(step);
       t += step;
       void hooks.sample(this.net.now, t >= sc.durationMs);
-      this.opts.onProgress?.(t, sc.durationMs);
+      this.opts.onProgress?.(t, sc.durationMs, this.lastTotals.msgs);
     }
   }
 
