@@ -13,10 +13,12 @@ import { runScenario } from './runner.js';
 import type { SimResult } from './runner.js';
 import { loadScenario, parseDuration, ScenarioError } from './scenario.js';
 import { withDuration } from './scenario-duration.js';
-import { progressBar, summary } from './summary.js';
+import { Progress, progressMode } from './progress.js';
+import { summary } from './summary.js';
 
 export const SIM_USAGE = `Usage:
   clusterd sim <scenario-file | library-name> [--seed N] [--nodes N] [--duration D] [--no-workload] [--json out.json] [--html out.html]
+               [--progress | --quiet]
   clusterd sim <scenario> --real [--nodes N] [--duration D] [--keep-data] [--json ...] [--html ...]
                                               the same scenario simulated and against real agent processes
                                               on 127.0.0.101+ (needs npm run build), side by side
@@ -30,6 +32,11 @@ replication runtime on every node that serves it, are left out (at 1,000 nodes t
 replication runtime costs far more time and memory than membership; the simulator
 benchmark runs split-brain this way).
 
+Progress goes to stderr: one updating line on a terminal (virtual time of the total,
+wall time, messages sent per wall second, ETA), a plain line every 10 s of wall time
+otherwise. --progress prints plain lines even on a terminal, and a last one at the end;
+--quiet prints none.
+
 Exit codes: 0 every invariant holds, 1 an invariant failed, 2 usage error.
 `;
 
@@ -37,9 +44,11 @@ Exit codes: 0 every invariant holds, 1 an invariant failed, 2 usage error.
 export interface SimIo {
   out: (s: string) => void;
   err: (s: string) => void;
+  /** `err` is a terminal (the progress line is redrawn in place). @default false */
+  errIsTTY?: boolean;
 }
 
-const defaultIo: SimIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+const defaultIo: SimIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), errIsTTY: process.stderr.isTTY };
 
 class Usage extends Error {}
 
@@ -101,6 +110,8 @@ async function sim(argv: string[], io: SimIo): Promise<number> {
       duration: { type: 'string' },
       'no-workload': { type: 'boolean', default: false },
       'keep-data': { type: 'boolean', default: false },
+      progress: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', short: 'q', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -120,7 +131,10 @@ async function sim(argv: string[], io: SimIo): Promise<number> {
   if (seed > 0xffffffff) throw new Usage('--seed must fit in 32 bits');
   const nodes = intFlag(values.nodes, '--nodes', 1);
   const durationMs = values.duration === undefined ? undefined : parseDuration(values.duration, '--duration');
-  const run: RunFlags = { seed, nodes, durationMs, noWorkload: values['no-workload'] };
+  if (values.progress && values.quiet) throw new Usage('--progress and --quiet exclude each other');
+  const mode = progressMode({ quiet: values.quiet, progress: values.progress }, io.errIsTTY === true);
+  const progress = (what: string): Progress => new Progress({ mode, write: io.err, what, final: values.progress });
+  const run: RunFlags = { seed, nodes, durationMs, noWorkload: values['no-workload'], progress };
   if (values.all) {
     if (values.real) throw new Usage('--real takes one scenario, not --all');
     if (positionals.length > 0) throw new Usage('--all takes no scenario file');
@@ -139,7 +153,7 @@ async function sim(argv: string[], io: SimIo): Promise<number> {
   if (values.real) {
     if (run.noWorkload) throw new Usage('--no-workload is for simulated runs, not --real');
     const { realCommand } = await import('./real/command.js');
-    return realCommand({ file: display(file), seed, nodes, durationMs, json: values.json, html: values.html, keepData: values['keep-data'] }, io);
+    return realCommand({ file: display(file), seed, nodes, durationMs, json: values.json, html: values.html, keepData: values['keep-data'], progress }, io);
   }
   if (values['keep-data']) throw new Usage('--keep-data goes with --real');
   return runOne(file, { ...run, json: values.json, html: values.html }, io);
@@ -151,6 +165,7 @@ interface RunFlags {
   nodes: number | undefined;
   durationMs: number | undefined;
   noWorkload: boolean;
+  progress: (what: string) => Progress;
   json?: string | undefined;
   html?: string | undefined;
 }
@@ -160,13 +175,13 @@ async function runOne(file: string, flags: RunFlags, io: SimIo): Promise<number>
   let scenario = await loadScenario(display(file), nodes);
   if (durationMs !== undefined) scenario = withDuration(scenario, durationMs);
   if (flags.noWorkload) scenario = { ...scenario, workload: undefined };
-  const bar = progressBar();
+  const bar = flags.progress('virtual');
   const started = performance.now();
   let result: SimResult;
   try {
-    result = runScenario(scenario, { seed, onProgress: bar.update });
+    result = runScenario(scenario, { seed, onProgress: (d, t, m) => bar.update(d, t, m) });
   } finally {
-    bar.clear();
+    bar.end();
   }
   const wall = (performance.now() - started) / 1000;
   io.out(`${summary(result, wall)}\n`);

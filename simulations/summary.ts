@@ -1,34 +1,9 @@
 /**
- * Terminal output of `clusterd sim`: the progress bar (stderr, only on a TTY, so logs
- * and CI output stay clean) and the summary table of a result.
+ * Terminal output of `clusterd sim`: the summary table of a result (the progress on
+ * stderr is progress.ts).
  */
 import type { Distribution, SimResult } from './runner.js';
 import { fmtMs } from './runner.js';
-
-/**
- * A progress bar on `stream` that redraws at most every 100 ms; a no-op when it is not a TTY.
- * @param what the time the bar counts @default "virtual" (the real-process runner says "real")
- */
-export function progressBar(stream: NodeJS.WriteStream = process.stderr, what = 'virtual'): { update: (doneMs: number, totalMs: number) => void; clear: () => void } {
-  if (!stream.isTTY) return { update: () => {}, clear: () => {} };
-  const started = performance.now();
-  let last = 0;
-  return {
-    update(doneMs, totalMs) {
-      const now = performance.now();
-      if (now - last < 100 && doneMs < totalMs) return;
-      last = now;
-      const f = totalMs === 0 ? 1 : doneMs / totalMs;
-      const width = 30;
-      const full = Math.round(f * width);
-      const wall = (now - started) / 1000;
-      stream.write(`\r[${'█'.repeat(full)}${'░'.repeat(width - full)}] ${String(Math.floor(f * 100)).padStart(3)}%  ${fmtMs(doneMs)} / ${fmtMs(totalMs)} ${what}  ${wall.toFixed(1)} s wall `);
-    },
-    clear() {
-      stream.write('\r\x1b[2K');
-    },
-  };
-}
 
 function dist(d: Distribution): string {
   return d.count === 0 ? '—' : `p50 ${fmtMs(d.p50)}, p90 ${fmtMs(d.p90)}, p99 ${fmtMs(d.p99)}, max ${fmtMs(d.max)} (n = ${d.count})`;

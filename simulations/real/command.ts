@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { runScenario } from '../runner.js';
 import { loadScenario } from '../scenario.js';
 import { withDuration } from '../scenario-duration.js';
-import { progressBar } from '../summary.js';
+import type { Progress } from '../progress.js';
 import { repoRoot } from './agent-process.js';
 import { sideBySide, sideBySideSummary } from './compare.js';
 import { renderSideBySideHtml } from './html.js';
@@ -27,6 +27,8 @@ export interface RealCommand {
   json: string | undefined;
   html: string | undefined;
   keepData: boolean;
+  /** Progress of a run on stderr (`what`: `virtual` or `real`). */
+  progress: (what: string) => Progress;
 }
 
 /** Runs the side-by-side command; resolves to the exit code. ScenarioErrors propagate (exit 2 in the caller). */
@@ -44,21 +46,21 @@ export async function realCommand(c: RealCommand, io: { out: (s: string) => void
     io.err(`clusterd sim: --real spawns the built agent, and ${cli} does not exist: run "npm run build" first\n`);
     return 2;
   }
-  const bar = progressBar();
+  const bar = c.progress('virtual');
   const started = performance.now();
   let sim;
   try {
-    sim = runScenario(scenario, { seed: c.seed, onProgress: bar.update });
+    sim = runScenario(scenario, { seed: c.seed, onProgress: (d, t, m) => bar.update(d, t, m) });
   } finally {
-    bar.clear();
+    bar.end();
   }
   const simWall = (performance.now() - started) / 1000;
-  const bar2 = progressBar(process.stderr, 'real');
+  const bar2 = c.progress('real');
   let real;
   try {
-    real = await runReal(scenario, { seed: c.seed, onProgress: bar2.update, keepData: c.keepData, cli, maxAgents: MAX_REAL_AGENTS });
+    real = await runReal(scenario, { seed: c.seed, onProgress: (d, t) => bar2.update(d, t), keepData: c.keepData, cli, maxAgents: MAX_REAL_AGENTS });
   } finally {
-    bar2.clear();
+    bar2.end();
   }
   const result = sideBySide(sim, real, simWall);
   io.out(`${sideBySideSummary(result)}\n`);

@@ -23,10 +23,33 @@ t.test('exit 0 when every invariant holds; --json and --html written', async (t)
   t.equal(r.code, 0, r.err);
   t.match(r.out, /PASS {2}membership converged/);
   t.match(r.out, /PASS {2}presence and history replicas equal/);
-  t.equal(r.err, '', 'no progress bar when stderr is not a TTY');
+  t.notMatch(r.err, /\r/, 'no redrawn progress line when stderr is not a TTY (plain lines only, every 10 s)');
   const result = JSON.parse(readFileSync(json, 'utf8')) as { seed: number; nodes: number; passed: boolean };
   t.same([result.seed, result.nodes, result.passed], [4, 16, true]);
   t.match(readFileSync(html, 'utf8'), /<svg id="chart-views"/);
+});
+
+t.test('--progress prints plain progress lines to stderr, --quiet none; the JSON is the same', async (t) => {
+  const a = join(dir, 'progress.json');
+  const b = join(dir, 'quiet.json');
+  const file = join(dir, 'crash-small.json');
+  writeFileSync(file, JSON.stringify({
+    name: 'crash-small', description: 'one crash in 8 nodes', expected: 'detected and converged',
+    nodes: 8, duration: '90s', timeline: [{ at: '10s', action: 'crash', nodes: 'n2' }], invariants: { convergedWithin: '60s' },
+  }));
+  const p = sim(file, '--progress', '--json', a);
+  t.equal(p.code, 0, p.err);
+  const lines = p.err.split('\n').filter((l) => l !== '');
+  t.ok(lines.length >= 1, `${lines.length} progress line(s)`);
+  t.match(lines[lines.length - 1], /^100% {2}90 s \/ 90 s virtual {2}\d+\.\d s wall {2}[\d,]+ msgs\/s$/, 'the last line: all of the virtual time, wall time, messages per second');
+  t.notMatch(p.err, /\r/);
+  const q = sim(file, '--quiet', '--json', b);
+  t.equal(q.code, 0);
+  t.equal(q.err, '', '--quiet prints nothing on stderr');
+  t.equal(readFileSync(a, 'utf8'), readFileSync(b, 'utf8'), 'the progress does not touch the result');
+  const both = sim(file, '--progress', '--quiet');
+  t.equal(both.code, 2);
+  t.match(both.err, /--progress and --quiet exclude each other/);
 });
 
 t.test('exit 1 when an invariant fails, with the invariant and the seed to replay it', async (t) => {
