@@ -101,6 +101,23 @@ const rooms = [
   room('daemon', ['cli', 'dashboard'], 'is the agent process: it must not import the CLI or the dashboard.'),
 ];
 
+/**
+ * The daemon, the HTTP server, the CLI, the dashboard and the simulator use the library
+ * through its public surface (lib/index.ts) or the internal barrel (lib/internal.ts), so
+ * what they depend on beyond the public API is one reviewed list, and the library's
+ * files can move without touching them. The agent's rooms may import one another (as
+ * `rooms` allows) and the simulator the one API client (lib/client/, for sim --real).
+ */
+const surfaceMessage = 'import the library through lib/index.ts or lib/internal.ts (add what is missing to lib/internal.ts)';
+const surface = [
+  { files: ['lib/daemon/**/*.ts', 'lib/http/**/*.ts', 'lib/cli/**/*.ts', 'lib/dashboard/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [
+      { regex: '^\\.\\./(?!(daemon|http|cli|client|dashboard)/|index\\.js$|internal\\.js$)', message: `The agent's rooms ${surfaceMessage}.` }] }] } },
+  { files: ['simulations/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [
+      { regex: '(^|/)lib/(?!index\\.js$|internal\\.js$|client/)', message: `The simulator must ${surfaceMessage}.` }] }] } },
+];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tap/**', 'coverage/**'] },
   ...tseslint.configs.recommended,
@@ -116,4 +133,5 @@ export default tseslint.config(
   replicationMicrotask,
   ...layers,
   ...rooms,
+  ...surface,
 );

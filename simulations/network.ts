@@ -1,16 +1,5 @@
-import { ManualClock } from '../lib/clock.js';
-import type { Clock, Timer } from '../lib/clock.js';
-import { swimOptions } from '../lib/config.js';
-import type { ProfileName, SwimOptions } from '../lib/config.js';
-import type { MemberSnapshot, Message, PingMessage, PushPullMessage } from '../lib/codec/messages.js';
-import { Random } from '../lib/random.js';
-import { NodeRuntime } from '../lib/runtime/node-runtime.js';
-import type { NodeRuntimeInit } from '../lib/runtime/node-runtime.js';
-import type { DataWire } from '../lib/runtime/wire.js';
-import { piggybackMessages, seedMembers } from '../lib/swim/simulator-access.js';
-import { MemberIndex } from '../lib/swim/members.js';
-import type { MemberInfo, MembershipEvents, SwimOutbound } from '../lib/swim/membership.js';
-import type { MessageBuffer } from '../lib/swim/broadcasts.js';
+import { ManualClock, MemberIndex, NodeRuntime, Random, piggybackMessages, seedMembers, swimOptions } from '../lib/internal.js';
+import type { Clock, DataWire, MemberInfo, MemberSnapshot, MembershipEvents, Message, MessageBuffer, NodeRuntimeInit, PingMessage, ProfileName, PushPullMessage, SwimOptions, SwimOutbound, Timer } from '../lib/internal.js';
 import { NodeTimer, SimNode } from './sim-node.js';
 import type { Deferred, Frame, StreamHop } from './sim-node.js';
 import { wireSize } from './wire-size.js';

@@ -10,7 +10,7 @@
  * - `region:A`: the initial nodes of a region (the scenario's `regions`);
  * - `random:3` or `random:5%`: that many nodes drawn (seeded) among those up.
  */
-import type { Random } from '../lib/random.js';
+import type { Random } from '../lib/internal.js';
 
 export type Selector = string | string[];
 

@@ -9,11 +9,8 @@
  * `read`, `covers`, `checkReaders`), including its one excuse: an entry that no other
  * live replica held when a node went down may be lost with it, without a trace.
  */
-import { START_CURSOR } from '../lib/replication/channels-api.js';
-import type { Random } from '../lib/random.js';
-import type { HistoryGap } from '../lib/replica/history.js';
-import { comparePositions, positionOf } from '../lib/replica/position.js';
-import type { Position } from '../lib/replica/position.js';
+import { START_CURSOR, comparePositions, positionOf } from '../lib/internal.js';
+import type { HistoryGap, Position, Random } from '../lib/internal.js';
 import type { RepNode, SimReplication } from './replication.js';
 import type { Verdict } from './replication-checks.js';
 

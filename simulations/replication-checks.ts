@@ -6,9 +6,8 @@
  * or duplicated (stored twice by one replica). Also times how long the replicas take to
  * catch up after each heal.
  */
-import type { HistoryEntry } from '../lib/replica/history.js';
-import type { Position } from '../lib/replica/position.js';
-import { comparePositions } from '../lib/replica/position.js';
+import { comparePositions } from '../lib/internal.js';
+import type { HistoryEntry, Position } from '../lib/internal.js';
 import type { RepNode, SimReplication } from './replication.js';
 import type { SimNode } from './sim-node.js';
 

@@ -9,19 +9,8 @@
  * messages too big for a datagram. Membership-only scenarios never build any of this.
  */
 import { decode as msgpackDecode } from '@msgpack/msgpack';
-import type { Channels } from '../lib/replication/channels-api.js';
-import type { Clock } from '../lib/clock.js';
-import { Batcher } from '../lib/codec/batcher.js';
-import { FrameDecoder, FrameEncoder } from '../lib/codec/frame.js';
-import { decodeMessage } from '../lib/codec/messages.js';
-import type { AnyMessage } from '../lib/codec/messages.js';
-import '../lib/codec/replication-messages.js';
-import { Random, hashString } from '../lib/random.js';
-import type { HistoryEntry } from '../lib/replica/history.js';
-import type { Replicator, ReplicationOptions } from '../lib/replication/replicator.js';
-import type { NodeRuntime } from '../lib/runtime/node-runtime.js';
-import type { DataWire, StreamCodec } from '../lib/runtime/wire.js';
-import type { Stream } from '../lib/transport/transport.js';
+import { Batcher, FrameDecoder, FrameEncoder, Random, decodeMessage, hashString } from '../lib/internal.js';
+import type { AnyMessage, Channels, Clock, DataWire, HistoryEntry, NodeRuntime, ReplicationOptions, Replicator, Stream, StreamCodec } from '../lib/internal.js';
 import type { SimNetwork, SimNode, SimReplicationPlan } from './network.js';
 import type { StreamHop } from './sim-node.js';
 import { SimConn } from './sim-stream.js';

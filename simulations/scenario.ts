@@ -7,9 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PROFILES, swimOptions } from '../lib/config.js';
-import type { ProfileName, SwimOptions } from '../lib/config.js';
-import { isClusterError } from '../lib/errors.js';
+import { PROFILES, isClusterError, swimOptions } from '../lib/internal.js';
+import type { ProfileName, SwimOptions } from '../lib/internal.js';
 import { checkSelector } from './node-set.js';
 import type { Selector } from './node-set.js';
 

@@ -1,8 +1,4 @@
-import type { Timer } from '../lib/clock.js';
-import type { Message } from '../lib/codec/messages.js';
-import type { Random } from '../lib/random.js';
-import type { NodeRuntime } from '../lib/runtime/node-runtime.js';
-import type { Membership } from '../lib/swim/membership.js';
+import type { Membership, Message, NodeRuntime, Random, Timer } from '../lib/internal.js';
 
 /** One datagram in flight: the messages a node sent one peer at one instant. */
 export interface Frame {

@@ -1,4 +1,4 @@
-import type { Stream } from '../lib/transport/transport.js';
+import type { Stream } from '../lib/internal.js';
 import type { SimNode } from './sim-node.js';
 
 /** What a {@link SimConn} needs from the simulation around it. */

@@ -1,4 +1,4 @@
-import type { Message, MemberSnapshot } from '../lib/codec/messages.js';
+import type { MemberSnapshot, Message } from '../lib/internal.js';
 
 /**
  * Exact msgpack size of a membership message as `encodeMessage` would write it, without

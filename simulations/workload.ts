@@ -1,4 +1,4 @@
-import type { Random } from '../lib/random.js';
+import type { Random } from '../lib/internal.js';
 import type { RepNode, SimReplication } from './replication.js';
 import type { Workload } from './scenario.js';
 

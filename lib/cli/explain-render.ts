@@ -1,4 +1,4 @@
-import type { HealthEvidence, MemberExplanation, ProbeEvidence, SuspicionEvidence } from '../swim/evidence.js';
+import type { HealthEvidence, MemberExplanation, ProbeEvidence, SuspicionEvidence } from '../internal.js';
 
 /** `GET /v1/members/{name}` as JSON: the explanation plus the member's API fields (meta, roles). */
 export type ExplainBody = MemberExplanation & { meta?: { roles?: string[] }; roles?: string[] };

@@ -1,16 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { decode } from '@msgpack/msgpack';
-import type { ChannelEvents } from '../replication/channels.js';
-import { Keyring } from '../codec/keyring.js';
-import { ClusterError } from '../errors.js';
-import { ClusterNode } from '../node.js';
-import type { ClusterNodeOptions } from '../node.js';
-import type { HistoryEntry } from '../replica/history.js';
-import type { MemberInfo } from '../swim/membership.js';
-import { NetTransport } from '../transport/net.js';
-import type { NetTransportStats } from '../transport/net-stats.js';
-import type { Transport } from '../transport/transport.js';
+import { ClusterError, ClusterNode, Keyring, NetTransport } from '../internal.js';
+import type { ChannelEvents, ClusterNodeOptions, HistoryEntry, MemberInfo, NetTransportStats, Transport } from '../internal.js';
 import { ConfigError } from './config.js';
 import type { AgentConfig } from './config.js';
 import { EventHub } from '../http/event-hub.js';

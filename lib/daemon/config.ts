@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { PROFILES } from '../config.js';
-import type { ProfileName } from '../config.js';
-import { parseAddress } from '../transport/address.js';
+import { PROFILES, parseAddress } from '../internal.js';
+import type { ProfileName } from '../internal.js';
 
 /** Log levels the agent accepts (pino's). */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;

@@ -1,5 +1,5 @@
-import { ClusterError } from '../errors.js';
-import type { Address, PacketHandler, Stream, Transport, TransportStats } from '../transport/transport.js';
+import { ClusterError } from '../internal.js';
+import type { Address, PacketHandler, Stream, Transport, TransportStats } from '../internal.js';
 
 /** One fault: what happens to traffic exchanged with `peer`. */
 export interface FaultRule {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Keyring } from '../codec/keyring.js';
-import { ClusterError } from '../errors.js';
+import { ClusterError } from '../internal.js';
+import type { Keyring } from '../internal.js';
 
 /** A key as listed by the API: a fingerprint, never the key itself. */
 export interface KeyInfo {

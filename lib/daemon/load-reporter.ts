@@ -1,6 +1,5 @@
-import type { ChannelEvents } from '../replication/channels.js';
-import type { ClusterNode } from '../node.js';
-import { encodeMeta, validateMeta } from '../swim/meta.js';
+import { encodeMeta, validateMeta } from '../internal.js';
+import type { ChannelEvents, ClusterNode } from '../internal.js';
 
 /** Load figures the agent measures itself and advertises in `meta.load`. */
 export interface AutoLoad {

@@ -1,7 +1,6 @@
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ClusterNode } from '../node.js';
-import type { NetTransportStats } from '../transport/net-stats.js';
+import type { ClusterNode, NetTransportStats } from '../internal.js';
 
 /** Sources the metrics read at scrape time. */
 export interface MetricsSources {

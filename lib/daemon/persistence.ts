@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { decode, Encoder } from '@msgpack/msgpack';
-import type { HistoryEntry } from '../replica/history.js';
-import { ownPayload } from '../own-bytes.js';
+import { ownPayload } from '../internal.js';
+import type { HistoryEntry } from '../internal.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { crc32 } from './crc32.js';
 import { readRecordLog, RecordLogWriter, truncateRecordLog } from './record-log.js';

@@ -2,8 +2,8 @@ import { ApiError, UnreachableError } from '../client/api-client.js';
 import type { ApiClient } from '../client/api-client.js';
 import { asBrokers, asChannels, asExplanation, asMember, asMembers, asMessage, asMessages, asPresence, asSelf, asSync } from './api-types.js';
 import type { ApiClientEntry, ApiMessage } from './api-types.js';
-import { agentCounters, parsePrometheus } from './prometheus.js';
-import type { AgentCounters } from './prometheus.js';
+import { agentCounters, parsePrometheus } from '../client/prometheus.js';
+import type { AgentCounters } from '../client/prometheus.js';
 import type { SseEvent } from '../client/sse.js';
 import type { DashState } from './state.js';
 

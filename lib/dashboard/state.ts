@@ -3,7 +3,7 @@ import type { ExplainBody } from '../cli/explain-render.js';
 import { clean, pairs } from './format.js';
 import type { MemberRow, SortSpec } from './members-view.js';
 import { nextSortColumn, viewMembers } from './members-view.js';
-import type { AgentCounters } from './prometheus.js';
+import type { AgentCounters } from '../client/prometheus.js';
 import { EventCounter, RateTracker, Series } from './series.js';
 
 /** Kinds of event log lines (they pick the colour). */

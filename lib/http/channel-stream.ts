@@ -1,4 +1,4 @@
-import type { ChannelsApi, SubscriptionItem } from '../replication/channels.js';
+import type { ChannelsApi, SubscriptionItem } from '../internal.js';
 import type { EventFilter, EventHub, HubEvent } from './event-hub.js';
 
 /** One event of a stream, before SSE or WebSocket framing. */

@@ -1,4 +1,4 @@
-import { ClusterError } from '../errors.js';
+import { ClusterError } from '../internal.js';
 
 /** ClusterError codes that describe a bad request rather than a server fault (HTTP 4xx). */
 export function isClientError(err: unknown): err is ClusterError {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
-import type { ChannelsApi } from '../replication/channels.js';
+import type { ChannelsApi } from '../internal.js';
 import type { EventFilter, EventHub, HubEvent } from './event-hub.js';
 import { openChannelStream } from './channel-stream.js';
 import type { StreamItem } from './channel-stream.js';

@@ -1,5 +1,5 @@
-import type { ChannelsApi, PublishReceipt } from '../replication/channels.js';
-import { DEFAULT_LIMITS, validateChannel } from '../replica/limits.js';
+import { DEFAULT_LIMITS, validateChannel } from '../internal.js';
+import type { ChannelsApi, PublishReceipt } from '../internal.js';
 import { checkFields, HttpError, stringField } from './http-util.js';
 import { isClientError } from './client-error.js';
 

@@ -1,6 +1,6 @@
 import { Encoder } from '@msgpack/msgpack';
 import type { RawData } from 'ws';
-import { LimitedMsgpackDecoder, resolveMsgpackLimits } from '../codec/msgpack-limits.js';
+import { LimitedMsgpackDecoder, resolveMsgpackLimits } from '../internal.js';
 import { HttpError } from './http-util.js';
 
 /** The subprotocols of `/v2/ws`: JSON text frames (the default, also without a subprotocol) and msgpack binary frames. */

@@ -10,8 +10,7 @@
  * awaits HTTP calls and process starts. The engine chains with {@link then}, which stays
  * synchronous when nothing is a promise.
  */
-import type { SwimOptions } from '../../lib/config.js';
-import type { Random } from '../../lib/random.js';
+import type { Random, SwimOptions } from '../../lib/internal.js';
 import type { InvariantResult, ReplicationResult, Series } from './result.js';
 
 export type MaybePromise<T> = T | Promise<T>;

@@ -6,8 +6,7 @@
  * backends, so what `clusterd sim` and `clusterd sim --real` measure is measured the same
  * way; what a backend cannot do is declared once on it (`cannot`) and reported here.
  */
-import { swimOptions } from '../../lib/config.js';
-import { suspicionMinTimeout } from '../../lib/swim/suspicion.js';
+import { suspicionMinTimeout, swimOptions } from '../../lib/internal.js';
 import { select } from '../node-set.js';
 import type { SelectContext, Selector } from '../node-set.js';
 import { regionIndexOf, ScenarioError } from '../scenario.js';

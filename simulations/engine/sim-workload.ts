@@ -4,7 +4,7 @@
  * the publish → stored latency per region pair. Only the simulated backend drives a
  * workload (the process backend declares `workload` among what it cannot do).
  */
-import { Random, hashString } from '../../lib/random.js';
+import { Random, hashString } from '../../lib/internal.js';
 import type { SimNetwork } from '../network.js';
 import { READERS_INVARIANT, ReaderWorkload } from '../readers.js';
 import { ReplicationChecks } from '../replication-checks.js';

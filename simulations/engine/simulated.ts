@@ -4,12 +4,8 @@
  * one call and its result (no wall-clock figure in it) is byte-identical for the same
  * scenario and seed.
  */
-import type { SwimOptions } from '../../lib/config.js';
-import type { Random } from '../../lib/random.js';
-import { SharedMembers } from '../../lib/swim/members.js';
-import { seedShared } from '../../lib/swim/simulator-access.js';
-import { encodeMeta } from '../../lib/swim/meta.js';
-import type { ReplicationOptions } from '../../lib/replication/replicator.js';
+import { SharedMembers, encodeMeta, seedShared } from '../../lib/internal.js';
+import type { Random, ReplicationOptions, SwimOptions } from '../../lib/internal.js';
 import { SimNetwork } from '../network.js';
 import type { SimNode } from '../network.js';
 import type { SimReplication } from '../replication.js';

@@ -10,9 +10,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { swimOptions } from '../../lib/config.js';
-import type { SwimOptions } from '../../lib/config.js';
-import { Random } from '../../lib/random.js';
+import { Random, swimOptions } from '../../lib/internal.js';
+import type { SwimOptions } from '../../lib/internal.js';
 import type { ClusterBackend, EngineHooks, LinkSettings, MaybePromise } from '../engine/backend.js';
 import type { ScenarioEngine } from '../engine/engine.js';
 import { fmtMs, round } from '../engine/result.js';

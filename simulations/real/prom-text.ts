@@ -4,7 +4,7 @@
  * asked for are skipped, and a malformed line is ignored rather than trusted (the
  * dashboard's parser, lib/dashboard/prometheus.ts).
  */
-import { parsePrometheus, sumOf } from '../../lib/dashboard/prometheus.js';
+import { parsePrometheus, sumOf } from '../../lib/client/prometheus.js';
 
 /** Traffic counters of one agent, cumulative since its process started. */
 export interface AgentTraffic {

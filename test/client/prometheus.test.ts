@@ -1,5 +1,5 @@
 import t from 'tap';
-import { agentCounters, parsePrometheus, sumOf } from '../../lib/dashboard/prometheus.js';
+import { agentCounters, parsePrometheus, sumOf } from '../../lib/client/prometheus.js';
 
 const TEXT = `# HELP clusterd_frames_total Frames received and sent
 # TYPE clusterd_frames_total counter
