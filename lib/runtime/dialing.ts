@@ -34,10 +34,9 @@ export class Dialing<T> implements PromiseLike<T> {
     const s = this.state!;
     const fn = s.ok ? w.ok : w.err;
     if (!fn) return s.ok ? w.next.resolve(s.value) : w.next.reject(s.error);
-    try {
-      w.next.resolve((fn as (x: unknown) => unknown)(s.ok ? s.value : s.error));
-    } catch (e) {
-      w.next.reject(e);
-    }
+    // a callback that throws is a bug: it propagates to whoever settled the dial (the
+    // transport's promise, or the simulator's clock) instead of vanishing into a chained
+    // thenable nobody reads
+    w.next.resolve((fn as (x: unknown) => unknown)(s.ok ? s.value : s.error));
   }
 }
