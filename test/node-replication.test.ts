@@ -137,6 +137,13 @@ t.test('invalid writes throw clear errors', async (t) => {
   t.throws(() => ch.join('c', '', 'u'), { code: 'E_INVALID_ARGUMENT' });
   t.throws(() => ch.history('c', { limit: 0 }), { code: 'E_INVALID_ARGUMENT' });
   t.throws(() => ch.history('c', { after: '!!' }), { code: 'E_BAD_CURSOR', message: /not base64url/ });
+  // the decode-only check throws what a read would, and accepts what a read accepts
+  t.throws(() => ch.checkCursor('c', '!!'), { code: 'E_BAD_CURSOR', message: /not base64url/ });
+  t.throws(() => ch.checkCursor('', 'start'), { code: 'E_INVALID_ARGUMENT' });
+  const cursor = ch.publish('c', 1).cursor;
+  t.doesNotThrow(() => ch.checkCursor('c', cursor));
+  t.doesNotThrow(() => ch.checkCursor('c', 'start'));
+  t.throws(() => ch.checkCursor('d', cursor), { code: 'E_BAD_CURSOR' }, 'a cursor of another channel');
   for (const n of nodes) await n.close();
 });
 

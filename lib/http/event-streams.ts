@@ -100,10 +100,10 @@ export class EventStreams {
   /**
    * Checks what a WebSocket upgrade asks for before accepting it: a channel stream's
    * cursor must decode (E_BAD_CURSOR otherwise), so a bad one gets an HTTP 400, not a
-   * socket that closes.
+   * socket that closes. Decoding only: nothing is read.
    */
   checkResume(filter: EventFilter, after: string | undefined): void {
-    if (filter.channel !== undefined && this.channels && after !== undefined) this.channels.history(filter.channel, { after, limit: 1 });
+    if (filter.channel !== undefined && this.channels && after !== undefined) this.channels.checkCursor(filter.channel, after);
   }
 
   /** Completes a WebSocket upgrade and streams events as JSON text messages. */

@@ -119,6 +119,11 @@ export class Channels implements ChannelsApi {
     return new ChannelSubscription(this.rep, channel, (c) => this.encodeCursor(channel, c), onItem, from);
   }
 
+  checkCursor(channel: string, cursor: string): void {
+    validateChannel(channel, this.rep.replica.limits);
+    this.decodeCursor(channel, cursor);
+  }
+
   list(): ChannelSummary[] {
     const r = this.rep.replica;
     const out = new Map<string, ChannelSummary>();

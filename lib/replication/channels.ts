@@ -34,6 +34,13 @@ export interface ChannelsApi {
    * from now on. Close it to stop.
    */
   subscribe(channel: string, onItem: (item: SubscriptionItem) => void, options?: { cursor?: string }): Subscription;
+  /**
+   * Checks, without reading anything, that `cursor` (or `'start'`) could be given to
+   * {@link history} or {@link subscribe} for `channel`: a valid channel name and a cursor
+   * that decodes for this cluster and channel. Throws the error they would throw
+   * (E_INVALID_ARGUMENT for the channel, E_BAD_CURSOR).
+   */
+  checkCursor(channel: string, cursor: string): void;
   /** Every channel with presence or history, with counts. */
   list(): ChannelSummary[];
 }
