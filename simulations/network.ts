@@ -1,74 +1,16 @@
 import { ManualClock, MemberIndex, NodeRuntime, Random, piggybackMessages, seedMembers, swimOptions } from '../lib/internal.js';
-import type { Clock, DataWire, MemberInfo, MemberSnapshot, MembershipEvents, Message, MessageBuffer, NodeRuntimeInit, PingMessage, ProfileName, PushPullMessage, SwimOptions, SwimOutbound, Timer } from '../lib/internal.js';
-import { NodeTimer, SimNode } from './sim-node.js';
-import type { Deferred, Frame, StreamHop } from './sim-node.js';
+import type { Clock, MemberSnapshot, Message, MessageBuffer, PingMessage, PushPullMessage, SwimOptions, SwimOutbound } from '../lib/internal.js';
+import type { AddOptions, LinkProfile, MemberEventListener, SimNetworkOptions, SimReplicationPlan } from './network-options.js';
+import { NodeClocks } from './node-clocks.js';
+import { SimNode } from './sim-node.js';
+import type { Frame } from './sim-node.js';
+import { streamExchange } from './sim-exchange.js';
+import { SimTopology } from './topology.js';
 import { wireSize } from './wire-size.js';
 
 export { SimNode } from './sim-node.js';
-
-/** Latency and loss of a link (or of the whole network). */
-export interface LinkProfile {
-  /** One-way delay in ms. @default 1 */
-  latencyMs: number;
-  /** Extra delay drawn uniformly from [0, jitterMs) per datagram. @default 0 */
-  jitterMs: number;
-  /** Probability that a datagram (a frame) is lost. Streams are reliable. @default 0 */
-  loss: number;
-}
-
-/** Construction options of {@link SimNetwork}. */
-export interface SimNetworkOptions {
-  /** The one seed of the run: same seed and same calls give the same run. @default 1 */
-  seed?: number;
-  /** Membership profile. @default 'lan' */
-  profile?: ProfileName;
-  /** Overrides of the profile's options. @default {} */
-  swim?: Partial<SwimOptions>;
-  /** Global one-way latency in ms. @default 1 */
-  latencyMs?: number;
-  /** Global jitter in ms. @default 0 */
-  jitterMs?: number;
-  /** Global datagram loss probability. @default 0 */
-  loss?: number;
-  /** Non-urgent messages wait this long for company before their frame leaves (the runtime's batch window). @default 100 */
-  batchWindowMs?: number;
-  /** Bytes of piggybacked gossip per frame (a 1,400-byte datagram minus frame overhead). @default 1200 */
-  piggybackBudget?: number;
-  /**
-   * What a stalled node does first when it wakes: `timers-first` runs its overdue timers
-   * before it reads the datagrams that queued up meanwhile, as Node's event loop does
-   * (timers phase, then poll); `arrival` replays everything in arrival order.
-   * @default 'timers-first'
-   */
-  stallOrder?: 'timers-first' | 'arrival';
-  /** Record every membership event as a line in {@link SimNetwork.log}. @default false */
-  trace?: boolean;
-}
-
-/** Options of {@link SimNetwork.add}. */
-export interface AddOptions {
-  /** Encoded metadata. @default empty */
-  meta?: Uint8Array;
-  /** Starting incarnation. @default 0 */
-  incarnation?: number;
-  /** Names of nodes to join through (push-pull). @default [] */
-  join?: string[];
-  /** Do not call `start()` (the caller will). @default false */
-  noStart?: boolean;
-  /** Region of the node (see {@link SimNetwork.setRegion}). @default -1 (none) */
-  region?: number;
-}
-
-/** How a booting process replicates (see {@link SimNetwork.replication}). */
-export interface SimReplicationPlan {
-  init: Pick<NodeRuntimeInit, 'replica' | 'restore' | 'replicationRandom' | 'codec' | 'flushIntervalMs'>;
-  data: DataWire;
-  /** Called with the runtime once built (before it starts). */
-  created(rt: NodeRuntime): void;
-}
-
-/** A membership event as seen by one observer. */
-export type MemberEventListener = (type: keyof MembershipEvents, observer: SimNode, info: MemberInfo) => void;
+// the facade: importers keep importing the network's option types from here
+export type { AddOptions, LinkProfile, MemberEventListener, SimNetworkOptions, SimReplicationPlan } from './network-options.js';
 
 const MEMBER_EVENTS = ['member-join', 'member-update', 'member-suspect', 'member-alive', 'member-dead', 'member-leave', 'member-reaped'] as const;
 
@@ -115,17 +57,11 @@ export class SimNetwork {
   readonly index = new MemberIndex(true);
   private readonly byName = new Map<string, SimNode>();
   private readonly byAddr = new Map<string, SimNode>();
-  private readonly links = new Map<number, LinkProfile>();
-  /** Region of each node by index (-1: none); see {@link setRegion}. */
-  private readonly regionOf: number[] = [];
-  /** The link between two nodes of different regions, when regions are in use. */
-  private interRegion: LinkProfile | undefined;
-  private readonly groupOf: number[] = [];
-  private readonly cuts = new Set<number>();
+  private readonly topology: SimTopology;
+  private readonly clocks: NodeClocks;
   private readonly listeners: MemberEventListener[] = [];
   private readonly batchWindowMs: number;
   private readonly budget: number;
-  private readonly timersFirst: boolean;
   private readonly trace: boolean;
   private readonly nodeRandom: Random;
 
@@ -135,9 +71,10 @@ export class SimNetwork {
     this.nodeRandom = this.random.fork('nodes');
     this.options = swimOptions(opts.profile ?? 'lan', opts.swim ?? {});
     this.link = { latencyMs: opts.latencyMs ?? 1, jitterMs: opts.jitterMs ?? 0, loss: opts.loss ?? 0 };
+    this.topology = new SimTopology(this.link);
     this.batchWindowMs = opts.batchWindowMs ?? 100;
     this.budget = opts.piggybackBudget ?? 1200;
-    this.timersFirst = (opts.stallOrder ?? 'timers-first') === 'timers-first';
+    this.clocks = new NodeClocks(this.clock, (opts.stallOrder ?? 'timers-first') === 'timers-first');
     this.trace = opts.trace ?? false;
   }
 
@@ -175,8 +112,7 @@ export class SimNetwork {
     this.nodes.push(node);
     this.byName.set(node.name, node);
     this.byAddr.set(node.addr, node);
-    this.groupOf.push(0);
-    this.regionOf.push(opts.region ?? -1);
+    this.topology.addNode(opts.region ?? -1);
     this.boot(node, opts.incarnation ?? 0, opts.meta);
     if (!opts.noStart) node.rt.start();
     if (opts.join && opts.join.length > 0) node.m.join(opts.join.map((n) => this.node(n).addr));
@@ -259,7 +195,7 @@ export class SimNetwork {
     const gen = node.gen;
     this.clock.setTimer(ms, () => {
       if (node.gen !== gen || this.clock.now() < node.stalledUntil) return;
-      this.wake(node);
+      this.clocks.wake(node);
     });
   }
 
@@ -290,10 +226,7 @@ export class SimNetwork {
    * the global one).
    */
   setLink(a: string, b: string, profile: Partial<LinkProfile>, oneWay = false): void {
-    const from = this.node(a);
-    const to = this.node(b);
-    this.links.set(linkKey(from.index, to.index), { ...this.linkOf(from, to), ...profile });
-    if (!oneWay) this.links.set(linkKey(to.index, from.index), { ...this.linkOf(to, from), ...profile });
+    this.topology.setLink(this.node(a), this.node(b), profile, oneWay);
   }
 
   /**
@@ -303,17 +236,17 @@ export class SimNetwork {
    * nodes of one region, use the global link.
    */
   setRegion(name: string, region: number): void {
-    this.regionOf[this.node(name).index] = region;
+    this.topology.setRegion(this.node(name).index, region);
   }
 
   /** The region of node `name`, or -1. */
   regionOfNode(name: string): number {
-    return this.regionOf[this.node(name).index] ?? -1;
+    return this.topology.regionOfIndex(this.node(name).index);
   }
 
   /** Sets the link profile between nodes of different regions (see {@link setRegion}). */
   setInterRegion(profile: LinkProfile): void {
-    this.interRegion = { ...profile };
+    this.topology.setInterRegion(profile);
   }
 
   /**
@@ -321,23 +254,17 @@ export class SimNetwork {
    * Traffic between groups is dropped both ways, datagrams and streams alike.
    */
   partition(groups: string[][]): void {
-    this.heal();
-    groups.forEach((g, i) => g.forEach((n) => (this.groupOf[this.node(n).index] = i + 1)));
-    for (let a = 0; a <= groups.length; a++) for (let b = 0; b <= groups.length; b++) if (a !== b) this.cuts.add(a * 65536 + b);
+    this.topology.partition(groups, this.indexOf);
   }
 
   /** Drops traffic from `from` to `to` only (a one-way partition); the reverse flows. */
   partitionOneWay(from: string[], to: string[]): void {
-    this.heal();
-    for (const n of from) this.groupOf[this.node(n).index] = 1;
-    for (const n of to) this.groupOf[this.node(n).index] = 2;
-    this.cuts.add(1 * 65536 + 2);
+    this.topology.partitionOneWay(from, to, this.indexOf);
   }
 
   /** Removes every partition (the `blocked` hook stays). */
   heal(): void {
-    this.cuts.clear();
-    this.groupOf.fill(0);
+    this.topology.heal();
   }
 
   /** Runs the simulation for `ms` of virtual time. */
@@ -426,58 +353,26 @@ export class SimNetwork {
    * a skewed node (setSkew) reads and times by its own, skewed clock.
    */
   nodeClock(node: SimNode, gen: number): Clock {
-    const shared = this.clock;
-    return {
-      now: () => (node.skew === undefined ? shared.now() : shared.now() + node.driftAt(shared.now())),
-      wall: () => (node.skew === undefined ? shared.wall() : shared.wall() + node.skew.offsetMs + node.driftAt(shared.now())),
-      setTimer: (ms: number, fn: () => void): Timer => {
-        // one shared callback and the NodeTimer as its argument: no closure per timer; a
-        // clock that gains (setSkew) runs its timers early by the same rate
-        const t = new NodeTimer(fn, node, gen);
-        t.inner = shared.schedule(node.skew === undefined ? ms : ms / (1 + node.skew.driftPpm / 1e6), this.fireNodeTimer, t);
-        return t;
-      },
-    };
+    return this.clocks.clockOf(node, gen);
   }
 
-  private wake(node: SimNode): void {
-    const items = node.deferred.splice(0);
-    const gen = node.gen;
-    if (this.timersFirst) {
-      for (const it of items) if (it instanceof NodeTimer && node.gen === gen) it.fire();
-      for (const it of items) if (!(it instanceof NodeTimer) && node.gen === gen) this.process(node, it);
-    } else {
-      for (const it of items) {
-        if (node.gen !== gen) break;
-        if (it instanceof NodeTimer) it.fire();
-        else this.process(node, it);
-      }
-    }
+  /** @internal the node at `addr`, if any */
+  peerAt(addr: string): SimNode | undefined {
+    return this.byAddr.get(addr);
   }
 
-  private process(node: SimNode, it: Exclude<Deferred, NodeTimer>): void {
-    if ('msgs' in it) {
-      for (const msg of it.msgs) node.m.handle(msg, it.fromAddr);
-    } else if (it.node.gen === it.gen) {
-      it.run();
-    }
+  /** @internal the link from `from` to `to` */
+  linkOf(from: SimNode, to: SimNode): LinkProfile {
+    return this.topology.linkOf(from, to);
   }
 
-  private linkOf(from: SimNode, to: SimNode): LinkProfile {
-    const own = this.links.size === 0 ? undefined : this.links.get(linkKey(from.index, to.index));
-    if (own) return own;
-    if (this.interRegion !== undefined) {
-      const a = this.regionOf[from.index]!;
-      const b = this.regionOf[to.index]!;
-      if (a >= 0 && b >= 0 && a !== b) return this.interRegion;
-    }
-    return this.link;
-  }
-
-  private cut(from: SimNode, to: SimNode): boolean {
-    if (this.cuts.size > 0 && this.cuts.has(this.groupOf[from.index]! * 65536 + this.groupOf[to.index]!)) return true;
+  /** @internal true when a partition or `blocked` cuts traffic from `from` to `to` */
+  cut(from: SimNode, to: SimNode): boolean {
+    if (this.topology.cut(from, to)) return true;
     return this.blocked !== undefined && this.blocked(from, to);
   }
+
+  private readonly indexOf = (name: string): number => this.node(name).index;
 
   private delay(link: LinkProfile): number {
     return link.jitterMs > 0 ? link.latencyMs + this.random.next() * link.jitterMs : link.latencyMs;
@@ -516,14 +411,6 @@ export class SimNetwork {
     this.clock.schedule(this.delay(link), this.arriveFn, frame);
   }
 
-  /** Fires a node's timer unless its process is gone; holds it back while the node is stalled. */
-  private readonly fireNodeTimer = (t: NodeTimer): void => {
-    const node = t.node;
-    if (node.gen !== t.gen) return;
-    if (this.clock.now() < node.stalledUntil) node.deferred.push(t);
-    else t.fire();
-  };
-
   /** `arrive` bound once, so a frame in flight costs no closure. */
   private readonly arriveFn = (frame: Frame): void => this.arrive(frame);
 
@@ -538,55 +425,6 @@ export class SimNetwork {
     to.bytesRecv += frame.bytes;
     if (this.clock.now() < to.stalledUntil) to.deferred.push(frame);
     else for (const msg of frame.msgs) to.m.handle(msg, frame.fromAddr);
-  }
-
-  /**
-   * One stream exchange: the request reaches `toAddr` after a link delay (waiting out a
-   * stall there), `serve` runs on the target, its answer travels back the same way.
-   * Refused at once by a down node, silent across a partition; `done` runs exactly once,
-   * with undefined on failure or after streamTimeoutMs.
-   */
-  private stream<T>(node: SimNode, gen: number, toAddr: string, reqBytes: number, serve: (target: SimNode) => { reply: T; bytes: number } | undefined, done: (reply: T | undefined) => void): void {
-    let finished = false;
-    const finish = (reply: T | undefined): void => {
-      if (finished || node.gen !== gen) return;
-      finished = true;
-      done(reply);
-    };
-    const timeout = this.clock.setTimer(this.options.streamTimeoutMs, () => this.inbound(node, gen, () => finish(undefined)));
-    const to = this.byAddr.get(toAddr);
-    node.streamsSent++;
-    node.streamBytesSent += reqBytes;
-    if (!to || !to.up) {
-      // connection refused: one round trip
-      this.clock.setTimer(2 * this.link.latencyMs, () => this.inbound(node, gen, () => finish(undefined)));
-      return;
-    }
-    if (this.cut(node, to) || this.cut(to, node)) return; // SYN lost: the timeout answers
-    const toGen = to.gen;
-    this.clock.setTimer(this.linkOf(node, to).latencyMs, () => {
-      this.inbound(to, toGen, () => {
-        const answer = serve(to);
-        if (!answer) return finish(undefined);
-        to.streamBytesSent += answer.bytes;
-        this.clock.setTimer(this.linkOf(to, node).latencyMs, () => {
-          this.inbound(node, gen, () => {
-            timeout.cancel();
-            finish(answer.reply);
-          });
-        });
-      }, () => finish(undefined));
-    });
-  }
-
-  /** Runs `fn` on `node` now, or when its stall ends; `dead` when the process is gone. */
-  private inbound(node: SimNode, gen: number, fn: () => void, dead?: () => void): void {
-    if (!node.up || node.gen !== gen) {
-      dead?.();
-      return;
-    }
-    if (this.clock.now() < node.stalledUntil) node.deferred.push({ node, gen, run: fn } satisfies StreamHop);
-    else fn();
   }
 
   private outbound(node: SimNode, gen: number): SwimOutbound {
@@ -620,18 +458,15 @@ export class SimNetwork {
         if (node.gen === gen) this.sendFrame(node, to, [], 0);
       },
       pushPull: (to, msg: PushPullMessage, done) => {
-        this.stream<PushPullMessage>(node, gen, to, wireSize(msg), (target) => {
+        streamExchange<PushPullMessage>(this, node, gen, to, wireSize(msg), (target) => {
           const reply = target.m.handlePushPull(msg);
           return { reply, bytes: wireSize(reply) };
         }, (reply) => (reply ? done(reply) : done(undefined, new Error('unreachable'))));
       },
       streamPing: (to, ping: PingMessage, done) => {
-        this.stream<boolean>(node, gen, to, wireSize(ping), (target) => ({ reply: target.m.handleStreamPing(ping), bytes: 4 }), (ok) => done(ok === true));
+        streamExchange<boolean>(this, node, gen, to, wireSize(ping), (target) => ({ reply: target.m.handleStreamPing(ping), bytes: 4 }), (ok) => done(ok === true));
       },
     };
   }
 }
 
-function linkKey(from: number, to: number): number {
-  return from * 65536 + to;
-}

@@ -1,140 +1,24 @@
 import type { HlcTimestamp } from '../hlc.js';
 import { hlcWall } from '../hlc.js';
 import { hashString } from '../random.js';
-import { hashString64, mix64 } from '../summary/hash64.js';
+import { hashString64 } from '../summary/hash64.js';
 import { payloadSize } from './limits.js';
 import type { RecordIndex } from '../summary/merkle.js';
 import type { EntryId, Position } from './position.js';
 import { comparePositions, idKey, positionOf } from './position.js';
 import type { DropsWire } from './drops.js';
 import { DropSummary } from './drops.js';
-import type { OriginProgress, ReadCursor } from './cursor.js';
-import { MAX_CURSOR_EXTRAS, MAX_CURSOR_ORIGINS, cloneCursor, originKey } from './cursor.js';
+import type { ReadCursor } from './cursor.js';
+import { cloneCursor, originKey } from './cursor.js';
 import type { HistoryEntry } from '../codec/replication-types.js';
-export type { HistoryEntry } from '../codec/replication-types.js';
-
-/** Retention of one channel. */
-export interface ChannelSettings {
-  /** Entries kept (the newest). @default HistoryOptions.defaultMaxEntries */
-  maxEntries?: number;
-  /** Entries older than this (by HLC wall time) are dropped; 0 keeps them forever. @default HistoryOptions.defaultTtlMs */
-  ttlMs?: number;
-}
-
-/** Options of a {@link HistoryStore}; must be equal on every node. */
-export interface HistoryOptions {
-  /** Entries kept per channel unless `settingsFor` says otherwise. @default 100 */
-  defaultMaxEntries?: number;
-  /** Time to live of entries unless `settingsFor` says otherwise; 0 = forever. @default 0 */
-  defaultTtlMs?: number;
-  /** Per-channel retention (must be a pure function of the name). @default () => undefined */
-  settingsFor?: (channel: string) => ChannelSettings | undefined;
-  /** Idempotency keys remembered per channel. @default 1000 */
-  dedupeWindow?: number;
-  /** Ceiling applied to every cap. @default 100000 */
-  maxEntriesCeiling?: number;
-}
-
-/**
- * Entries a reader will never get: they were dropped (cap, TTL, low-water mark) before
- * it read them. With `node` and `epoch`, they are that origin epoch's entries numbered
- * `from`..`to` ({@link HistoryEntry.c}); without them the origins are no longer known
- * (the reader was further behind than the channel remembers its drops).
- */
-export interface HistoryGap {
-  node?: string;
-  epoch?: number;
-  /** First lost number; absent when not known (the loss starts somewhere above the reader's floor). */
-  from?: number;
-  /** Last lost number. */
-  to?: number;
-  /** Entries lost: exact when `exact`, else a lower bound. */
-  count: number;
-  exact: boolean;
-}
-
-/** The answer to a history read. */
-export interface HistoryPage {
-  entries: HistoryEntry[];
-  /**
-   * False when entries the reader had not been given are no longer held (`gaps` says
-   * which). Never false by accident, never true while something is missing.
-   */
-  complete: boolean;
-  gaps: HistoryGap[];
-  /** True when more held entries follow the last one returned. */
-  more: boolean;
-  /**
-   * True when this replica has not received every entry the reader may be owed yet (an
-   * entry numbered before one returned is still on its way): they come in a later read,
-   * never lost.
-   */
-  pending: boolean;
-  /** The reader's progress after this page: resume from it, on any node. */
-  cursor: ReadCursor;
-}
-
-/** A channel's low-water mark and drop summary, as the Merkle exchange carries them. */
-export interface LowWaterState {
-  mark: Position;
-  drops: DropsWire;
-}
-
-/** The persisted form of a replica's history (plain data; msgpack it to store). */
-export interface HistorySnapshot {
-  channels: { channel: string; lowWater?: Position; drops?: DropsWire; entries: HistoryEntry[] }[];
-}
-
-/** What happened to an inserted entry. */
-export type InsertStatus = 'added' | 'duplicate' | 'below-low-water' | 'expired';
-
-interface ChannelHistory {
-  name: string;
-  // sorted by position; live entries are items[head..]; the dead prefix is compacted lazily
-  items: HistoryEntry[];
-  sizes: number[];
-  head: number;
-  // 64-bit hash of the name: with the entry id it gives the entry's Merkle key hash
-  // without building a key string per entry (decision 0026)
-  hashHi: number;
-  hashLo: number;
-  lowWater: Position | undefined;
-  drops: DropSummary;
-  // wall ms this replica began to track the channel: what it dropped before, it cannot name
-  since: number;
-  dedupe: Map<string, EntryId>;
-  maxEntries: number;
-  ttlMs: number;
-}
-
-/**
- * The record key of a history entry: the local handle a Merkle session lists and looks
- * up (`Replica.getRecord`). It carries the whole position so the lookup is a binary
- * search. The tree does not hash it: see {@link historyKeyHash}.
- */
-export function historyKey(channel: string, p: Position): string {
-  return `h\u0000${channel}\u0000${p.ts}\u0000${p.node}\u0000${p.epoch}\u0000${p.seq}`;
-}
-
-/**
- * The 64-bit Merkle key hash of history entry `id` in a channel whose name hashes to
- * (`channelHi`, `channelLo`) ({@link hashString64}), written to `out64`: mix(mix(channel
- * hash, node hash), epoch, seq). Computed from the fields, so no key string is built
- * per entry; every replica computes the same value.
- */
-export function historyKeyHash(channelHi: number, channelLo: number, id: EntryId): Uint32Array {
-  const n = hashString64(id.node);
-  const c = mix64(channelHi, channelLo, n[0]!, n[1]!);
-  return mix64(c[0]!, c[1]!, id.epoch, id.seq);
-}
-
-// placeholder for dropped slots of the dead prefix, so evicted entries can be collected
-const DEAD: HistoryEntry = { ts: 0, node: '', epoch: 0, seq: 0, c: 0, channel: '', data: null };
-
-/** The record key of a channel's low-water mark in the Merkle tree. */
-export function lowWaterKey(channel: string): string {
-  return `l\u0000${channel}`;
-}
+import type { ChannelHistory } from './channel-history.js';
+import { DEAD, search } from './channel-history.js';
+import type { ChannelSettings, HistoryGap, HistoryOptions, HistoryPage, HistorySnapshot, InsertStatus, LowWaterState } from './history-types.js';
+import { historyKeyHash, lowWaterKey } from './history-keys.js';
+import { hasExtras, latestPage, pageAfter } from './history-reader.js';
+// the facade: importers keep importing the history's types and keys from here
+export type { ChannelSettings, HistoryEntry, HistoryGap, HistoryOptions, HistoryPage, HistorySnapshot, InsertStatus, LowWaterState } from './history-types.js';
+export { historyKey, historyKeyHash, lowWaterKey } from './history-keys.js';
 
 /**
  * Per-channel history: entries in the cluster-wide total order (ts, node, epoch, seq),
@@ -217,7 +101,7 @@ export class HistoryStore {
     const ch = this.channels.get(channel);
     if (!ch) return undefined;
     if ('ts' in id && typeof id.ts === 'number') {
-      const at = this.search(ch, id);
+      const at = search(ch, id);
       const e = ch.items[at];
       return at < ch.items.length && e !== undefined && comparePositions(e, id) === 0 ? e : undefined;
     }
@@ -271,7 +155,7 @@ export class HistoryStore {
     // so the sorted entries themselves answer "held already?" (no id map, decision 0026)
     let at = ch.items.length;
     if (at > ch.head && comparePositions(ch.items[at - 1]!, entry) >= 0) {
-      at = this.search(ch, entry);
+      at = search(ch, entry);
       if (comparePositions(ch.items[at]!, entry) === 0) return 'duplicate';
     }
     if (ch.lowWater && comparePositions(entry, ch.lowWater) <= 0) {
@@ -366,25 +250,7 @@ export class HistoryStore {
     const readAt = now !== undefined ? { readAt: hlcWall(now) } : {};
     if (!ch) return { entries: [], complete: true, gaps: [], more: false, pending: false, cursor: { floor: undefined, origins: new Map(), ...readAt } };
     if (now !== undefined) this.expireChannel(ch, now);
-    const start = Math.max(ch.head, ch.items.length - Math.max(0, limit));
-    const entries = ch.items.slice(start);
-    const floor = start > ch.head ? positionOf(ch.items[start - 1]!) : ch.lowWater;
-    const cursor: ReadCursor = { floor, origins: new Map(), ...readAt };
-    // below the floor every entry is handled: each origin epoch's newest number there is its prefix
-    for (let i = ch.head; i < start; i++) {
-      const e = ch.items[i]!;
-      if (e.c > 0) cursor.origins.set(originKey(e.node, e.epoch), { c: e.c, extras: [] });
-    }
-    for (const e of entries) if (e.c > 0) this.handle(cursor, ch, e);
-    this.prune(cursor, ch);
-    return {
-      entries,
-      complete: entries.length >= limit || (ch.lowWater === undefined && start === ch.head),
-      gaps: [],
-      more: false,
-      pending: hasExtras(cursor),
-      cursor,
-    };
+    return latestPage(ch, limit, readAt);
   }
 
   /**
@@ -408,140 +274,7 @@ export class HistoryStore {
       cursor.readAt = hlcWall(now);
     }
     if (!ch) return { entries: [], complete: gaps.length === 0, gaps, more: false, pending: hasExtras(cursor), cursor };
-    // 1. below the horizon this replica no longer knows which origins lost what
-    const horizon = ch.drops.horizon;
-    if (horizon && (!cursor.floor || comparePositions(cursor.floor, horizon) < 0)) {
-      gaps.push({ count: 1, exact: false });
-      cursor.floor = horizon;
-    }
-    // 2. per origin epoch, the dropped numbers the reader had not handled
-    for (const r of ch.drops.all()) {
-      const key = originKey(r.node, r.epoch);
-      const p = cursor.origins.get(key);
-      if (!p) {
-        // nothing of this origin epoch handled above the floor: what it lost above the floor is the reader's loss
-        if (!cursor.floor || comparePositions(r, cursor.floor) > 0) {
-          gaps.push(cursor.floor ? { node: r.node, epoch: r.epoch, to: r.c, count: 1, exact: false } : { node: r.node, epoch: r.epoch, from: 1, to: r.c, count: r.c, exact: true });
-        }
-        cursor.origins.set(key, { c: r.c, extras: [] });
-        continue;
-      }
-      if (r.c <= p.c) continue;
-      if (cursor.floor && comparePositions(r, cursor.floor) <= 0) {
-        // every entry of it up to r.c sits at or below the floor: handled
-        p.c = r.c;
-        p.extras = p.extras.filter((x) => x > r.c);
-        absorb(p);
-        continue;
-      }
-      let had = 0;
-      for (const x of p.extras) if (x <= r.c) had++;
-      const lost = r.c - p.c - had;
-      if (lost > 0) gaps.push({ node: r.node, epoch: r.epoch, from: p.c + 1, to: r.c, count: lost, exact: true });
-      p.c = r.c;
-      if (had > 0) p.extras = p.extras.filter((x) => x > r.c);
-      absorb(p);
-    }
-    // 3. the held entries not handled, in order
-    const entries: HistoryEntry[] = [];
-    let more = false;
-    for (let i = ch.head; i < ch.items.length; i++) {
-      const e = ch.items[i]!;
-      if (cursor.floor && comparePositions(e, cursor.floor) <= 0) {
-        // handled by the floor, and so is every earlier entry of its origin epoch (they
-        // sit before it): what the cursor must know to tell the next ones' holes
-        if (e.c > 0) {
-          const key = originKey(e.node, e.epoch);
-          const p = cursor.origins.get(key);
-          if (!p) cursor.origins.set(key, { c: e.c, extras: [] });
-          else if (e.c > p.c) {
-            p.c = e.c;
-            p.extras = p.extras.filter((x) => x > e.c);
-            absorb(p);
-          }
-        }
-        continue;
-      }
-      if (e.c > 0) {
-        const p = cursor.origins.get(originKey(e.node, e.epoch));
-        if (p && (e.c <= p.c || p.extras.includes(e.c))) continue;
-      }
-      if (entries.length >= limit) {
-        more = true;
-        break;
-      }
-      entries.push(e);
-      if (e.c > 0) this.handle(cursor, ch, e);
-      else if (!cursor.floor || comparePositions(e, cursor.floor) > 0) cursor.floor = positionOf(e);
-    }
-    // holes an origin epoch cannot fill any more (too many) are reported, not waited on forever
-    for (const [key, p] of cursor.origins) {
-      if (p.extras.length <= MAX_CURSOR_EXTRAS) continue;
-      const cut = p.extras[p.extras.length - MAX_CURSOR_EXTRAS - 1]!;
-      let had = 0;
-      for (const x of p.extras) if (x <= cut) had++;
-      gaps.push({ count: cut - p.c - had, exact: true, from: p.c + 1, to: cut, ...this.originName(ch, key) });
-      p.c = cut;
-      p.extras = p.extras.filter((x) => x > cut);
-      absorb(p);
-    }
-    this.prune(cursor, ch);
-    return { entries, complete: gaps.length === 0, gaps, more, pending: hasExtras(cursor), cursor };
-  }
-
-  // the reader's progress on e's origin epoch, created from what this replica knows below the floor
-  private progress(cursor: ReadCursor, ch: ChannelHistory, e: HistoryEntry): OriginProgress {
-    const key = originKey(e.node, e.epoch);
-    let p = cursor.origins.get(key);
-    if (!p) {
-      const dropped = ch.drops.get(e.node, e.epoch);
-      // numbers before e that are neither dropped here nor known to be beyond the horizon
-      // may still be on their way: e becomes an extra until they come
-      const base = dropped ? dropped.c : ch.drops.horizon ? e.c - 1 : 0;
-      p = { c: Math.min(base, e.c - 1), extras: [] };
-      cursor.origins.set(key, p);
-    }
-    return p;
-  }
-
-  // records that e was given to the reader
-  private handle(cursor: ReadCursor, ch: ChannelHistory, e: HistoryEntry): void {
-    const p = this.progress(cursor, ch, e);
-    if (e.c <= p.c) return;
-    if (e.c === p.c + 1) {
-      p.c = e.c;
-      absorb(p);
-      return;
-    }
-    let at = p.extras.length;
-    while (at > 0 && p.extras[at - 1]! > e.c) at--;
-    if (p.extras[at - 1] !== e.c) p.extras.splice(at, 0, e.c);
-  }
-
-  // keeps a cursor bounded: an origin epoch this replica neither holds nor remembers as
-  // dropped lies beyond its horizon, under the floor: the cursor need not name it
-  private prune(cursor: ReadCursor, ch: ChannelHistory): void {
-    if (ch.drops.horizon) {
-      const live = new Set<number>();
-      for (let i = ch.head; i < ch.items.length; i++) live.add(originKey(ch.items[i]!.node, ch.items[i]!.epoch));
-      for (const r of ch.drops.all()) live.add(originKey(r.node, r.epoch));
-      for (const [key, p] of cursor.origins) if (p.extras.length === 0 && !live.has(key)) cursor.origins.delete(key);
-    }
-    // past the hard bound, forget the oldest-inserted: they may be delivered again, never lost
-    if (cursor.origins.size > MAX_CURSOR_ORIGINS) {
-      for (const key of cursor.origins.keys()) {
-        cursor.origins.delete(key);
-        if (cursor.origins.size <= MAX_CURSOR_ORIGINS) break;
-      }
-    }
-  }
-
-  private originName(ch: ChannelHistory, key: number): { node?: string; epoch?: number } {
-    for (let i = ch.items.length - 1; i >= ch.head; i--) {
-      const e = ch.items[i]!;
-      if (originKey(e.node, e.epoch) === key) return { node: e.node, epoch: e.epoch };
-    }
-    return {};
+    return pageAfter(ch, cursor, gaps, limit);
   }
 
   // drops the expired prefix of one channel now, so a read sees exactly what is held
@@ -575,18 +308,6 @@ export class HistoryStore {
       this.channels.set(name, ch);
     }
     return ch;
-  }
-
-  // index of the first held entry at or after `p` (items.length when none)
-  private search(ch: ChannelHistory, p: Position): number {
-    let lo = ch.head;
-    let hi = ch.items.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (comparePositions(ch.items[mid]!, p) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 
   private isExpired(ch: ChannelHistory | undefined, ts: number, now: HlcTimestamp, name?: string): boolean {
@@ -639,19 +360,4 @@ export class HistoryStore {
       if (oldest !== undefined) ch.dedupe.delete(oldest);
     }
   }
-}
-
-function hasExtras(c: ReadCursor): boolean {
-  for (const p of c.origins.values()) if (p.extras.length > 0) return true;
-  return false;
-}
-
-// moves extras that now continue the prefix into it
-function absorb(p: OriginProgress): void {
-  let k = 0;
-  while (k < p.extras.length && p.extras[k]! <= p.c + 1) {
-    if (p.extras[k] === p.c + 1) p.c++;
-    k++;
-  }
-  if (k > 0) p.extras = p.extras.slice(k);
 }

@@ -3,104 +3,31 @@ import { ClusterError } from '../errors.js';
 import type { HlcTimestamp } from '../hlc.js';
 import { isHlcTimestamp } from '../hlc.js';
 import { ownPayload } from '../own-bytes.js';
-import type { MerkleOptions } from '../summary/merkle.js';
 import { MerkleTree } from '../summary/merkle.js';
 import type { SyncStore } from '../sync/exchange.js';
 import type { Delta, PresenceSetDelta, PublishDelta } from './delta.js';
 import { deltaSize } from './delta.js';
 import { DeltaRing } from './delta-log.js';
-import type { HistoryEntry, HistoryOptions, HistorySnapshot } from './history.js';
-import { HistoryStore, historyKey, lowWaterKey } from './history.js';
-import type { DropsWire } from './drops.js';
-import type { ReplicaLimits, ResolvedLimits } from './limits.js';
+import type { HistoryEntry } from './history.js';
+import { HistoryStore, historyKey } from './history.js';
+import type { ResolvedLimits } from './limits.js';
 import { checkSize, payloadSize, resolveLimits, validateChannel, validateHeaders, validateId } from './limits.js';
-import type { EntryId } from './position.js';
-import type { PresenceEntry, PresenceEvent } from './presence.js';
-import { PresenceStore, presenceKey } from './presence.js';
-import type { OriginVersion, WireVector } from '../summary/version-vector.js';
+import type { PresenceEntry } from './presence.js';
+import { PresenceStore } from './presence.js';
+import type { OriginVersion } from '../summary/version-vector.js';
 import { VersionVector } from '../summary/version-vector.js';
 import type { SyncRecord, SyncContext } from '../codec/replication-types.js';
+import { findRecord, keyOfRecord, listRecordKeys, recordSizeBound } from './records.js';
+import { missingDeltas } from './missing-deltas.js';
+import { adoptFloors } from './floors.js';
+import { isDelta, isDropsWire, isRecord } from './replica-guards.js';
+import { applyDelta, storePublish, supersedes } from './delta-effects.js';
+import type { ApplyResult, LocalChange, MissingDeltas, PublishResult, RecordOutcome, ReplicaEvent, ReplicaOptions, ReplicaSnapshot } from './replica-types.js';
+// the facade: importers keep importing the replica's types and guards from here
 export type { SyncRecord, SyncContext } from '../codec/replication-types.js';
-import { historyRecordSize } from '../codec/replication-types.js';
 export { historyRecordSize } from '../codec/replication-types.js';
-
-/** Options of a {@link Replica}. Everything but `node` and `epoch` must match across the cluster. */
-export interface ReplicaOptions {
-  /** This node's name (its origin id). */
-  node: string;
-  /** This node's boot incarnation; must grow on every restart (persist it). */
-  epoch: number;
-  /** Size limits. @default DEFAULT_LIMITS */
-  limits?: ReplicaLimits;
-  /** History retention. @default {} */
-  history?: HistoryOptions;
-  /** Merkle tree shape. @default { fanoutBits: 4, depth: 4 } */
-  merkle?: MerkleOptions;
-  /** Recent changes kept per origin to answer lagging peers. @default 1024 */
-  ringSize?: number;
-  /** Out-of-order changes buffered per origin while waiting for a gap to fill. @default 256 */
-  maxPendingPerOrigin?: number;
-}
-
-/** Something that changed in the replica, for the application. */
-export type ReplicaEvent = PresenceEvent | { type: 'message'; entry: HistoryEntry };
-
-/** The result of a local change: the delta to send to peers (none when nothing changed) and local events. */
-export interface LocalChange {
-  delta: Delta | undefined;
-  events: ReplicaEvent[];
-}
-
-/** The result of a local publish. */
-export interface PublishResult extends LocalChange {
-  /** The id of the stored entry (of the earlier one when `duplicate`). */
-  id: EntryId;
-  /** True when the idempotency key was seen recently: nothing new was stored or sent. */
-  duplicate: boolean;
-  /** The payload's encoded size, measured once when validated (0 for a duplicate). */
-  payloadBytes: number;
-}
-
-/** The result of applying remote deltas. */
-export interface ApplyResult {
-  events: ReplicaEvent[];
-  /** Changes applied (in order). */
-  applied: number;
-  /**
-   * True when some deltas could not be applied yet (a gap before them) or were dropped
-   * because the out-of-order buffer was full: ask a peer for catch-up.
-   */
-  gap: boolean;
-  /** Deltas refused as malformed. */
-  invalid: number;
-}
-
-/** What a replica can send a peer whose vector is `remote`. */
-export interface MissingDeltas {
-  /** The deltas, most-lagging origin first, each origin's in order without gaps. */
-  deltas: Delta[];
-  /** Upper bound of their encoded size. */
-  bytes: number;
-  /** True when the budget cut the answer short: ask again. */
-  truncated: boolean;
-  /** Origins the remote lags on that this replica's rings no longer cover: use Merkle repair. */
-  unexplained: string[];
-  /** True when the remote is ahead on some origin (or knows an epoch we do not): pull from it. */
-  remoteAhead: boolean;
-  /** True when we know a newer epoch of some origin than the remote but have no change of it to send. */
-  epochsOnly: boolean;
-}
-
-/** What applying a peer's record did. 'stale': our state proves the peer's copy obsolete. */
-export type RecordOutcome = 'applied' | 'unchanged' | 'stale';
-
-/** The persisted form of a replica (history and version vector; presence is ephemeral). */
-export interface ReplicaSnapshot {
-  node: string;
-  epoch: number;
-  vector: WireVector;
-  history: HistorySnapshot;
-}
+export type { ApplyResult, LocalChange, MissingDeltas, PublishResult, RecordOutcome, ReplicaEvent, ReplicaOptions, ReplicaSnapshot } from './replica-types.js';
+export { isDelta, isDropsWire } from './replica-guards.js';
 
 /**
  * One node's replica of the cluster's presence and history: sans-IO, every input is plain
@@ -277,14 +204,14 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
         v = this.vector.get(d.node)!;
       } else if (d.epoch < v.epoch) {
         // a late change of a superseded epoch: its history is still data, its presence is not
-        if (d.kind === 'publish') this.applyPublish(d, now, result.events);
+        if (d.kind === 'publish') storePublish(this.history, d, now, result.events);
         continue;
       }
       if (d.seq <= v.seq) continue;
       if (d.seq > v.seq + 1) {
         // history is order-independent (sorted insert, idempotent by id): store it now and
         // keep the delta only to advance the vector later; presence must wait its turn
-        if (d.kind === 'publish') this.applyPublish(d, now, result.events);
+        if (d.kind === 'publish') storePublish(this.history, d, now, result.events);
         let p = this.pending.get(d.node);
         if (!p || p.epoch !== d.epoch) {
           p = { epoch: d.epoch, deltas: new Map() };
@@ -325,40 +252,7 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
    * @param budget upper bound of the answer's encoded size. @default 61440
    */
   missingFor(remote: VersionVector, budget = 61_440): MissingDeltas {
-    const out: MissingDeltas = { deltas: [], bytes: 0, truncated: false, unexplained: [], remoteAhead: false, epochsOnly: false };
-    const wanted: { node: string; ring: DeltaRing; from: number; to: number }[] = [];
-    for (const [node, v] of this.vector.entries()) {
-      const r = remote.get(node);
-      if (r && (r.epoch > v.epoch || (r.epoch === v.epoch && r.seq >= v.seq))) continue;
-      const from = r && r.epoch === v.epoch ? r.seq + 1 : 1;
-      if (from > v.seq) {
-        out.epochsOnly = true;
-        continue;
-      }
-      const ring = this.rings.get(node);
-      if (!ring || ring.epoch !== v.epoch || !ring.holds(from, v.seq)) {
-        out.unexplained.push(node);
-        continue;
-      }
-      wanted.push({ node, ring, from, to: v.seq });
-    }
-    for (const [node, r] of remote.entries()) {
-      const v = this.vector.get(node);
-      if (!v || r.epoch > v.epoch || (r.epoch === v.epoch && r.seq > v.seq)) out.remoteAhead = true;
-    }
-    wanted.sort((a, b) => (b.to - b.from) - (a.to - a.from) || (a.node < b.node ? -1 : 1));
-    for (const w of wanted) {
-      for (let seq = w.from; seq <= w.to; seq++) {
-        const size = w.ring.sizeOf(seq);
-        if (out.bytes + size > budget) {
-          out.truncated = true;
-          return out;
-        }
-        out.deltas.push(w.ring.get(seq)!);
-        out.bytes += size;
-      }
-    }
-    return out;
+    return missingDeltas(this.vector, this.rings, remote, budget);
   }
 
   /** Drops history past its TTL. Call periodically with the current HLC time. */
@@ -370,33 +264,12 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
 
   /** The record stored under a Merkle key. */
   getRecord(key: string): SyncRecord | undefined {
-    const parts = key.split('\u0000');
-    switch (parts[0]) {
-      case 'p': {
-        const entry = this.presence.get(parts[1]!, parts.slice(2).join('\u0000'));
-        return entry ? { kind: 'presence', entry } : undefined;
-      }
-      case 'h': {
-        if (parts.length !== 6) return undefined;
-        const entry = this.history.get(parts[1]!, { ts: Number(parts[2]), node: parts[3]!, epoch: Number(parts[4]), seq: Number(parts[5]) });
-        return entry ? { kind: 'history', entry } : undefined;
-      }
-      case 'l': {
-        const state = this.history.lowWaterState(parts[1]!);
-        return state ? { kind: 'low-water', channel: parts[1]!, mark: state.mark, drops: state.drops } : undefined;
-      }
-      default:
-        return undefined;
-    }
+    return findRecord(this.presence, this.history, key);
   }
 
   /** The Merkle key of a record. */
   recordKey(record: SyncRecord): string {
-    switch (record.kind) {
-      case 'presence': return presenceKey(record.entry.channel, record.entry.clientId);
-      case 'history': return historyKey(record.entry.channel, record.entry);
-      case 'low-water': return lowWaterKey(record.channel);
-    }
+    return keyOfRecord(record);
   }
 
   /**
@@ -404,32 +277,12 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
    * @param options.history include history entries (marks and presence always). @default true
    */
   recordKeys(options: { history?: boolean } = {}): string[] {
-    const keys: string[] = [];
-    for (const ch of this.history.channelNames()) {
-      if (this.history.lowWater(ch)) keys.push(lowWaterKey(ch));
-      if (options.history !== false) for (const e of this.history.entries(ch)) keys.push(historyKey(ch, e));
-    }
-    for (const e of this.presence.entries()) keys.push(presenceKey(e.channel, e.clientId));
-    return keys;
+    return listRecordKeys(this.presence, this.history, options);
   }
 
   /** An upper bound of a record's encoded size. */
   recordSize(record: SyncRecord): number {
-    switch (record.kind) {
-      case 'presence': {
-        const e = record.entry;
-        return 64 + 3 * (e.channel.length + e.clientId.length + e.user.length + e.node.length) + payloadSize(e.info, 'info');
-      }
-      case 'history':
-        return historyRecordSize(record.entry, payloadSize(record.entry.data, 'payload'));
-      case 'low-water': {
-        let n = 48 + 3 * (record.channel.length + record.mark.node.length);
-        // a drop record as a bulk chunk encodes it: a map of five keys (ts up to 9 bytes)
-        for (const r of record.drops?.records ?? []) n += 48 + 3 * r.node.length;
-        if (record.drops?.horizon) n += 48 + 3 * record.drops.horizon.node.length;
-        return n;
-      }
-    }
+    return recordSizeBound(record);
   }
 
   /**
@@ -443,7 +296,7 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
       case 'history': {
         const e = record.entry;
         if (e.node !== this.node) this.observeEpoch(e.node, e.epoch, events);
-        const status = this.applyPublish(e, now, events);
+        const status = storePublish(this.history, e, now, events);
         return status === 'added' ? 'applied' : status === 'duplicate' ? 'unchanged' : 'stale';
       }
       case 'low-water':
@@ -498,27 +351,7 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
     if (!ctx || !Array.isArray(ctx.vector)) return result;
     const peerVector = VersionVector.fromWire(ctx.vector);
     const peerFloors = Array.isArray(ctx.floors) ? VersionVector.fromWire(ctx.floors) : undefined;
-    // A floor says "my presence of this origin may lack records up to here". Having just
-    // taken every record of a peer whose presence of the origin is complete (no floor)
-    // up to at least my floor, mine is complete too: the floor goes. Kept, it would let a
-    // peer that missed a leave hand back the left client forever (found by the simulator's
-    // churn scenario: a floor never shrank, and spread to every node through adoption).
-    for (const [node, f] of [...this.floors]) {
-      if (peerFloors?.get(node) !== undefined) continue;
-      const pv = peerVector.get(node);
-      if (pv && (pv.epoch > f.epoch || (pv.epoch === f.epoch && pv.seq >= f.seq))) this.floors.delete(node);
-    }
-    if (peerFloors) {
-      for (const [node, epoch, seq] of peerFloors.toWire()) {
-        if (node === this.node) continue;
-        const f = this.floors.get(node);
-        // the peer's uncertainty is not ours where we already knew everything of the
-        // origin up to its floor: only what we learn from it can be incomplete
-        const v = this.vector.get(node);
-        if (!f && v && v.epoch === epoch && v.seq >= seq) continue;
-        if (!f || f.epoch < epoch || (f.epoch === epoch && f.seq < seq)) this.floors.set(node, { epoch, seq });
-      }
-    }
+    adoptFloors(this.floors, this.node, this.vector, peerVector, peerFloors);
     for (const [node, r] of peerVector.entries()) {
       if (node === this.node) continue;
       this.observeEpoch(node, r.epoch, result.events);
@@ -562,7 +395,7 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
     const r = new Replica(options);
     for (const ch of snap.history.channels) {
       if (ch.lowWater) r.history.raiseLowWater(ch.channel, ch.lowWater, now, isDropsWire(ch.drops) ? ch.drops : undefined);
-      for (const e of ch.entries) r.applyPublish(e, now, []);
+      for (const e of ch.entries) storePublish(r.history, e, now, []);
     }
     for (const [node, epoch, seq] of VersionVector.fromWire(snap.vector).toWire()) {
       if (node === r.node) continue;
@@ -580,7 +413,7 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
 
   private commitLocal(delta: Delta, payloadBytes: number, now?: HlcTimestamp): ReplicaEvent[] {
     const events: ReplicaEvent[] = [];
-    this.effect(delta, now ?? 0, events, payloadBytes);
+    applyDelta(this.presence, this.history, this.removed, delta, now ?? 0, events, payloadBytes);
     this.vector.set(this.node, this.currentEpoch, delta.seq);
     this.ring(this.node, this.currentEpoch).push(delta, deltaSize(delta, payloadBytes));
     return events;
@@ -596,7 +429,7 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
   }
 
   private applyInOrder(d: Delta, now: HlcTimestamp, result: ApplyResult): void {
-    const payloadBytes = this.effect(d, now, result.events);
+    const payloadBytes = applyDelta(this.presence, this.history, this.removed, d, now, result.events);
     this.vector.set(d.node, d.epoch, d.seq);
     this.ring(d.node, d.epoch).push(d, payloadBytes < 0 ? -1 : deltaSize(d, payloadBytes));
     result.applied++;
@@ -617,48 +450,6 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
     for (const seq of [...p.deltas.keys()]) if (seq <= v.seq) p.deltas.delete(seq);
     if (p.deltas.size === 0) this.pending.delete(node);
   }
-
-  // applies one change's effect on state; returns its payload size, or -1 for a history
-  // payload of a peer's change that was not measured (measured lazily if ever needed)
-  private effect(d: Delta, now: HlcTimestamp, events: ReplicaEvent[], knownSize?: number): number {
-    switch (d.kind) {
-      case 'publish': {
-        const size = knownSize ?? -1;
-        const entry: HistoryEntry = { ts: d.ts, node: d.node, epoch: d.epoch, seq: d.seq, c: d.c, channel: d.channel, data: d.data };
-        if (d.headers !== undefined) entry.headers = d.headers;
-        if (d.idempotencyKey !== undefined) entry.idempotencyKey = d.idempotencyKey;
-        if (this.history.insert(entry, size, now) === 'added') events.push({ type: 'message', entry });
-        return size;
-      }
-      case 'join':
-      case 'update': {
-        if ((this.removed.get(d.node) ?? -1) >= d.epoch) return 0;
-        const entry: PresenceEntry = { channel: d.channel, clientId: d.clientId, user: d.user, info: d.info,
-          node: d.node, epoch: d.epoch, seq: d.seq, since: d.since };
-        const old = this.presence.get(d.channel, d.clientId);
-        if (!old || supersedes(entry, old)) events.push(...this.presence.put(entry));
-        return knownSize ?? payloadSize(d.info, 'presence info');
-      }
-      case 'leave': {
-        const old = this.presence.get(d.channel, d.clientId);
-        if (old && old.node === d.node && (old.epoch < d.epoch || (old.epoch === d.epoch && old.seq < d.seq))) {
-          events.push(...this.presence.remove(d.channel, d.clientId));
-        }
-        return 0;
-      }
-    }
-  }
-
-  private applyPublish(e: HistoryEntry, now: HlcTimestamp, events: ReplicaEvent[]): string {
-    // entries persisted before counters existed have none: 0 (position-only, decision 0047)
-    const entry: HistoryEntry = { ts: e.ts, node: e.node, epoch: e.epoch, seq: e.seq, c: isCount(e.c) ? e.c : 0, channel: e.channel, data: e.data };
-    if (e.headers !== undefined) entry.headers = e.headers;
-    if (e.idempotencyKey !== undefined) entry.idempotencyKey = e.idempotencyKey;
-    const status = this.history.insert(entry, -1, now);
-    if (status === 'added') events.push({ type: 'message', entry });
-    return status;
-  }
-
   private applyPresenceRecord(p: PresenceEntry, events: ReplicaEvent[]): RecordOutcome {
     if ((this.removed.get(p.node) ?? -1) >= p.epoch) return 'stale';
     const v = this.vector.get(p.node);
@@ -693,66 +484,3 @@ export class Replica implements SyncStore<SyncRecord, ReplicaEvent> {
   }
 }
 
-// one writer per version of a record: the same node orders by (epoch, seq); a client that
-// moved to another node is won by the later join (since, then node name)
-function supersedes(a: PresenceEntry, b: PresenceEntry): boolean {
-  if (a.node === b.node) return a.epoch > b.epoch || (a.epoch === b.epoch && a.seq > b.seq);
-  return a.since > b.since || (a.since === b.since && a.node > b.node);
-}
-
-function isCount(n: unknown): n is number {
-  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-}
-
-function isStr(s: unknown): s is string {
-  return typeof s === 'string' && s.length > 0 && !s.includes('\u0000');
-}
-
-/** True when `d` has the shape of a {@link Delta} (remote input is checked, never trusted). */
-export function isDelta(d: unknown): d is Delta {
-  if (typeof d !== 'object' || d === null) return false;
-  const x = d as Record<string, unknown>;
-  if (!isStr(x.node) || !isCount(x.epoch) || !isCount(x.seq) || x.seq === 0 || !isStr(x.channel)) return false;
-  switch (x.kind) {
-    case 'publish':
-      return isHlcTimestamp(x.ts) && isCount(x.c) && (x.idempotencyKey === undefined || typeof x.idempotencyKey === 'string') &&
-        (x.headers === undefined || (typeof x.headers === 'object' && x.headers !== null));
-    case 'join':
-    case 'update':
-      return isStr(x.clientId) && isStr(x.user) && isCount(x.since);
-    case 'leave':
-      return isStr(x.clientId);
-    default:
-      return false;
-  }
-}
-
-function isRecord(r: unknown): r is SyncRecord {
-  if (typeof r !== 'object' || r === null) return false;
-  const x = r as Record<string, unknown>;
-  if (x.kind === 'low-water') {
-    const m = x.mark as Record<string, unknown> | undefined;
-    return isStr(x.channel) && typeof m === 'object' && m !== null && isHlcTimestamp(m.ts) && isStr(m.node) && isCount(m.epoch) && isCount(m.seq) &&
-      (x.drops === undefined || isDropsWire(x.drops));
-  }
-  const e = x.entry as Record<string, unknown> | undefined;
-  if (typeof e !== 'object' || e === null || !isStr(e.node) || !isCount(e.epoch) || !isCount(e.seq) || !isStr(e.channel)) return false;
-  if (x.kind === 'presence') return isStr(e.clientId) && isStr(e.user) && isCount(e.since);
-  if (x.kind === 'history') return isHlcTimestamp(e.ts) && isCount(e.c);
-  return false;
-}
-
-function isPosition(p: unknown): boolean {
-  if (typeof p !== 'object' || p === null) return false;
-  const x = p as Record<string, unknown>;
-  return isHlcTimestamp(x.ts) && isStr(x.node) && isCount(x.epoch) && isCount(x.seq);
-}
-
-/** True when `d` has the shape of a drop summary (remote input). */
-export function isDropsWire(d: unknown): d is DropsWire {
-  if (typeof d !== 'object' || d === null) return false;
-  const x = d as Record<string, unknown>;
-  if (!Array.isArray(x.records) || x.records.length > 1024) return false;
-  if (x.horizon !== undefined && !isPosition(x.horizon)) return false;
-  return x.records.every((r) => isPosition(r) && isCount((r as Record<string, unknown>).c) && ((r as Record<string, unknown>).c as number) > 0);
-}

@@ -4,114 +4,18 @@ import { ClusterError } from '../errors.js';
 import { Random } from '../random.js';
 import { parseAddress } from './address.js';
 import { DeliveryQueue } from './delivery-queue.js';
-import { DEFAULT_STREAM_HIGH_WATER_MARK, emptyStats, resolveLimits } from './limits.js';
+import { DEFAULT_STREAM_HIGH_WATER_MARK, resolveLimits } from './limits.js';
 import type { ResolvedLimits } from './limits.js';
-import { MemoryStream, StreamState } from './memory-stream.js';
-import type { StreamCarrier } from './memory-stream.js';
-import type { Address, PacketHandler, Stream, Transport, TransportLimits, TransportStats } from './transport.js';
-
-/** How one direction of a link (or the whole network, by default) behaves. */
-export interface LinkSettings {
-  /** One-way delay in ms. @default 1 */
-  latencyMs?: number;
-  /** Extra delay drawn uniformly from [0, jitterMs) ms per datagram or stream message. @default 0 */
-  jitterMs?: number;
-  /** Probability that a datagram is lost (streams are reliable and never lose). @default 0 */
-  loss?: number;
-}
-
-/** Options of {@link MemoryNetwork}. */
-export interface MemoryNetworkOptions extends LinkSettings {
-  /** The virtual clock everything is scheduled on. @default new ManualClock() */
-  clock?: Clock;
-  /** Source of loss and jitter draws; the same seed replays the same run. @default new Random(1) */
-  random?: Random;
-  /** Limits of transports created without their own. @default the TransportLimits defaults */
-  limits?: TransportLimits;
-  /** Undelivered bytes a stream end may have in flight before `send` refuses. @default 4194304 (4 MiB) */
-  streamHighWaterMark?: number;
-  /** Datagrams queued per direction for a stalled node; more are dropped. @default 10000 */
-  maxBacklog?: number;
-}
-
-/** Options of {@link MemoryNetwork.createTransport}. */
-export interface MemoryTransportOptions {
-  /** This transport's limits. @default the network's limits */
-  limits?: TransportLimits;
-}
-
-/** Why the memory network dropped a datagram. */
-export type DropReason =
-  | 'loss'
-  | 'partition'
-  | 'blocked'
-  | 'isolated'
-  | 'oversize'
-  | 'unknown'
-  | 'closed'
-  | 'backlog';
-
-/** Counters for the whole memory network. */
-export interface MemoryNetworkStats {
-  /** Datagrams accepted by the network (including those it then lost). */
-  packetsSent: number;
-  /** Datagrams handed to a receiver. */
-  packetsDelivered: number;
-  /** Datagrams dropped, all reasons. */
-  packetsDropped: number;
-  /** Datagrams dropped, by reason. */
-  dropped: Record<DropReason, number>;
-  /** Streams established. */
-  streamsOpened: number;
-  /** Dials refused (nobody listening, transport closed, maxInboundStreams reached). */
-  streamsRefused: number;
-  /** Streams broken by a partition, a block, an isolation or a crash. */
-  streamsBroken: number;
-  /** Stream messages carried. */
-  streamMessages: number;
-}
-
-const PACKET = 0;
-const DATA = 1;
-const FIN = 2;
-const RESET = 3;
-const SYN = 4;
-const SYN_ACK = 5;
-const REFUSE = 6;
-
-/** One scheduled arrival: a datagram, a stream message or a stream control event. */
-interface Delivery {
-  at: number;
-  seq: number;
-  kind: number;
-  from: MemoryTransport | null;
-  to: MemoryTransport | null;
-  data: Uint8Array | null;
-  /** The receiving stream end (DATA, FIN, RESET, SYN_ACK). */
-  stream: MemoryStream | null;
-  dial: PendingDial | null;
-}
-
-interface PendingDial {
-  from: MemoryTransport;
-  to: Address;
-  settled: boolean;
-  /** The SYN was dropped by a partition: the timeout then means unreachable. */
-  lost: boolean;
-  timer: Timer | null;
-  end: MemoryStream | null;
-  resolve(stream: Stream): void;
-  reject(err: Error): void;
-}
-
-const newDelivery = (): Delivery => ({ at: 0, seq: 0, kind: 0, from: null, to: null, data: null, stream: null, dial: null });
-const resetDelivery = (d: Delivery): void => {
-  d.from = null;
-  d.to = null;
-  d.data = null;
-  d.stream = null;
-  d.dial = null;
-};
+import type { Delivery } from './memory-delivery.js';
+import { DATA, FIN, PACKET, REFUSE, RESET, SYN, SYN_ACK, newDelivery, resetDelivery } from './memory-delivery.js';
+import { checkLink } from './memory-options.js';
+import type { DropReason, LinkSettings, MemoryNetworkOptions, MemoryNetworkStats, MemoryTransportOptions } from './memory-options.js';
+import { MemoryStreams } from './memory-streams.js';
+import { MemoryTransport } from './memory-transport.js';
+import type { Address, Stream, TransportStats } from './transport.js';
+// the facade: importers keep importing the memory network's types from here
+export type { DropReason, LinkSettings, MemoryNetworkOptions, MemoryNetworkStats, MemoryTransportOptions } from './memory-options.js';
+export { MemoryTransport } from './memory-transport.js';
 
 /**
  * A simulated network for tests and the simulator, run entirely in virtual time on a
@@ -163,14 +67,12 @@ export class MemoryNetwork {
   private readonly blocks = new Map<Address, Set<Address>>();
   private readonly links = new Map<Address, Map<Address, LinkSettings>>();
   private readonly isolated = new Set<Address>();
-  /** Dialing ends of open streams, to find those a new partition breaks. */
-  private readonly openStreams = new Set<MemoryStream>();
-  private readonly queue = new DeliveryQueue<Delivery>(newDelivery, resetDelivery);
+  /** @internal the one heap every delivery goes through */
+  readonly queue = new DeliveryQueue<Delivery>(newDelivery, resetDelivery);
+  private readonly streams: MemoryStreams;
   private timer: Timer | undefined;
   private armedAt = Infinity;
   private draining = false;
-  private checkPending = false;
-  private readonly carrier: StreamCarrier = { carry: (end, message) => this.carry(end, message) };
   private readonly drainFn = (): void => this.drain();
 
   /** @param options see {@link MemoryNetworkOptions} */
@@ -183,6 +85,7 @@ export class MemoryNetwork {
     this.configure(options);
     this.limits = resolveLimits(options.limits);
     this.highWaterMark = options.streamHighWaterMark ?? DEFAULT_STREAM_HIGH_WATER_MARK;
+    this.streams = new MemoryStreams(this, options.streamHighWaterMark ?? DEFAULT_STREAM_HIGH_WATER_MARK);
     this.maxBacklog = options.maxBacklog ?? 10_000;
   }
 
@@ -246,7 +149,7 @@ export class MemoryNetwork {
     this.groups.clear();
     for (const [address, group] of next) this.groups.set(address, group);
     for (const node of this.nodes.values()) node.group = this.groups.get(node.address) ?? 0;
-    this.connectivityChanged();
+    this.streams.connectivityChanged();
   }
 
   /** Drops everything sent from `from` to `to` (the other direction still works). */
@@ -259,7 +162,7 @@ export class MemoryNetwork {
       if (node) node.blocked = set;
     }
     set.add(to);
-    this.connectivityChanged();
+    this.streams.connectivityChanged();
   }
 
   /** Lifts a {@link blockOneWay}. */
@@ -272,7 +175,7 @@ export class MemoryNetwork {
     this.isolated.add(address);
     const node = this.nodes.get(address);
     if (node) node.isolated = true;
-    this.connectivityChanged();
+    this.streams.connectivityChanged();
   }
 
   /** Lifts an {@link isolate}. */
@@ -391,18 +294,7 @@ export class MemoryNetwork {
 
   /** @internal */
   dial(from: MemoryTransport, to: Address, timeoutMs: number): Promise<Stream> {
-    if (from.closed) return Promise.reject(new ClusterError('E_CLOSED', `cannot dial ${to}: transport is closed`));
-    return new Promise<Stream>((resolve, reject) => {
-      const dial: PendingDial = { from, to, settled: false, lost: false, timer: null, end: null, resolve, reject };
-      dial.timer = this.clock.setTimer(timeoutMs, () => {
-        this.settleDial(dial, dial.lost
-          ? new ClusterError('E_UNREACHABLE', `cannot reach ${to}: no route (dial timed out after ${timeoutMs} ms)`)
-          : new ClusterError('E_TIMEOUT', `dial ${to} timed out after ${timeoutMs} ms`));
-      });
-      from.dials.add(dial);
-      if (from.stalled) from.outbox.push(() => this.sendSyn(dial));
-      else this.sendSyn(dial);
-    });
+    return this.streams.dial(from, to, timeoutMs);
   }
 
   /** @internal */
@@ -415,34 +307,18 @@ export class MemoryNetwork {
     node.stalled = false;
     for (const d of node.inbox) {
       // dialers waiting on a crashed node get the RST a real host would send
-      if (d.kind === SYN) this.refuse(d.dial!, node);
+      if (d.kind === SYN) this.streams.refuse(d.dial!, node);
       this.queue.release(d);
     }
     node.inbox = [];
     node.outbox = [];
-    for (const dial of [...node.dials]) {
-      this.settleDial(dial, new ClusterError('E_CLOSED', `transport closed while dialing ${dial.to}`));
-    }
-    const closed = new ClusterError('E_CLOSED', 'transport closed');
-    for (const end of [...node.streams]) {
-      this.endStream(end, closed);
-      const peer = end.peer;
-      if (peer.state !== StreamState.Closed) {
-        this.stats.streamsBroken++;
-        // the peer learns of the crash one link latency later, like a TCP RST
-        const d = this.queue.alloc();
-        d.at = this.clock.now() + this.linkLatency(node, end.remote);
-        d.kind = RESET;
-        d.to = peer.owner as MemoryTransport;
-        d.stream = peer;
-        this.schedule(d);
-      }
-    }
+    this.streams.closeAll(node);
   }
 
   // ---- internal: delivery -------------------------------------------------------------
 
-  private schedule(d: Delivery): void {
+  /** @internal */
+  schedule(d: Delivery): void {
     this.queue.push(d);
     if (!this.draining && d.at < this.armedAt) this.arm(d.at);
   }
@@ -473,7 +349,7 @@ export class MemoryNetwork {
     const to = d.to!;
     if (to.closed) {
       if (d.kind === PACKET) this.dropAt(d.from!.stats, 'closed');
-      else if (d.kind === SYN) this.refuse(d.dial!, to);
+      else if (d.kind === SYN) this.streams.refuse(d.dial!, to);
       this.queue.release(d);
       return;
     }
@@ -494,22 +370,22 @@ export class MemoryNetwork {
         this.arrivePacket(to, d.from!, d.data!);
         break;
       case DATA:
-        this.arriveData(to, d.stream!, d.data!);
+        this.streams.arriveData(to, d.stream!, d.data!);
         break;
       case FIN:
-        this.arriveFin(d.stream!);
+        this.streams.arriveFin(d.stream!);
         break;
       case RESET:
-        this.endStream(d.stream!, new ClusterError('E_UNREACHABLE', `connection reset by ${d.stream!.remote}`));
+        this.streams.endStream(d.stream!, new ClusterError('E_UNREACHABLE', `connection reset by ${d.stream!.remote}`));
         break;
       case SYN:
-        this.arriveSyn(to, d.dial!);
+        this.streams.arriveSyn(to, d.dial!);
         break;
       case SYN_ACK:
-        this.arriveSynAck(d.dial!);
+        this.streams.arriveSynAck(d.dial!);
         break;
       case REFUSE:
-        this.settleDial(d.dial!, new ClusterError('E_UNREACHABLE', `cannot reach ${d.dial!.to}: connection refused`));
+        this.streams.settleDial(d.dial!, new ClusterError('E_UNREACHABLE', `cannot reach ${d.dial!.to}: connection refused`));
         break;
     }
     this.queue.release(d);
@@ -533,179 +409,6 @@ export class MemoryNetwork {
     this.stats.dropped[reason]++;
   }
 
-  // ---- internal: streams ---------------------------------------------------------------
-
-  private carry(end: MemoryStream, message: Uint8Array | null): void {
-    const from = end.owner as MemoryTransport;
-    if (from.stalled) from.outbox.push(() => this.transmit(end, message));
-    else this.transmit(end, message);
-  }
-
-  private transmit(end: MemoryStream, message: Uint8Array | null): void {
-    if (end.state === StreamState.Closed) return;
-    const from = end.owner as MemoryTransport;
-    const peer = end.peer;
-    let at = this.clock.now() + this.linkDelay(from, end.remote);
-    // a stream never lets a message overtake an earlier one, whatever the jitter drew
-    if (at < end.lastAt) at = end.lastAt;
-    end.lastAt = at;
-    const d = this.queue.alloc();
-    d.at = at;
-    d.kind = message ? DATA : FIN;
-    d.from = from;
-    d.to = peer.owner as MemoryTransport;
-    d.stream = peer;
-    d.data = message;
-    if (message) {
-      from.stats.bytesOut += message.length;
-      this.stats.streamMessages++;
-    }
-    this.schedule(d);
-  }
-
-  private arriveData(to: MemoryTransport, end: MemoryStream, message: Uint8Array): void {
-    if (end.state === StreamState.Closed) return;
-    if (message.length > to.limits.maxStreamMessage) {
-      to.stats.streamErrors++;
-      this.breakPair(end, new ClusterError('E_LIMIT', `stream from ${end.remote} sent a ${message.length}-byte message; maxStreamMessage is ${to.limits.maxStreamMessage}`));
-      return;
-    }
-    to.stats.bytesIn += message.length;
-    end.deliver(message);
-    end.peer.delivered(message.length);
-  }
-
-  private arriveFin(end: MemoryStream): void {
-    if (end.state === StreamState.Closed) return;
-    this.endStream(end);
-    this.endStream(end.peer);
-  }
-
-  private sendSyn(dial: PendingDial): void {
-    if (dial.settled) return;
-    const from = dial.from;
-    const target = this.nodes.get(dial.to);
-    if (target === undefined) {
-      // nobody there: refused after a round trip, like an RST from a host without the port
-      const d = this.queue.alloc();
-      d.at = this.clock.now() + 2 * this.linkLatency(from, dial.to);
-      d.kind = REFUSE;
-      d.to = from;
-      d.dial = dial;
-      this.schedule(d);
-      return;
-    }
-    if (this.blockReason(from, target) !== null) {
-      dial.lost = true;
-      return;
-    }
-    const d = this.queue.alloc();
-    d.at = this.clock.now() + this.linkDelay(from, dial.to);
-    d.kind = SYN;
-    d.from = from;
-    d.to = target;
-    d.dial = dial;
-    this.schedule(d);
-  }
-
-  private refuse(dial: PendingDial, by: MemoryTransport): void {
-    if (dial.settled) return;
-    this.stats.streamsRefused++;
-    const d = this.queue.alloc();
-    d.at = this.clock.now() + this.linkLatency(by, dial.from.address);
-    d.kind = REFUSE;
-    d.to = dial.from;
-    d.dial = dial;
-    this.schedule(d);
-  }
-
-  private arriveSyn(target: MemoryTransport, dial: PendingDial): void {
-    if (dial.settled) return;
-    const handler = target.streamHandler;
-    if (!handler || target.inbound >= target.limits.maxInboundStreams) {
-      if (handler) target.stats.streamErrors++;
-      this.refuse(dial, target);
-      return;
-    }
-    const from = dial.from;
-    const accepted = new MemoryStream(this.carrier, from.address, target, true, target.limits.maxStreamMessage, this.highWaterMark);
-    const dialing = new MemoryStream(this.carrier, dial.to, from, false, from.limits.maxStreamMessage, this.highWaterMark);
-    accepted.peer = dialing;
-    dialing.peer = accepted;
-    target.streams.add(accepted);
-    target.inbound++;
-    from.streams.add(dialing);
-    this.openStreams.add(dialing);
-    dial.end = dialing;
-    const d = this.queue.alloc();
-    d.at = this.clock.now() + this.linkDelay(target, from.address);
-    d.kind = SYN_ACK;
-    d.from = target;
-    d.to = from;
-    d.stream = dialing;
-    d.dial = dial;
-    // whatever the acceptor sends from its handler must arrive after the SYN-ACK
-    accepted.lastAt = d.at;
-    this.schedule(d);
-    target.stats.streamsAccepted++;
-    handler(accepted);
-  }
-
-  private arriveSynAck(dial: PendingDial): void {
-    const end = dial.end!;
-    if (dial.settled) {
-      // the dialer gave up meanwhile: tear the half-made stream down on both sides
-      if (end.state !== StreamState.Closed) this.breakPair(end, new ClusterError('E_TIMEOUT', `dial ${dial.to} gave up`));
-      return;
-    }
-    if (end.state === StreamState.Closed) {
-      this.settleDial(dial, new ClusterError('E_UNREACHABLE', `cannot reach ${dial.to}: connection lost during the handshake`));
-      return;
-    }
-    dial.from.stats.streamsOpened++;
-    this.stats.streamsOpened++;
-    this.settleDial(dial, undefined, end);
-  }
-
-  private settleDial(dial: PendingDial, err?: Error, stream?: MemoryStream): void {
-    if (dial.settled) return;
-    dial.settled = true;
-    dial.timer?.cancel();
-    dial.from.dials.delete(dial);
-    if (err) dial.reject(err);
-    else dial.resolve(stream!);
-  }
-
-  private endStream(end: MemoryStream, err?: Error): void {
-    if (end.state === StreamState.Closed) return;
-    const owner = end.owner as MemoryTransport;
-    owner.streams.delete(end);
-    if (end.inbound) owner.inbound--;
-    else this.openStreams.delete(end);
-    end.finish(err);
-  }
-
-  private breakPair(end: MemoryStream, err: Error): void {
-    this.stats.streamsBroken++;
-    this.endStream(end, err);
-    this.endStream(end.peer, err);
-  }
-
-  private connectivityChanged(): void {
-    if (this.checkPending) return;
-    this.checkPending = true;
-    this.clock.setTimer(0, () => {
-      this.checkPending = false;
-      for (const end of [...this.openStreams]) {
-        const a = end.owner as MemoryTransport;
-        const b = end.peer.owner as MemoryTransport;
-        if (this.blockReason(a, b) !== null || this.blockReason(b, a) !== null) {
-          this.breakPair(end, new ClusterError('E_UNREACHABLE', `connection between ${a.address} and ${b.address} lost: network partition`));
-        }
-      }
-    });
-  }
-
   private unstall(node: MemoryTransport): void {
     node.stalled = false;
     node.stallTimer = null;
@@ -722,7 +425,8 @@ export class MemoryNetwork {
 
   // ---- internal: links -----------------------------------------------------------------
 
-  private blockReason(from: MemoryTransport, to: MemoryTransport): DropReason | null {
+  /** @internal why nothing passes from `from` to `to` now, or null */
+  blockReason(from: MemoryTransport, to: MemoryTransport): DropReason | null {
     if (from === to) return null;
     if (from.isolated || to.isolated) return 'isolated';
     if (from.group !== to.group) return 'partition';
@@ -730,11 +434,13 @@ export class MemoryNetwork {
     return null;
   }
 
-  private linkLatency(from: MemoryTransport, to: Address): number {
+  /** @internal the one-way latency from `from` to `to` (no jitter) */
+  linkLatency(from: MemoryTransport, to: Address): number {
     return from.links?.get(to)?.latencyMs ?? this.latencyMs;
   }
 
-  private linkDelay(from: MemoryTransport, to: Address): number {
+  /** @internal the one-way delay of one message from `from` to `to` (jitter drawn) */
+  linkDelay(from: MemoryTransport, to: Address): number {
     const link = from.links === null ? undefined : from.links.get(to);
     const latency = link?.latencyMs ?? this.latencyMs;
     const jitter = link?.jitterMs ?? this.jitterMs;
@@ -750,74 +456,5 @@ export class MemoryNetwork {
       if (node) node.links = map;
     }
     return map;
-  }
-}
-
-/** A {@link Transport} on a {@link MemoryNetwork}; made by {@link MemoryNetwork.createTransport}. */
-export class MemoryTransport implements Transport {
-  readonly advertiseAddress: Address;
-  readonly bindAddress: Address;
-  readonly stats: TransportStats = emptyStats();
-  /** @internal */ closed = false;
-  /** @internal */ group = 0;
-  /** @internal */ isolated = false;
-  /** @internal */ blocked: Set<Address> | null = null;
-  /** @internal */ links: Map<Address, LinkSettings> | null = null;
-  /** @internal */ stalled = false;
-  /** @internal */ stallUntil = 0;
-  /** @internal */ stallTimer: Timer | null = null;
-  /** @internal arrivals held during a stall */ inbox: Delivery[] = [];
-  /** @internal */ inboxPackets = 0;
-  /** @internal sends held during a stall */ outbox: (() => void)[] = [];
-  /** @internal */ outboxPackets = 0;
-  /** @internal */ readonly streams = new Set<MemoryStream>();
-  /** @internal */ inbound = 0;
-  /** @internal */ readonly dials = new Set<PendingDial>();
-  /** @internal */ packetHandler: PacketHandler | undefined;
-  /** @internal */ streamHandler: ((stream: Stream) => void) | undefined;
-
-  /** @internal use {@link MemoryNetwork.createTransport} */
-  constructor(
-    private readonly network: MemoryNetwork,
-    /** The address this transport lives at (bind and advertise alike). */
-    readonly address: Address,
-    /** @internal */ readonly limits: ResolvedLimits,
-  ) {
-    this.advertiseAddress = address;
-    this.bindAddress = address;
-  }
-
-  sendPacket(to: Address, data: Uint8Array): void {
-    this.network.sendPacket(this, to, data);
-  }
-
-  onPacket(handler: PacketHandler): void {
-    this.packetHandler = handler;
-  }
-
-  dial(to: Address, timeoutMs: number): Promise<Stream> {
-    return this.network.dial(this, to, timeoutMs);
-  }
-
-  onStream(handler: (stream: Stream) => void): void {
-    this.streamHandler = handler;
-  }
-
-  close(): Promise<void> {
-    this.network.closeTransport(this);
-    return Promise.resolve();
-  }
-}
-
-function checkLink(settings: LinkSettings): void {
-  const { latencyMs, jitterMs, loss } = settings;
-  if (latencyMs !== undefined && !(latencyMs >= 0 && Number.isFinite(latencyMs))) {
-    throw new ClusterError('E_CONFIG', `latencyMs must be a finite number >= 0, got ${latencyMs}`);
-  }
-  if (jitterMs !== undefined && !(jitterMs >= 0 && Number.isFinite(jitterMs))) {
-    throw new ClusterError('E_CONFIG', `jitterMs must be a finite number >= 0, got ${jitterMs}`);
-  }
-  if (loss !== undefined && !(loss >= 0 && loss <= 1)) {
-    throw new ClusterError('E_CONFIG', `loss must be a probability in [0, 1], got ${loss}`);
   }
 }
