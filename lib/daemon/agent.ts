@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { decode } from '@msgpack/msgpack';
 import type { ChannelEvents } from '../replication/channels.js';
 import { Keyring } from '../codec/keyring.js';
+import { swimOptions } from '../config.js';
 import { ClusterError } from '../errors.js';
 import { ClusterNode } from '../node.js';
 import type { ClusterNodeOptions } from '../node.js';
@@ -15,6 +16,7 @@ import { ConfigError } from './config.js';
 import type { AgentConfig } from './config.js';
 import { EventHub } from '../http/event-hub.js';
 import { FaultTransport } from './faults.js';
+import { FlightRecorder, RecordingEvidenceLog } from './flight-recorder.js';
 import { HttpApi, memberJson } from '../http/http-api.js';
 import { KeyAdmin } from './key-admin.js';
 import { RateLimitedLog } from './logger.js';
@@ -63,6 +65,8 @@ export class Agent {
     readonly log: Logger,
     readonly faults: FaultTransport | undefined,
     private readonly keys: KeyAdmin,
+    /** What the failure detector saw, served at GET /v1/record. */
+    readonly recorder: FlightRecorder,
     private readonly onExit: (code: number) => void,
   ) {
     this.savedIncarnation = node.membership.incarnation;
@@ -105,8 +109,10 @@ export class Agent {
         : undefined;
       const tags = { ...cfg.tags };
       if (cfg.http !== 'off') tags[API_TAG] = `http://${cfg.http}`;
+      const recorder = new FlightRecorder();
       const options: ClusterNodeOptions & { restore?: RestoreState } = {
         name,
+        evidence: new RecordingEvidenceLog(swimOptions(cfg.profile).maxMembers, recorder),
         transport: faults ?? net,
         profile: cfg.profile,
         label: cfg.label,
@@ -131,7 +137,7 @@ export class Agent {
         }
       }
       const keys = new KeyAdmin(keyring, (k) => dataDir.saveKeys(k));
-      const agent = new Agent(cfg, node, dataDir, log, faults, keys, onExit);
+      const agent = new Agent(cfg, node, dataDir, log, faults, keys, recorder, onExit);
       if (restore) log.info({ event: 'restored', entries: restore.entries.length, snapshot: restore.snapshot !== undefined }, 'restored');
       await agent.run(state.members);
       return agent;
@@ -155,7 +161,7 @@ export class Agent {
     if (cfg.http !== 'off') {
       this.api = new HttpApi({
         node, hub: this.hub, metrics, keys: this.keys, load: this.load, faults: this.faults, token: cfg.token, authReads: cfg.authReads,
-        maxBodyBytes: cfg.maxBodyBytes, log,
+        maxBodyBytes: cfg.maxBodyBytes, log, recorder: this.recorder,
         self: () => ({ http: this.httpAddress, bind: node.transport.bindAddress, dataDir: cfg.dataDir, profile: cfg.profile, uptimeMs: Date.now() - this.started, pid: process.pid, cursor: this.hub.cursor }),
         join: (seeds) => node.join(seeds),
         leave: () => void this.shutdown('api', true),
@@ -194,6 +200,7 @@ export class Agent {
       this.timers.push(t);
     };
     this.load.start();
+    this.recorder.startStallSampler();
     every(100, () => this.dataDir.flush());
     every(2000, () => this.persistState());
     const netLog = new RateLimitedLog(log, 30_000);
@@ -265,6 +272,7 @@ export class Agent {
     this.stopping ??= (async () => {
       this.log.info({ event: 'leaving', reason, graceful }, 'leaving');
       for (const t of this.timers) clearInterval(t);
+      this.recorder.stop();
       this.load.stop();
       try {
         if (graceful) await this.node.leave();
