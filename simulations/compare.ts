@@ -142,7 +142,7 @@ function bars(id: string, title: string, unit: string, groups: { name: string; v
   const W = 900;
   const H = 260;
   const pad = { l: 64, r: 16, t: 44, b: 40 };
-  const max = Math.max(1e-9, ...groups.flatMap((g) => g.values.filter((v) => v >= 0)));
+  const max = Math.max(0, ...groups.flatMap((g) => g.values.filter((v) => v >= 0))) || 1;
   const gw = (W - pad.l - pad.r) / groups.length;
   const bw = Math.min(48, (gw * 0.8) / labels.length);
   const ih = H - pad.t - pad.b;
@@ -155,6 +155,7 @@ function bars(id: string, title: string, unit: string, groups: { name: string; v
     g.values.forEach((v, k) => {
       const h = v < 0 ? 0 : (v / max) * ih;
       const x = x0 + k * bw;
+      if (v < 0) parts.push(`<text x="${(x + bw / 2).toFixed(1)}" y="${pad.t + ih - 4}" class="tick" text-anchor="middle">—</text>`);
       parts.push(`<rect x="${x.toFixed(1)}" y="${(pad.t + ih - h).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[k % COLORS.length]}" data-variant="${esc(labels[k]!)}" data-value="${v}"><title>${esc(`${labels[k]}: ${v < 0 ? 'not measured' : `${v} ${unit}`}`)}</title></rect>`);
     });
     parts.push(`<text x="${(pad.l + i * gw + gw / 2).toFixed(1)}" y="${H - pad.b + 16}" class="tick" text-anchor="middle">${esc(g.name)}</text>`);
@@ -163,9 +164,9 @@ function bars(id: string, title: string, unit: string, groups: { name: string; v
 }
 
 /** Ids of the comparison report's charts. */
-export const COMPARE_CHART_IDS = ['chart-compare-detection', 'chart-compare-false-positives', 'chart-compare-traffic'] as const;
+export const COMPARE_CHART_IDS = ['chart-compare-detection', 'chart-compare-false-positives', 'chart-compare-messages', 'chart-compare-bytes'] as const;
 
-/** The self-contained HTML comparison: the table and three bar charts (inline SVG, no external asset). */
+/** The self-contained HTML comparison: the table and four bar charts (inline SVG, no external asset). */
 export function renderCompareHtml(sc: Scenario, rows: readonly CompareRow[], seed: number): string {
   const labels = rows.map((r) => r.label);
   const detection = bars(COMPARE_CHART_IDS[0], 'Crash detection (p50 over the crashes)', 'ms', [
@@ -177,8 +178,10 @@ export function renderCompareHtml(sc: Scenario, rows: readonly CompareRow[], see
     { name: 'healthy nodes declared dead', values: rows.map((r) => r.falseDeaths) },
     { name: 'suspicions of healthy nodes', values: rows.map((r) => r.falseSuspicions) },
   ], labels);
-  const traffic = bars(COMPARE_CHART_IDS[2], 'Cost per node', 'per s', [
-    { name: 'messages / s', values: rows.map((r) => r.msgsPerNodePerSec) },
+  const messages = bars(COMPARE_CHART_IDS[2], 'Messages per node', 'msg/s', [
+    { name: 'datagram messages / s', values: rows.map((r) => r.msgsPerNodePerSec) },
+  ], labels);
+  const bytes = bars(COMPARE_CHART_IDS[3], 'Bytes per node', 'B/s', [
     { name: 'datagram bytes / s', values: rows.map((r) => r.bytesPerNodePerSec) },
     { name: 'stream bytes / s', values: rows.map((r) => r.streamBytesPerNodePerSec) },
   ], labels);
@@ -189,6 +192,6 @@ body{font:14px system-ui,sans-serif;margin:24px;color:#111}table{border-collapse
 .chart{display:block;margin:16px 0;background:#fafafa}.title{font-weight:600;font-size:14px}.tick{font-size:11px;fill:#444}.legend{font-size:12px}.grid{stroke:#bbb}
 </style></head><body><h1>${esc(sc.name)}: the same scenario under ${rows.length} timing(s)</h1>
 <p>${esc(sc.description)}</p><p>${esc(sc.expected)}</p><p>${sc.nodes} nodes, ${esc(fmtMs(sc.durationMs))} of virtual time, seed ${seed}.</p>
-<table id="compare">${head}${body}</table>${detection}${fp}${traffic}</body></html>
+<table id="compare">${head}${body}</table>${detection}${fp}${messages}${bytes}<p>— : not measured (no crash detected in the run).</p></body></html>
 `;
 }
