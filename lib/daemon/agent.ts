@@ -65,8 +65,8 @@ export class Agent {
     readonly log: Logger,
     readonly faults: FaultTransport | undefined,
     private readonly keys: KeyAdmin,
-    /** What the failure detector saw, served at GET /v1/record. */
-    readonly recorder: FlightRecorder,
+    /** What the failure detector saw, served at GET /v1/record (undefined with --flight-recorder false). */
+    readonly recorder: FlightRecorder | undefined,
     private readonly onExit: (code: number) => void,
   ) {
     this.savedIncarnation = node.membership.incarnation;
@@ -109,10 +109,10 @@ export class Agent {
         : undefined;
       const tags = { ...cfg.tags };
       if (cfg.http !== 'off') tags[API_TAG] = `http://${cfg.http}`;
-      const recorder = new FlightRecorder();
+      const recorder = cfg.flightRecorder ? new FlightRecorder() : undefined;
       const options: ClusterNodeOptions & { restore?: RestoreState } = {
         name,
-        evidence: new RecordingEvidenceLog(swimOptions(cfg.profile).maxMembers, recorder),
+        ...(recorder ? { evidence: new RecordingEvidenceLog(swimOptions(cfg.profile).maxMembers, recorder) } : {}),
         transport: faults ?? net,
         profile: cfg.profile,
         label: cfg.label,
@@ -200,7 +200,7 @@ export class Agent {
       this.timers.push(t);
     };
     this.load.start();
-    this.recorder.startStallSampler();
+    this.recorder?.startStallSampler();
     every(100, () => this.dataDir.flush());
     every(2000, () => this.persistState());
     const netLog = new RateLimitedLog(log, 30_000);
@@ -272,7 +272,7 @@ export class Agent {
     this.stopping ??= (async () => {
       this.log.info({ event: 'leaving', reason, graceful }, 'leaving');
       for (const t of this.timers) clearInterval(t);
-      this.recorder.stop();
+      this.recorder?.stop();
       this.load.stop();
       try {
         if (graceful) await this.node.leave();

@@ -21,6 +21,9 @@ t.test('GET /v1/record pages the flight recorder; bad queries are 400', async (t
   const rest = (await call(`${a.url}/v1/record?since=${page.next}`)).body as unknown as RecordPage;
   t.ok(rest.records.every((r) => r.seq >= page.next), 'since continues from next');
   for (const q of ['since=-1', 'limit=2001', 'since=x', 'from=3']) t.equal((await call(`${a.url}/v1/record?${q}`)).status, 400, q);
+  const off = await startTestAgent({ flightRecorder: false });
+  t.teardown(off.stop);
+  t.match(await call(`${off.url}/v1/record`), { status: 404, body: { error: { code: 'E_NOT_FOUND', message: 'this agent keeps no flight recorder' } } }, '--flight-recorder false');
 });
 
 t.test('clusterd record: every reachable agent recorded, the others reported on stderr', async (t) => {
