@@ -7,7 +7,7 @@ import type { MemberState } from '../swim/members.js';
  * Records kept by an agent's flight recorder. At the lan profile an agent probes once a
  * second, so an idle cluster fills it at about 1 record/s (plus state changes): 4,096
  * records hold over an hour of an idle agent, and minutes of a churning one. Measured
- * at about 100 bytes a record on the heap (decision 0060), 0.4 MiB when full.
+ * at 128 bytes a record on the heap (bench/flight-recorder.bench.ts), 0.5 MiB when full.
  */
 export const RECORDER_CAPACITY = 4096;
 /** The stall sampler's period: a tick later than this plus {@link STALL_THRESHOLD_MS} is a stall. */
