@@ -66,7 +66,6 @@ t.test('record a stalled and a killed agent, replay the scenario in the simulato
     if (i > 400) throw new Error(`the cluster did not form: ${all.join(',')}`);
     await sleep(50);
   }
-  await sleep(1500); // a few probes of each member before the faults
 
   const out = join(tmp, 'trace.json');
   const raw = join(tmp, 'raw.json');
