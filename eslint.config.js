@@ -113,6 +113,12 @@ const surface = [
   { files: ['lib/daemon/**/*.ts', 'lib/http/**/*.ts', 'lib/cli/**/*.ts', 'lib/dashboard/**/*.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [
       { regex: '^\\.\\./(?!(daemon|http|cli|client|dashboard)/|index\\.js$|internal\\.js$)', message: `The agent's rooms ${surfaceMessage}.` }] }] } },
+  // `clusterd record` writes the simulator's scenario format with the simulator's own
+  // converter and validator (a recorded trace is a scenario by construction); the CLI
+  // sits above both, and nothing under simulations/ imports the CLI
+  { files: ['lib/cli/record.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [
+      { regex: '^\\.\\./(?!(daemon|http|cli|client|dashboard)/|index\\.js$|internal\\.js$|\\.\\./simulations/(scenario|trace-scenario)\\.js$)', message: `The agent's rooms ${surfaceMessage}.` }] }] } },
   { files: ['simulations/**/*.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [
       { regex: '(^|/)lib/(?!index\\.js$|internal\\.js$|client/)', message: `The simulator must ${surfaceMessage}.` }] }] } },

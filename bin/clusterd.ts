@@ -20,7 +20,7 @@ $CLUSTERD_HTTP; --token or $CLUSTERD_TOKEN; --json for scripts):
 ${Object.entries(CLI_COMMANDS).map(([c, d]) => `  ${c.padEnd(10)} ${d}`).join('\n')}
 
 Exit codes: 0 ok, 1 the agent refused (message names the problem), 2 usage error,
-3 agent unreachable, 4 some members not updated (keys).
+3 agent unreachable, 4 some members not updated (keys) or not recorded (record).
 `;
 
 /** A usage error: printed without a stack trace, exit code 2. */
@@ -107,6 +107,7 @@ async function main(argv: string[]): Promise<void> {
     case 'monitor':
     case 'keys':
     case 'info':
+    case 'record':
       process.exitCode = await runCli(command, rest, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: process.env });
       return;
     case 'dash': {

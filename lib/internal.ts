@@ -29,6 +29,8 @@ export { NodeRuntime } from './runtime/node-runtime.js';
 export type { NodeRuntimeInit } from './runtime/node-runtime.js';
 export type { DataWire, StreamCodec } from './runtime/wire.js';
 export type { MessageBuffer } from './swim/broadcasts.js';
+export { EvidenceLog } from './swim/evidence.js';
+export type { ProbeRecord } from './swim/evidence.js';
 export { MemberIndex, SharedMembers } from './swim/members.js';
 export type { Membership, SwimOutbound } from './swim/membership.js';
 export { encodeMeta, validateMeta } from './swim/meta.js';

@@ -16,7 +16,7 @@ import { FrameWire } from './runtime/frame-wire.js';
 import { NodeRuntime } from './runtime/node-runtime.js';
 import type { StreamCodec } from './runtime/wire.js';
 import type { Membership, BrokerInfo, MemberInfo } from './swim/membership.js';
-import type { MemberExplanation } from './swim/evidence.js';
+import type { EvidenceLog, MemberExplanation } from './swim/evidence.js';
 import { encodeMeta, emptyMeta } from './swim/meta.js';
 import type { NodeMeta } from './swim/meta.js';
 import type { Address, Transport } from './transport/transport.js';
@@ -66,9 +66,10 @@ export interface ClusterNodeOptions {
   messages?: AppMessagesOptions;
   /**
    * Keep failure-detection evidence for {@link ClusterNode.explain} (a fixed ring of probe
-   * outcomes and state changes per member: decision 0056). @default true
+   * outcomes and state changes per member: decision 0056), or the log to keep it in (the
+   * agent's flight recorder is one: decision 0060). @default true
    */
-  evidence?: boolean;
+  evidence?: boolean | EvidenceLog;
 }
 
 /** Traffic counters of a node. */

@@ -7,6 +7,9 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { applyVariant, compareRow, parseVariants, renderCompare, renderCompareHtml } from './compare.js';
+import type { CompareRow, Variant } from './compare.js';
+import { fmtMs } from './engine/result.js';
 import { renderHtml } from './html-report.js';
 import { LIBRARY_DIR, libraryFiles, loadLibrary } from './library.js';
 import { runScenario } from './runner.js';
@@ -22,6 +25,11 @@ export const SIM_USAGE = `Usage:
   clusterd sim <scenario> --real [--nodes N] [--duration D] [--keep-data] [--json ...] [--html ...]
                                               the same scenario simulated and against real agent processes
                                               on 127.0.0.101+ (needs npm run build), side by side
+  clusterd sim <scenario> --compare lan,wan,local|KEY=VALUE[+KEY=VALUE...][,...] [--seed N] [--json ...] [--html ...]
+                                              the same scenario under each timing profile or override
+                                              (e.g. --compare lan,probeIntervalMs=500+suspicionMult=6):
+                                              detection time, false positives, messages and bytes per node
+                                              side by side (--html: as bar charts)
   clusterd sim --all [--seed N] [--nodes N] [--no-workload]
                                               run every scenario of the library
   clusterd sim --list                         list the scenario library
@@ -37,7 +45,11 @@ wall time, messages sent per wall second, ETA), a plain line every 10 s of wall 
 otherwise. --progress prints plain lines even on a terminal, and a last one at the end;
 --quiet prints none.
 
-Exit codes: 0 every invariant holds, 1 an invariant failed, 2 usage error.
+A file written by \`clusterd record\` is a scenario like any other: \`clusterd sim trace.json\`
+replays what the agents recorded; --compare shows what other timings would have done.
+
+Exit codes: 0 every invariant holds, 1 an invariant failed, 2 usage error. With
+--compare: 0 when every variant ran (failed invariants are shown in the table), 2 usage.
 `;
 
 /** Where the command writes; tests pass their own. */
@@ -107,6 +119,7 @@ async function sim(argv: string[], io: SimIo): Promise<number> {
       list: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
       real: { type: 'boolean', default: false },
+      compare: { type: 'string' },
       duration: { type: 'string' },
       'no-workload': { type: 'boolean', default: false },
       'keep-data': { type: 'boolean', default: false },
@@ -137,6 +150,7 @@ async function sim(argv: string[], io: SimIo): Promise<number> {
   const run: RunFlags = { seed, nodes, durationMs, noWorkload: values['no-workload'], progress };
   if (values.all) {
     if (values.real) throw new Usage('--real takes one scenario, not --all');
+    if (values.compare !== undefined) throw new Usage('--compare takes one scenario, not --all');
     if (positionals.length > 0) throw new Usage('--all takes no scenario file');
     if (values.json !== undefined || values.html !== undefined) throw new Usage('--json and --html take one scenario, not --all');
     let failed = 0;
@@ -150,6 +164,10 @@ async function sim(argv: string[], io: SimIo): Promise<number> {
   }
   if (positionals.length !== 1) throw new Usage(`expected one scenario file, got ${positionals.length}\n${SIM_USAGE}`);
   const file = resolveFile(positionals[0]!);
+  if (values.compare !== undefined) {
+    if (values.real) throw new Usage('--compare runs simulations: not with --real');
+    return compareRuns(file, values.compare, { ...run, json: values.json, html: values.html }, io);
+  }
   if (values.real) {
     if (run.noWorkload) throw new Usage('--no-workload is for simulated runs, not --real');
     const { realCommand } = await import('./real/command.js');
@@ -198,4 +216,41 @@ async function runOne(file: string, flags: RunFlags, io: SimIo): Promise<number>
   for (const f of failed) io.out(`FAIL: ${f.name}: ${f.evidence}\n`);
   io.out(`replay: clusterd sim ${display(file)} --seed ${seed}${nodes === undefined ? '' : ` --nodes ${nodes}`}${durationMs === undefined ? '' : ` --duration ${durationMs}ms`}${flags.noWorkload ? ' --no-workload' : ''}\n`);
   return 1;
+}
+
+async function compareRuns(file: string, spec: string, flags: RunFlags, io: SimIo): Promise<number> {
+  let scenario = await loadScenario(display(file), flags.nodes);
+  if (flags.durationMs !== undefined) scenario = withDuration(scenario, flags.durationMs);
+  if (flags.noWorkload) scenario = { ...scenario, workload: undefined };
+  let variants: Variant[];
+  try {
+    variants = parseVariants(spec, scenario);
+  } catch (err) {
+    throw new Usage((err as Error).message);
+  }
+  const rows: CompareRow[] = [];
+  const results: SimResult[] = [];
+  let crashes = 0;
+  for (const v of variants) {
+    const bar = flags.progress(v.label);
+    let result: SimResult;
+    try {
+      result = runScenario(applyVariant(scenario, v), { seed: flags.seed, onProgress: (d, t, m) => bar.update(d, t, m) });
+    } finally {
+      bar.end();
+    }
+    crashes = result.measurements.detection.crashes;
+    rows.push(compareRow(v.label, result));
+    results.push(result);
+  }
+  io.out(`${scenario.name}: ${scenario.nodes} nodes, ${fmtMs(scenario.durationMs)}, seed ${flags.seed}, under ${variants.length} timing(s)\n\n${renderCompare(rows, crashes)}`);
+  if (flags.json !== undefined) {
+    writeFileSync(flags.json, `${JSON.stringify({ scenario: scenario.name, seed: flags.seed, variants, rows, results }, null, 1)}\n`);
+    io.out(`wrote ${flags.json}\n`);
+  }
+  if (flags.html !== undefined) {
+    writeFileSync(flags.html, renderCompareHtml(scenario, rows, flags.seed));
+    io.out(`wrote ${flags.html}\n`);
+  }
+  return 0;
 }

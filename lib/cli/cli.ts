@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { API_TAG, ApiClient, ApiError, UnreachableError } from '../client/api-client.js';
 import { renderExplanation } from './explain-render.js';
+import { recordCommand, recordDuration } from './record.js';
 import type { ExplainBody } from './explain-render.js';
 import { cell, renderTable } from './table.js';
 
@@ -37,6 +38,7 @@ export const CLI_COMMANDS: Record<string, string> = {
   monitor: 'tail the event stream: monitor [--channel C] [--types message,presence,member] [--cursor C]',
   keys: 'gossip keys across the cluster: keys list | install KEY | use KEY | remove KEY',
   info: 'this agent: identity, health, sync status',
+  record: 'record every live agent\'s failure detector into a simulator scenario: record --out trace.json [--duration 2m] [--poll 2s] [--raw raw.json] [--name NAME]',
 };
 
 const COMMON = {
@@ -168,6 +170,34 @@ async function dispatch(command: string, argv: string[], io: CliIo): Promise<num
     }
     case 'keys':
       return keys(argv, io, parse);
+    case 'record': {
+      const { values } = parse({ duration: { type: 'string' }, out: { type: 'string' }, raw: { type: 'string' }, poll: { type: 'string' }, name: { type: 'string' } }, [0, 0]);
+      if (values.out === undefined) throw new CliUsageError(`--out FILE is required: ${CLI_COMMANDS.record}`);
+      const ms = (flag: string, dflt: number): number => {
+        const v = values[flag] as string | undefined;
+        if (v === undefined) return dflt;
+        try {
+          return recordDuration(v, `--${flag}`);
+        } catch (e) {
+          throw new CliUsageError((e as Error).message);
+        }
+      };
+      const name = (values.name as string | undefined) ?? 'recorded';
+      if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new CliUsageError(`--name must be kebab-case (a-z, 0-9, -), got "${name}"`);
+      const stop = new AbortController();
+      const onSignal = (): void => stop.abort();
+      process.once('SIGINT', onSignal);
+      io.signal?.addEventListener('abort', onSignal);
+      try {
+        return await recordCommand({
+          http: (values.http as string | undefined) ?? io.env.CLUSTERD_HTTP ?? '127.0.0.1:7947', token: (values.token as string | undefined) ?? io.env.CLUSTERD_TOKEN,
+          durationMs: ms('duration', 120_000), pollMs: ms('poll', 2000), out: values.out as string, raw: values.raw as string | undefined, name, signal: stop.signal,
+        }, io.err, io.out);
+      } finally {
+        process.off('SIGINT', onSignal);
+        io.signal?.removeEventListener('abort', onSignal);
+      }
+    }
     case 'info': {
       const { client, json } = parse({}, [0, 0]);
       const self = await client.request<Record<string, unknown>>('GET', '/v1/self');

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { decode } from '@msgpack/msgpack';
-import { ClusterError, ClusterNode, Keyring, NetTransport } from '../internal.js';
+import { ClusterError, ClusterNode, Keyring, NetTransport, swimOptions } from '../internal.js';
 import type { ChannelEvents, ClusterNodeOptions, HistoryEntry, MemberInfo, NetTransportStats, Transport } from '../internal.js';
 import { ConfigError } from './config.js';
 import type { AgentConfig } from './config.js';
 import { EventHub } from '../http/event-hub.js';
 import { FaultTransport } from './faults.js';
+import { FlightRecorder, RecordingEvidenceLog } from './flight-recorder.js';
 import { HttpApi, memberJson } from '../http/http-api.js';
 import { KeyAdmin } from './key-admin.js';
 import { RateLimitedLog } from './logger.js';
@@ -55,6 +56,8 @@ export class Agent {
     readonly log: Logger,
     readonly faults: FaultTransport | undefined,
     private readonly keys: KeyAdmin,
+    /** What the failure detector saw, served at GET /v1/record (undefined with --flight-recorder false). */
+    readonly recorder: FlightRecorder | undefined,
     private readonly onExit: (code: number) => void,
   ) {
     this.savedIncarnation = node.membership.incarnation;
@@ -97,8 +100,10 @@ export class Agent {
         : undefined;
       const tags = { ...cfg.tags };
       if (cfg.http !== 'off') tags[API_TAG] = `http://${cfg.http}`;
+      const recorder = cfg.flightRecorder ? new FlightRecorder() : undefined;
       const options: ClusterNodeOptions & { restore?: RestoreState } = {
         name,
+        ...(recorder ? { evidence: new RecordingEvidenceLog(swimOptions(cfg.profile).maxMembers, recorder) } : {}),
         transport: faults ?? net,
         profile: cfg.profile,
         label: cfg.label,
@@ -123,7 +128,7 @@ export class Agent {
         }
       }
       const keys = new KeyAdmin(keyring, (k) => dataDir.saveKeys(k));
-      const agent = new Agent(cfg, node, dataDir, log, faults, keys, onExit);
+      const agent = new Agent(cfg, node, dataDir, log, faults, keys, recorder, onExit);
       if (restore) log.info({ event: 'restored', entries: restore.entries.length, snapshot: restore.snapshot !== undefined }, 'restored');
       await agent.run(state.members);
       return agent;
@@ -147,7 +152,7 @@ export class Agent {
     if (cfg.http !== 'off') {
       this.api = new HttpApi({
         node, hub: this.hub, metrics, keys: this.keys, load: this.load, faults: this.faults, token: cfg.token, authReads: cfg.authReads,
-        maxBodyBytes: cfg.maxBodyBytes, log,
+        maxBodyBytes: cfg.maxBodyBytes, log, recorder: this.recorder,
         self: () => ({ http: this.httpAddress, bind: node.transport.bindAddress, dataDir: cfg.dataDir, profile: cfg.profile, uptimeMs: Date.now() - this.started, pid: process.pid, cursor: this.hub.cursor }),
         join: (seeds) => node.join(seeds),
         leave: () => void this.shutdown('api', true),
@@ -186,6 +191,7 @@ export class Agent {
       this.timers.push(t);
     };
     this.load.start();
+    this.recorder?.startStallSampler();
     every(100, () => this.dataDir.flush());
     every(2000, () => this.persistState());
     const netLog = new RateLimitedLog(log, 30_000);
@@ -257,6 +263,7 @@ export class Agent {
     this.stopping ??= (async () => {
       this.log.info({ event: 'leaving', reason, graceful }, 'leaving');
       for (const t of this.timers) clearInterval(t);
+      this.recorder?.stop();
       this.load.stop();
       try {
         if (graceful) await this.node.leave();

@@ -63,6 +63,8 @@ export interface AgentConfig {
   loadIntervalMs: number;
   /** Enables the fault-injection admin routes (testing only). @default false */
   enableFaults: boolean;
+  /** Keeps the flight recorder served at GET /v1/record (decision 0060). @default true */
+  flightRecorder: boolean;
   /** Config file the options were read from. @default undefined */
   config: string | undefined;
 }
@@ -108,6 +110,7 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   { key: 'autoLoad', flag: 'auto-load', kind: 'bool', arg: 'true|false', help: 'advertise measured load (clients, streams, publishRate) for broker selection (default: true)' },
   { key: 'loadIntervalMs', flag: 'load-interval', kind: 'int', arg: 'MS', help: 'shortest time between two load updates, each one a gossip broadcast (default: 1000)' },
   { key: 'enableFaults', flag: 'enable-faults', kind: 'bool', arg: 'true|false', help: 'enable the fault-injection admin routes (tests only)' },
+  { key: 'flightRecorder', flag: 'flight-recorder', kind: 'bool', arg: 'true|false', help: 'keep the flight recorder that clusterd record reads (default: true)' },
 ];
 
 /** The defaults, before the file, the environment and the flags. */
@@ -116,7 +119,7 @@ export function defaultConfig(): AgentConfig {
     name: undefined, bind: DEFAULT_BIND, advertise: undefined, join: [], roles: [], tags: {}, endpoints: {},
     profile: 'lan', encryptKey: undefined, keyringFile: undefined, label: '', http: DEFAULT_HTTP,
     dataDir: './clusterd-data', logLevel: 'info', logFormat: 'pretty', token: undefined, authReads: true,
-    maxBodyBytes: 1024 * 1024, fsync: 'interval', autoLoad: true, loadIntervalMs: 1000, enableFaults: false, config: undefined,
+    maxBodyBytes: 1024 * 1024, fsync: 'interval', autoLoad: true, loadIntervalMs: 1000, enableFaults: false, flightRecorder: true, config: undefined,
   };
 }
 

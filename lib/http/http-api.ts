@@ -13,6 +13,7 @@ import { checkFields, checkQuery, HttpError, intParam, lingerAfterResponse, read
 import { checkChannel, publishBatch, publishMessage } from './publish.js';
 import { WsApi } from './ws-api.js';
 import { isClientError } from './client-error.js';
+import type { RecordPage } from '../client/flight-record.js';
 
 /*
  * What the API needs of the daemon's collaborators, by shape: the daemon (lib/daemon)
@@ -44,6 +45,15 @@ export interface FaultControl {
   setRules(rules: unknown): unknown[];
 }
 
+/** The agent's flight recorder (lib/daemon/flight-recorder.ts), served at `GET /v1/record`. */
+export interface RecorderControl {
+  /** Records with seq ≥ `since`, oldest first, at most `limit`. */
+  page(since: number, limit: number): Pick<RecordPage, 'records' | 'first' | 'next' | 'lost' | 'capacity'>;
+}
+
+/** Largest page of `GET /v1/record` (about 120 bytes of JSON a record: ≤ 250 KB). */
+export const RECORD_PAGE_MAX = 2000;
+
 /** The Prometheus registry behind `/metrics` plus the HTTP instruments the API updates. */
 export interface HttpMetrics {
   registry: Pick<Registry, 'metrics' | 'contentType'>;
@@ -61,6 +71,8 @@ export interface HttpApiContext {
   load: LoadControl;
   /** The fault layer when the agent runs with --enable-faults. @default undefined */
   faults?: FaultControl | undefined;
+  /** The flight recorder; without it `GET /v1/record` answers 404. @default undefined */
+  recorder?: RecorderControl | undefined;
   /** Bearer token; writes (and reads, with authReads) need it. @default undefined */
   token?: string | undefined;
   /** @default true */
@@ -333,6 +345,16 @@ export class HttpApi {
         const why = node.explain(name!);
         if (!m || !why) throw new HttpError(404, 'E_NOT_FOUND', `no member "${name!.slice(0, 100)}" in this node's table (see GET /v1/members)`);
         sendJson(res, 200, { ...memberJson(m), ...why });
+      }),
+      r('GET', '/v1/record', false, (_req, res, _p, q) => {
+        checkQuery(q, ['since', 'limit']);
+        const rec = this.ctx.recorder;
+        if (!rec) throw new HttpError(404, 'E_NOT_FOUND', 'this agent keeps no flight recorder');
+        const since = intParam(q, 'since', 0, Number.MAX_SAFE_INTEGER, 0);
+        const limit = intParam(q, 'limit', 0, RECORD_PAGE_MAX, 1000);
+        const o = node.options;
+        const page: RecordPage = { node: node.name, now: Date.now(), profile: String(this.ctx.self().profile ?? 'custom'), probeIntervalMs: o.probeIntervalMs, probeTimeoutMs: o.probeTimeoutMs, ...rec.page(since, limit) };
+        sendJson(res, 200, page);
       }),
       r('GET', '/v1/brokers', false, (_req, res, _p, q) => {
         checkQuery(q, ['tag', 'sortBy']);
