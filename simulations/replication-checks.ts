@@ -40,8 +40,8 @@ export class ReplicationChecks {
   private readonly resFails: string[] = [];
   private resCount = 0;
   private lowWaterChecks = 0;
-  /** Per node (host): origin:epoch → bitmap of the seqs its replicas stored. */
-  private readonly stored = new Map<number, Map<string, Uint8Array>>();
+  /** Per node (host): origin → epoch → bitmap of the seqs its replicas stored. */
+  private readonly stored = new Map<number, Map<string, Map<number, Uint8Array>>>();
   /** Per node: channel → highest low-water mark its replica ever had. */
   private readonly marks = new Map<number, Map<string, Position>>();
   readonly catchUps: CatchUp[] = [];
@@ -77,18 +77,21 @@ export class ReplicationChecks {
   private stored1(r: RepNode, e: HistoryEntry): void {
     let per = this.stored.get(r.node.index);
     if (!per) this.stored.set(r.node.index, (per = new Map()));
-    const key = `${e.node}:${e.epoch}`;
-    let bits = per.get(key);
+    // origin → epoch → bitmap: no key string built per stored entry (this runs for every
+    // entry on every node, the simulator's hottest check)
+    let epochs = per.get(e.node);
+    if (!epochs) per.set(e.node, (epochs = new Map()));
+    let bits = epochs.get(e.epoch);
     const byte = e.seq >>> 3;
     if (!bits || bits.length <= byte) {
       const grown = new Uint8Array(Math.max(64, (byte + 1) * 2));
       if (bits) grown.set(bits);
-      per.set(key, (bits = grown));
+      epochs.set(e.epoch, (bits = grown));
     }
     const bit = 1 << (e.seq & 7);
     if ((bits[byte]! & bit) !== 0) {
       this.dupCount++;
-      if (this.dupFails.length < MAX_EXAMPLES) this.dupFails.push(`${r.node.name} stored ${e.channel} ${key}:${e.seq} a second time at ${this.sim.now()} ms`);
+      if (this.dupFails.length < MAX_EXAMPLES) this.dupFails.push(`${r.node.name} stored ${e.channel} ${e.node}:${e.epoch}:${e.seq} a second time at ${this.sim.now()} ms`);
     }
     bits[byte]! |= bit;
   }

@@ -2,14 +2,22 @@ import type { Delta } from './delta.js';
 import { deltaSize } from './delta.js';
 import { payloadSize } from './limits.js';
 
+// slots a ring starts with; it doubles up to its capacity as the origin's changes come in
+const INITIAL_SLOTS = 4;
+
 /**
  * The recent changes of one origin (one epoch), kept so that this replica can answer a
  * lagging peer with exactly the deltas it misses, whoever wrote them. A ring: the
  * oldest are overwritten; asking for something older than the ring holds gets nothing.
+ *
+ * The slots grow with use (4, 8, … up to `capacity`): a replica holds one ring per origin
+ * it heard from, and in a big cluster most origins change rarely, so a ring allocated at
+ * its capacity up front (16 KiB at 1,024) was most of the replica's memory per member
+ * (docs/decisions/0057).
  */
 export class DeltaRing {
-  private readonly items: (Delta | undefined)[];
-  private readonly sizes: Float64Array;
+  private items: (Delta | undefined)[];
+  private sizes: Float64Array;
   private first = 1;
   private next = 1;
 
@@ -18,8 +26,9 @@ export class DeltaRing {
    * @param epoch the origin epoch whose changes this ring holds.
    */
   constructor(readonly epoch: number, readonly capacity = 1024) {
-    this.items = new Array<Delta | undefined>(capacity);
-    this.sizes = new Float64Array(capacity);
+    const slots = Math.min(capacity, INITIAL_SLOTS);
+    this.items = new Array<Delta | undefined>(slots);
+    this.sizes = new Float64Array(slots);
   }
 
   /** Lowest seq still held (when `firstSeq === endSeq` nothing is held). */
@@ -45,11 +54,12 @@ export class DeltaRing {
       this.first = delta.seq;
       this.next = delta.seq;
     }
-    const slot = this.next % this.capacity;
+    if (this.next - this.first === this.items.length && this.items.length < this.capacity) this.grow();
+    const slot = this.next % this.items.length;
     this.items[slot] = delta;
     this.sizes[slot] = size;
     this.next++;
-    if (this.next - this.first > this.capacity) this.first = this.next - this.capacity;
+    if (this.next - this.first > this.items.length) this.first = this.next - this.items.length;
   }
 
   /** True when every seq in [from, to] is held. */
@@ -59,13 +69,13 @@ export class DeltaRing {
 
   /** The change with `seq` (undefined when not held). */
   get(seq: number): Delta | undefined {
-    return seq >= this.first && seq < this.next ? this.items[seq % this.capacity] : undefined;
+    return seq >= this.first && seq < this.next ? this.items[seq % this.items.length] : undefined;
   }
 
   /** The size bound of the change with `seq` (0 when not held). */
   sizeOf(seq: number): number {
     if (seq < this.first || seq >= this.next) return 0;
-    const slot = seq % this.capacity;
+    const slot = seq % this.items.length;
     let size = this.sizes[slot]!;
     if (size < 0) {
       const d = this.items[slot]!;
@@ -73,5 +83,19 @@ export class DeltaRing {
       this.sizes[slot] = size;
     }
     return size;
+  }
+
+  // doubles the slots (the ring is full and below its capacity), re-placing what it holds
+  private grow(): void {
+    const slots = Math.min(this.capacity, this.items.length * 2);
+    const items = new Array<Delta | undefined>(slots);
+    const sizes = new Float64Array(slots);
+    const old = this.items.length;
+    for (let seq = this.first; seq < this.next; seq++) {
+      items[seq % slots] = this.items[seq % old];
+      sizes[seq % slots] = this.sizes[seq % old]!;
+    }
+    this.items = items;
+    this.sizes = sizes;
   }
 }

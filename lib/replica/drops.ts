@@ -26,6 +26,9 @@ function recordHash(r: DropRecord): number {
 export class DropSummary {
   private readonly records = new Map<string, DropRecord>();
   private horizonPos: Position | undefined;
+  // the horizon's share of {@link hash}, computed when the horizon moves: the hash is read
+  // on every change of the channel's low-water mark, i.e. per entry trimmed off a full channel
+  private horizonHash = 0;
   private sum = 0;
 
   constructor(private readonly limit: number) {}
@@ -52,9 +55,7 @@ export class DropSummary {
 
   /** A 32-bit hash of the whole summary, independent of insertion order. */
   get hash(): number {
-    let h = this.sum;
-    if (this.horizonPos) h = (h + hashString(`${this.horizonPos.ts}\u0000${this.horizonPos.node}\u0000${this.horizonPos.epoch}\u0000${this.horizonPos.seq}`)) >>> 0;
-    return h;
+    return this.horizonPos ? (this.sum + this.horizonHash) >>> 0 : this.sum;
   }
 
   /**
@@ -80,7 +81,7 @@ export class DropSummary {
   merge(other: DropsWire): boolean {
     let changed = false;
     if (other.horizon && (!this.horizonPos || comparePositions(other.horizon, this.horizonPos) > 0)) {
-      this.horizonPos = other.horizon;
+      this.setHorizon(other.horizon);
       changed = true;
       for (const [k, r] of this.records) {
         if (comparePositions(r, other.horizon) <= 0) {
@@ -113,7 +114,12 @@ export class DropSummary {
     this.records.delete(oldestKey);
     this.sum = (this.sum - recordHash(oldest)) >>> 0;
     if (!this.horizonPos || comparePositions(oldest, this.horizonPos) > 0) {
-      this.horizonPos = { ts: oldest.ts, node: oldest.node, epoch: oldest.epoch, seq: oldest.seq };
+      this.setHorizon({ ts: oldest.ts, node: oldest.node, epoch: oldest.epoch, seq: oldest.seq });
     }
+  }
+
+  private setHorizon(p: Position): void {
+    this.horizonPos = p;
+    this.horizonHash = hashString(`${p.ts}\u0000${p.node}\u0000${p.epoch}\u0000${p.seq}`);
   }
 }

@@ -1,6 +1,9 @@
 import type { ReplicationContext } from './context.js';
 import type { SyncSessions } from './sessions.js';
 
+const FIRST_NOTICE_PAUSE_MS = 1_000;
+const MAX_NOTICE_PAUSE_MS = 30_000;
+
 /**
  * Members this node removed (confirmed dead or left) and members that came back after
  * that. A removed member that is alive again is told (origin-removed), so that it
@@ -15,6 +18,11 @@ export class RemovedOrigins {
   // restart), with when: what they wrote meanwhile is often invisible to digests (a new
   // epoch counts the old one as covered), so one Merkle session with one of them is due
   private readonly returned = new Map<string, number>();
+  // when each removed member may be told again, and the pause after that: the notices
+  // back off (1 s, 2 s, 4 s … 30 s). Repeated every second, they cost a healed half of a
+  // big cluster n/2 datagrams per node per second until every member re-announced, and a
+  // member without local presence re-announces only with its next write (decision 0057)
+  private readonly nextNotice = new Map<string, { at: number; pauseMs: number }>();
 
   constructor(
     private readonly ctx: ReplicationContext,
@@ -30,6 +38,7 @@ export class RemovedOrigins {
   /** A member died or left: its origin is removed at its current epoch. */
   memberGone(name: string): void {
     this.removedOrigins.set(name, this.ctx.replica.vector.get(name)?.epoch ?? 0);
+    this.nextNotice.delete(name);
     this.returned.delete(name);
   }
 
@@ -40,17 +49,23 @@ export class RemovedOrigins {
     if (removed === undefined) return;
     if ((ctx.replica.vector.get(name)?.epoch ?? 0) > removed) {
       this.removedOrigins.delete(name);
+      this.nextNotice.delete(name);
       return;
     }
     const addr = ctx.address(name);
     if (addr === undefined) return;
+    const now = ctx.host.clock.now();
+    const next = this.nextNotice.get(name);
+    if (next && now < next.at) return;
+    const pauseMs = next ? Math.min(MAX_NOTICE_PAUSE_MS, next.pauseMs * 2) : FIRST_NOTICE_PAUSE_MS;
+    this.nextNotice.set(name, { at: now + pauseMs, pauseMs });
     ctx.sendSync(addr, { type: 'origin-removed', from: ctx.host.name, epoch: removed });
   }
 
   /**
-   * Repeats every notice: a removal notice is a datagram and may be lost; the digests
-   * cannot tell (the vector still lists the removed epoch on both sides), so it is
-   * repeated until the member re-announces.
+   * Repeats the notices that are due: a removal notice is a datagram and may be lost; the
+   * digests cannot tell (the vector still lists the removed epoch on both sides), so it is
+   * repeated, backing off, until the member re-announces.
    */
   noticeAll(): void {
     for (const name of [...this.removedOrigins.keys()]) this.notice(name);

@@ -23,3 +23,31 @@ t.test('sizes given as -1 are measured on first request, the same as measured up
   t.equal(ring.sizeOf(6), deltaSize(presence, payloadSize({ a: 1 }, 'p')));
   t.equal(ring.sizeOf(7), deltaSize(leave, 0));
 });
+
+t.test('a ring grows with use up to its capacity and holds exactly the newest changes', async (t) => {
+  for (const capacity of [1, 3, 10, 1024]) {
+    const ring = new DeltaRing(1, capacity);
+    for (let seq = 1; seq <= 2 * capacity + 5; seq++) {
+      ring.push(publish(seq, seq), seq);
+      t.equal(ring.endSeq, seq + 1);
+      t.equal(ring.firstSeq, Math.max(1, seq + 1 - capacity), `capacity ${capacity}: first after ${seq}`);
+      for (let s = ring.firstSeq; s <= seq; s++) {
+        if (ring.get(s)?.seq !== s || ring.sizeOf(s) !== s) {
+          t.fail(`capacity ${capacity}: seq ${s} lost after pushing ${seq}`);
+          return;
+        }
+      }
+      t.equal(ring.get(ring.firstSeq - 1), undefined);
+    }
+  }
+  // a gap restarts the ring at the new seq, keeping its slots
+  const ring = new DeltaRing(1, 16);
+  for (let seq = 1; seq <= 9; seq++) ring.push(publish(seq, seq), seq);
+  ring.push(publish(100, 100), 100);
+  t.equal(ring.firstSeq, 100);
+  t.equal(ring.get(9), undefined);
+  for (let seq = 101; seq <= 130; seq++) ring.push(publish(seq, seq), seq);
+  t.equal(ring.firstSeq, 115);
+  t.equal(ring.get(115)?.seq, 115);
+  t.equal(ring.get(130)?.seq, 130);
+});
