@@ -12,7 +12,7 @@ import { validateScenario } from '../../simulations/scenario.js';
 import type { ResolvedStep } from '../../simulations/scenario.js';
 import type { Recording } from '../../simulations/trace-scenario.js';
 
-// Four real agents on 127.0.0.51–54 (lan profile), recorded by `clusterd record` while one
+// Five real agents on 127.0.0.51–55 (lan profile), recorded by `clusterd record` while one
 // is stopped for 3 s and another killed; the scenario written must hold the same members,
 // the stall and the crash at the times the test caused them (± 1 s), and `clusterd sim`
 // must run it and detect the crash.
@@ -57,12 +57,12 @@ t.test('record a stalled and a killed agent, replay the scenario in the simulato
   const a = startAgent('alpha', '127.0.0.51');
   agents.push(a);
   const seed = (await a.started).address;
-  for (const [n, ip] of [['bravo', '127.0.0.52'], ['charlie', '127.0.0.53'], ['delta', '127.0.0.54']] as const) agents.push(startAgent(n, ip, seed));
-  const [, , c, d] = agents as [Agent, Agent, Agent, Agent];
+  for (const [n, ip] of [['bravo', '127.0.0.52'], ['charlie', '127.0.0.53'], ['delta', '127.0.0.54'], ['echo', '127.0.0.55']] as const) agents.push(startAgent(n, ip, seed));
+  const [, , c, d] = agents as [Agent, Agent, Agent, Agent, Agent];
   const https = await Promise.all(agents.map(async (x) => (await x.started).http));
   for (let i = 0; ; i++) {
     const all = await Promise.all(https.map(async (h) => ((await (await fetch(`http://${h}/v1/members?state=alive`)).json()) as { members: unknown[] }).members.length));
-    if (all.every((n) => n === 4)) break;
+    if (all.every((n) => n === 5)) break;
     if (i > 400) throw new Error(`the cluster did not form: ${all.join(',')}`);
     await sleep(50);
   }
@@ -89,7 +89,7 @@ t.test('record a stalled and a killed agent, replay the scenario in the simulato
   const sc = validateScenario(JSON.parse(readFileSync(out, 'utf8')), out);
   const names = sc.description.replace(/^.*: /, '');
   t.equal(names, 'n0=alpha, n1=bravo, n2=charlie, n3=delta', 'the same members');
-  t.equal(sc.nodes, 4);
+  t.equal(sc.nodes, 5);
   t.equal(sc.profile, 'lan');
   const stall = sc.timeline.find((s) => s.action === 'stall') as ResolvedStep & { nodes: string } | undefined;
   const crash = sc.timeline.find((s) => s.action === 'crash') as ResolvedStep & { nodes: string } | undefined;
