@@ -30,12 +30,15 @@ export interface NodeRuntimeInit {
   incarnation?: number;
   /** Encoded metadata. @default empty */
   meta?: Uint8Array;
+  /** Membership timings (a profile with its overrides). */
   options: SwimOptions;
+  /** Time and timers: the system clock in the daemon, the node's virtual clock in the simulator. */
   clock: Clock;
   /** Membership's randomness. */
   random: Random;
   /** Replication's randomness. @default random.fork('replication') */
   replicationRandom?: Random;
+  /** What carries the node's messages (see {@link RuntimeWire}). */
   wire: RuntimeWire;
   /** The stream codecs (required with replication or application messages). @default undefined */
   codec?: StreamCodec;
