@@ -88,7 +88,7 @@ t.test('record a stalled and a killed agent, replay the scenario in the simulato
   const rec = JSON.parse(readFileSync(raw, 'utf8')) as Recording;
   const sc = validateScenario(JSON.parse(readFileSync(out, 'utf8')), out);
   const names = sc.description.replace(/^.*: /, '');
-  t.equal(names, 'n0=alpha, n1=bravo, n2=charlie, n3=delta', 'the same members');
+  t.equal(names, 'n0=alpha, n1=bravo, n2=charlie, n3=delta, n4=echo', 'the same members');
   t.equal(sc.nodes, 5);
   t.equal(sc.profile, 'lan');
   const stall = sc.timeline.find((s) => s.action === 'stall') as ResolvedStep & { nodes: string } | undefined;
