@@ -2,7 +2,7 @@
  * The shape of a scenario run's result (the JSON file, the HTML report and the CLI text
  * read it) and the small formatting helpers every backend's result uses.
  */
-import type { ReplicatorCounters } from '../replication.js';
+import type { ReplicationTraffic, ReplicatorCounters } from '../replication.js';
 import type { CatchUp } from '../replication-checks.js';
 import type { Workload } from '../scenario.js';
 import type { WorkloadCounts } from '../workload.js';
@@ -74,18 +74,11 @@ export interface ReplicationResult {
   operations: WorkloadCounts | null;
   /** Replicator counters summed over every process of the run (sessions, catch-ups, bytes the replicator counted). */
   antiEntropy: ReplicatorCounters | null;
-  traffic: {
+  /** Replication traffic by what it was for (see {@link ReplicationTraffic}), and its rate. */
+  traffic: (ReplicationTraffic & {
     /** All replication bytes (delta and catch-up datagrams, digests on acks, stream frames) per node up per second. */
     bytesPerNodePerSec: number;
-    deltaDatagramBytes: number;
-    catchUpDatagramBytes: number;
-    digestBytes: number;
-    digests: number;
-    /** Stream frame bytes (both directions) by what the connection carried. */
-    streamBytes: Record<string, number>;
-    streams: Record<string, number>;
-    datagramsLost: number;
-  } | null;
+  }) | null;
   convergence: {
     /** Per heal: how long until every live replica held (or had evicted) every history entry any live replica held at the heal. */
     heals: CatchUp[];
